@@ -1,0 +1,134 @@
+#include "aggregator/http/api_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <regex>
+#include <thread>
+
+#include "aggregator/reports/json_report.h"
+#include "aggregator/reports/junit_report.h"
+#include "aggregator/reports/summary.h"
+#include "common/clock.h"
+
+namespace testfleet::aggregator {
+namespace {
+using nlohmann::json;
+
+std::string dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n"; }
+
+void sendError(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(dump({{"error", message}}), "application/json");
+}
+
+bool validRunId(const std::string& id) {
+  return !id.empty() && id.size() <= 128 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
+}
+}  // namespace
+
+struct ApiServer::Impl {
+  ResultStore& store;
+  AggregatorMetrics& metrics;
+  httplib::Server server;
+  std::thread thread;
+
+  Impl(ResultStore& s, AggregatorMetrics& m) : store(s), metrics(m) {}
+
+  void routes() {
+    server.set_payload_max_length(1 << 20);
+    server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok\n", "text/plain");
+    });
+    server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics.serialize(), "text/plain; version=0.0.4");
+    });
+    server.Get("/v1/runs", [this](const httplib::Request& req, httplib::Response& res) {
+      size_t limit = 50;
+      if (req.has_param("limit")) {
+        try {
+          limit = std::clamp<size_t>(std::stoul(req.get_param_value("limit")), 1, 1000);
+        } catch (const std::exception&) {
+          return sendError(res, 400, "limit must be a number from 1 to 1000");
+        }
+      }
+      json runs = json::array();
+      const int64_t now = nowMillis();
+      for (const auto& run : store.listRuns(limit)) {
+        // The list shows progress only; per-case counts need each run's results, so they are left to /v1/runs/{id}.
+        Summary s;
+        s.passed_run = run.complete() && run.jobs_failing == 0;
+        s.wall_ms = static_cast<double>((run.complete() ? run.completed_at_ms : now) - run.manifest.submitted_at_ms());
+        json header = runHeaderJson(run, s);
+        header.erase("summary");
+        runs.push_back(header);
+      }
+      res.set_content(dump({{"runs", runs}}), "application/json");
+    });
+    server.Get(R"(/v1/runs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary& s) {
+        bool with_jobs = req.get_param_value("jobs") != "false";
+        res.set_content(dump(with_jobs ? runJson(run, s, results) : runHeaderJson(run, s)), "application/json");
+      });
+    });
+    server.Get(R"(/v1/runs/([^/]+)/report.json)", [this](const httplib::Request& req, httplib::Response& res) {
+      withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary& s) {
+        res.set_content(dump(runJson(run, s, results)), "application/json");
+      });
+    });
+    server.Get(R"(/v1/runs/([^/]+)/junit.xml)", [this](const httplib::Request& req, httplib::Response& res) {
+      withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary&) {
+        res.set_content(junitReport(run, results), "application/xml");
+      });
+    });
+    server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown";
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      }
+      spdlog::error("{} {}: {}", req.method, req.path, what);
+      sendError(res, 500, "internal error: " + what);
+    });
+  }
+
+  template <typename Fn>
+  void withRun(const httplib::Request& req, httplib::Response& res, Fn&& fn) {
+    const std::string id = req.matches[1];
+    if (!validRunId(id)) return sendError(res, 400, "not a run id: letters, digits, '-', '_' and '.' only");
+    auto run = store.run(id);
+    if (!run) return sendError(res, 404, "no run " + id + " (not submitted, or its manifest is not ingested yet)");
+    std::vector<v1::Result> results = store.finalResults(id);
+    fn(*run, results, summarise(*run, results, nowMillis()));
+  }
+};
+
+ApiServer::ApiServer(ResultStore& store, AggregatorMetrics& metrics)
+    : impl_(std::make_unique<Impl>(store, metrics)) {
+  impl_->routes();
+}
+
+ApiServer::~ApiServer() { stop(); }
+
+int ApiServer::start(const std::string& host, int port) {
+  int bound = port;
+  if (port == 0) {
+    bound = impl_->server.bind_to_any_port(host);
+  } else if (!impl_->server.bind_to_port(host, port)) {
+    bound = -1;
+  }
+  if (bound <= 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
+  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  return bound;
+}
+
+void ApiServer::stop() {
+  if (impl_->thread.joinable()) {
+    impl_->server.stop();
+    impl_->thread.join();
+  }
+}
+
+}  // namespace testfleet::aggregator

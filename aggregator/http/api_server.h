@@ -1,0 +1,26 @@
+// The aggregator's HTTP API: runs, reports, health and metrics. Serves on its own threads (cpp-httplib);
+// start() returns once listening, stop() (or the destructor) joins them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "aggregator/metrics.h"
+#include "aggregator/storage/result_store.h"
+
+namespace testfleet::aggregator {
+
+class ApiServer {
+ public:
+  ApiServer(ResultStore& store, AggregatorMetrics& metrics);
+  ~ApiServer();
+  // Binds host:port (port 0 picks a free one); returns the bound port. Throws std::runtime_error.
+  int start(const std::string& host, int port);
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace testfleet::aggregator

@@ -1,0 +1,84 @@
+#include "aggregator/ingest.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+
+namespace testfleet::aggregator {
+
+Ingest::Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics)
+    : settings_(std::move(settings)), store_(store), metrics_(metrics) {}
+
+void Ingest::run(const std::atomic<bool>& stop) {
+  const auto& t = settings_.topics;
+  kafka::ensureTopics(settings_.kafka, t.specs());
+  Positions stored = store_.positions();
+  std::map<kafka::TopicPartition, int64_t> start;
+  for (const auto& topic : {t.results, t.runs}) {
+    int n = kafka::partitionCount(settings_.kafka, topic);
+    for (int p = 0; p < n; ++p) {
+      kafka::TopicPartition tp{topic, p};
+      auto it = stored.find(tp);
+      start[tp] = it == stored.end() ? kafka::PartitionReader::kBeginning : it->second;
+    }
+  }
+  kafka::PartitionReader reader(settings_.kafka);
+  reader.assign(start);
+  kafka::Producer dlq(settings_.kafka);
+  spdlog::info("ingesting {} and {} from stored positions ({} known)", t.results, t.runs, stored.size());
+
+  while (!stop) {
+    std::vector<v1::Result> results;
+    std::vector<v1::RunManifest> manifests;
+    Positions next;
+    const auto deadline = std::chrono::steady_clock::now() + settings_.max_batch_wait;
+    size_t seen = 0;
+    while (seen < settings_.max_batch && std::chrono::steady_clock::now() < deadline && !stop) {
+      auto m = reader.poll(std::chrono::milliseconds(50));
+      if (!m) continue;
+      ++seen;
+      next[m->tp] = m->offset + 1;
+      std::string problem;
+      if (m->payload.size() > settings_.max_record_bytes) {
+        problem = "record of " + std::to_string(m->payload.size()) + " bytes is over the limit";
+      } else if (m->tp.topic == t.results) {
+        v1::Result r;
+        if (!r.ParseFromString(m->payload)) problem = "does not decode as testfleet.v1.Result";
+        else if (r.schema_version() != 1) problem = "unknown schema version " + std::to_string(r.schema_version());
+        else if (r.run_id().empty() || r.job_id().empty()) problem = "result without run_id or job_id";
+        else results.push_back(std::move(r));
+      } else {
+        v1::RunManifest rm;
+        if (!rm.ParseFromString(m->payload)) problem = "does not decode as testfleet.v1.RunManifest";
+        else if (rm.schema_version() != 1) problem = "unknown schema version " + std::to_string(rm.schema_version());
+        else if (rm.run_id().empty()) problem = "manifest without run_id";
+        else manifests.push_back(std::move(rm));
+      }
+      if (!problem.empty()) {
+        spdlog::error("{}[{}]@{}: {}; sent to {}", m->tp.topic, m->tp.partition, m->offset, problem, t.dead_letters);
+        metrics_.recordRejected("undecodable");
+        v1::DeadLetter dl;
+        dl.set_schema_version(1);
+        dl.set_reason(problem);
+        dl.set_source_topic(m->tp.topic);
+        dl.set_source_partition(m->tp.partition);
+        dl.set_source_offset(m->offset);
+        dl.set_payload(m->payload.substr(0, 1 << 20));
+        dl.set_key(m->key.substr(0, 1024));
+        dl.set_at_ms(nowMillis());
+        dl.set_service("aggregator");
+        dlq.send({t.dead_letters, m->key, dl.SerializeAsString()});
+        // The dead letter must be on the broker before the position moves past the record.
+        dlq.flush(std::chrono::seconds(30));
+      }
+    }
+    if (next.empty()) continue;
+    std::vector<size_t> fresh = store_.commitBatch(results, manifests, next, nowMillis());
+    for (size_t i : fresh) metrics_.resultStored(results[i]);
+    if (fresh.size() != results.size()) {
+      spdlog::info("{} duplicate result(s) ignored", results.size() - fresh.size());
+    }
+  }
+}
+
+}  // namespace testfleet::aggregator

@@ -1,0 +1,36 @@
+// Reads results and run manifests from Kafka (read_committed) and stores them with the read positions in one
+// store transaction per batch, so a killed aggregator resumes exactly where it stopped. Undecodable records go to
+// the dead-letter topic and are skipped. Runs on the thread that calls run().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "aggregator/metrics.h"
+#include "aggregator/storage/result_store.h"
+#include "common/kafka/kafka.h"
+#include "common/kafka/topics.h"
+
+namespace testfleet::aggregator {
+
+struct IngestSettings {
+  kafka::ClientSettings kafka;
+  kafka::Topics topics;
+  size_t max_batch = 500;
+  std::chrono::milliseconds max_batch_wait{100};
+  size_t max_record_bytes = 8 << 20;
+};
+
+class Ingest {
+ public:
+  Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics);
+  // Until stop is set. Throws kafka::Error when the topics cannot be read at start.
+  void run(const std::atomic<bool>& stop);
+
+ private:
+  IngestSettings settings_;
+  ResultStore& store_;
+  AggregatorMetrics& metrics_;
+};
+
+}  // namespace testfleet::aggregator

@@ -1,0 +1,59 @@
+// testfleet-aggregator: ingests results into SQLite and serves runs, reports and metrics. Wiring only.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <iostream>
+
+#include "aggregator/http/api_server.h"
+#include "aggregator/ingest.h"
+#include "aggregator/metrics.h"
+#include "aggregator/storage/sqlite_result_store.h"
+#include "common/log.h"
+#include "common/signal_watcher.h"
+
+using namespace testfleet;
+
+int main(int argc, char** argv) {
+  CLI::App app{"testfleet-aggregator — stores results, tracks runs, serves reports and metrics"};
+  std::string brokers = "127.0.0.1:19092", prefix = "testfleet", db = "testfleet.db", host = "127.0.0.1";
+  std::string log_level = "info";
+  int port = 8480;
+  app.add_option("--brokers", brokers, "Kafka bootstrap servers")->envname("TESTFLEET_BROKERS")->capture_default_str();
+  app.add_option("--topic-prefix", prefix, "prefix of the topic names")
+      ->envname("TESTFLEET_TOPIC_PREFIX")
+      ->capture_default_str();
+  app.add_option("--db", db, "SQLite database file")->envname("TESTFLEET_DB")->capture_default_str();
+  app.add_option("--listen", host, "HTTP address")->capture_default_str();
+  app.add_option("--port", port, "HTTP port (0: any free port, printed at start)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    initLogging("aggregator", log_level);
+  } catch (const std::exception& e) {
+    std::cerr << "testfleet-aggregator: " << e.what() << "\n";
+    return 2;
+  }
+
+  std::atomic<bool> stop{false};
+  SignalWatcher signals([&](int) { stop = true; });
+  try {
+    aggregator::SqliteResultStore store(db);
+    aggregator::AggregatorMetrics metrics;
+    aggregator::ApiServer api(store, metrics);
+    int bound = api.start(host, port);
+    spdlog::info("HTTP API on http://{}:{} (database {})", host, bound, db);
+    std::cout << "listening on http://" << host << ":" << bound << std::endl;
+    aggregator::IngestSettings ingest_settings{{brokers, "testfleet-aggregator"}, kafka::Topics::withPrefix(prefix)};
+    aggregator::Ingest ingest(ingest_settings, store, metrics);
+    ingest.run(stop);
+    spdlog::info("stopping");
+    api.stop();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,51 @@
+#include "aggregator/reports/json_report.h"
+
+#include "common/verdict.h"
+
+namespace testfleet::aggregator {
+
+using nlohmann::json;
+
+json runHeaderJson(const RunInfo& run, const Summary& s) {
+  json labels = json::object();
+  for (const auto& [k, v] : run.manifest.labels()) labels[k] = v;
+  return {
+      {"run_id", run.manifest.run_id()},
+      {"suite", run.manifest.suite_name()},
+      {"labels", labels},
+      {"state", run.complete() ? "complete" : "running"},
+      {"submitted_at_ms", run.manifest.submitted_at_ms()},
+      {"completed_at_ms", run.completed_at_ms},
+      {"expected_jobs", run.manifest.expected_jobs()},
+      {"jobs_done", run.jobs_done},
+      {"jobs_failing", run.jobs_failing},
+      {"passed", s.passed_run},
+      {"summary",
+       {{"total", s.total}, {"passed", s.passed}, {"failed", s.failed}, {"skipped", s.skipped},
+        {"flaky", s.flaky}, {"timeout", s.timeout}, {"oom", s.oom}, {"crashed", s.crashed}, {"error", s.error},
+        {"jobs", s.jobs}, {"success_rate", s.success_rate}, {"total_ms", s.total_ms}, {"avg_ms", s.avg_ms},
+        {"wall_ms", s.wall_ms}}},
+  };
+}
+
+json runJson(const RunInfo& run, const Summary& s, const std::vector<v1::Result>& results) {
+  json out = runHeaderJson(run, s);
+  json jobs = json::array();
+  for (const auto& r : results) {
+    json cases = json::array();
+    for (const auto& c : r.cases()) {
+      cases.push_back({{"name", c.name()}, {"classname", c.classname()}, {"status", verdictName(c.status())},
+                       {"duration_ms", c.duration_ms()}, {"message", c.message()}});
+    }
+    jobs.push_back({{"job_id", r.job_id()}, {"name", r.name()}, {"attempt", r.attempt()},
+                    {"verdict", verdictName(r.verdict())}, {"stage", r.stage()}, {"error", r.error()},
+                    {"exit_code", r.exit_code()}, {"signal", r.signal()}, {"worker", r.worker_id()},
+                    {"unsandboxed", r.unsandboxed()}, {"wall_ms", r.usage().wall_ms()},
+                    {"cpu_ms", r.usage().cpu_ms()}, {"peak_memory_bytes", r.usage().peak_memory_bytes()},
+                    {"stdout_tail", r.stdout_tail()}, {"stderr_tail", r.stderr_tail()}, {"cases", cases}});
+  }
+  out["jobs"] = jobs;
+  return out;
+}
+
+}  // namespace testfleet::aggregator

@@ -1,0 +1,90 @@
+#include "aggregator/reports/junit_report.h"
+
+#include <pugixml.hpp>
+
+#include <sstream>
+
+#include "common/verdict.h"
+
+namespace testfleet::aggregator {
+namespace {
+
+struct Counts {
+  int tests = 0, failures = 0, errors = 0, skipped = 0;
+  double seconds = 0;
+  void add(v1::Verdict v, double s) {
+    ++tests;
+    seconds += s;
+    if (v == v1::FAILED) ++failures;
+    else if (v == v1::SKIPPED) ++skipped;
+    else if (isFailing(v)) ++errors;
+  }
+  void write(pugi::xml_node n) const {
+    n.append_attribute("tests") = tests;
+    n.append_attribute("failures") = failures;
+    n.append_attribute("errors") = errors;
+    n.append_attribute("skipped") = skipped;
+    n.append_attribute("time") = seconds;
+  }
+};
+
+// XML 1.0 cannot carry most control characters; test output often has them.
+std::string xmlSafe(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') {
+      out += "\\x";
+      const char* hex = "0123456789abcdef";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string junitReport(const RunInfo& run, const std::vector<v1::Result>& results) {
+  pugi::xml_document doc;
+  auto decl = doc.append_child(pugi::node_declaration);
+  decl.append_attribute("version") = "1.0";
+  decl.append_attribute("encoding") = "UTF-8";
+  pugi::xml_node root = doc.append_child("testsuites");
+  root.append_attribute("name") = xmlSafe(run.manifest.suite_name()).c_str();
+  Counts all;
+  for (const auto& r : results) {
+    pugi::xml_node suite = root.append_child("testsuite");
+    suite.append_attribute("name") = xmlSafe(r.name()).c_str();
+    suite.append_attribute("hostname") = xmlSafe(r.worker_id()).c_str();
+    Counts counts;
+    for (const auto& c : r.cases()) {
+      double s = c.duration_ms() / 1000.0;
+      counts.add(c.status(), s);
+      all.add(c.status(), s);
+      pugi::xml_node tc = suite.append_child("testcase");
+      tc.append_attribute("name") = xmlSafe(c.name()).c_str();
+      tc.append_attribute("classname") = xmlSafe(c.classname()).c_str();
+      tc.append_attribute("time") = s;
+      if (c.status() == v1::PASSED || c.status() == v1::FLAKY) continue;
+      const char* element = c.status() == v1::FAILED ? "failure" : c.status() == v1::SKIPPED ? "skipped" : "error";
+      pugi::xml_node detail = tc.append_child(element);
+      detail.append_attribute("message") = xmlSafe(c.message()).c_str();
+      if (c.status() != v1::FAILED && c.status() != v1::SKIPPED) {
+        detail.append_attribute("type") = std::string(verdictName(c.status())).c_str();
+      }
+      if (!c.details().empty()) detail.text() = xmlSafe(c.details()).c_str();
+    }
+    counts.write(suite);
+    if (!r.stdout_tail().empty()) suite.append_child("system-out").text() = xmlSafe(r.stdout_tail()).c_str();
+    if (!r.stderr_tail().empty()) suite.append_child("system-err").text() = xmlSafe(r.stderr_tail()).c_str();
+  }
+  all.write(root);
+  std::ostringstream out;
+  doc.save(out, "  ");
+  return out.str();
+}
+
+}  // namespace testfleet::aggregator

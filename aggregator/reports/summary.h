@@ -1,0 +1,23 @@
+// The arithmetic of a run's report: counts per verdict at test-case level, rates and times. Pure.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "aggregator/storage/result_store.h"
+
+namespace testfleet::aggregator {
+
+struct Summary {
+  int total = 0, passed = 0, failed = 0, skipped = 0, flaky = 0, timeout = 0, oom = 0, crashed = 0, error = 0;
+  int jobs = 0, jobs_failing = 0;
+  double success_rate = 100.0;  // passed (and flaky) / (total − skipped), in percent; 100 when nothing ran
+  double total_ms = 0;          // sum of test-case durations
+  double avg_ms = 0;            // total_ms / total
+  double wall_ms = 0;           // submit to completion (or to now while running)
+  bool passed_run = false;      // complete, and no failing verdict anywhere
+};
+
+Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, int64_t now_ms);
+
+}  // namespace testfleet::aggregator

@@ -1,0 +1,46 @@
+// Where the aggregator keeps results, run manifests and its own read positions in Kafka.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/kafka/kafka.h"
+#include "testfleet/v1/testfleet.pb.h"
+
+namespace testfleet::aggregator {
+
+struct RunInfo {
+  v1::RunManifest manifest;
+  uint32_t jobs_done = 0;     // jobs with a final result
+  uint32_t jobs_failing = 0;  // of those, with a failing verdict
+  int64_t completed_at_ms = 0;  // 0 while running
+  bool complete() const { return completed_at_ms != 0; }
+};
+
+using Positions = std::map<kafka::TopicPartition, int64_t>;  // next offset to read per partition
+
+// Thread-safe: the ingest thread writes while HTTP threads read.
+class ResultStore {
+ public:
+  virtual ~ResultStore() = default;
+  // Atomically: stores the results (a (run, job, attempt) already stored is left unchanged), upserts the
+  // manifests, moves the read positions, and marks runs complete whose jobs all have final results.
+  // Returns the indices (into results) of those that were new.
+  virtual std::vector<size_t> commitBatch(const std::vector<v1::Result>& results, const std::vector<v1::RunManifest>& manifests,
+                             const Positions& next_offsets, int64_t now_ms) = 0;
+  virtual Positions positions() = 0;
+  virtual std::vector<RunInfo> listRuns(size_t limit) = 0;
+  virtual std::optional<RunInfo> run(const std::string& run_id) = 0;
+  // The final result of each job of the run (the highest final attempt), in job name order.
+  virtual std::vector<v1::Result> finalResults(const std::string& run_id) = 0;
+  // How many result rows exist for the run (every attempt).
+  virtual size_t resultRows(const std::string& run_id) = 0;
+};
+
+using ResultStorePtr = std::unique_ptr<ResultStore>;
+
+}  // namespace testfleet::aggregator

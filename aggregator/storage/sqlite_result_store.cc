@@ -1,0 +1,240 @@
+#include "aggregator/storage/sqlite_result_store.h"
+
+#include <sqlite3.h>
+
+#include <set>
+#include <stdexcept>
+
+#include "common/verdict.h"
+
+namespace testfleet::aggregator {
+namespace {
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+Stmt prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db) + " in: " + sql);
+  }
+  return Stmt(s);
+}
+
+void exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string message = err ? err : "unknown";
+    sqlite3_free(err);
+    throw std::runtime_error("sqlite: " + message + " in: " + sql);
+  }
+}
+
+void step(sqlite3* db, sqlite3_stmt* s) {
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db));
+}
+
+void bindText(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+void bindBlob(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+std::string columnBytes(sqlite3_stmt* s, int i) {
+  const void* p = sqlite3_column_blob(s, i);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
+}
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY,
+  suite TEXT NOT NULL,
+  expected_jobs INTEGER NOT NULL,
+  submitted_at_ms INTEGER NOT NULL,
+  manifest BLOB NOT NULL,
+  completed_at_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS results (
+  run_id TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  final INTEGER NOT NULL,
+  verdict INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  wall_ms INTEGER NOT NULL,
+  finished_at_ms INTEGER NOT NULL,
+  result BLOB NOT NULL,
+  PRIMARY KEY (run_id, job_id, attempt)
+);
+CREATE TABLE IF NOT EXISTS positions (
+  topic TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  next_offset INTEGER NOT NULL,
+  PRIMARY KEY (topic, partition)
+);
+CREATE INDEX IF NOT EXISTS runs_by_time ON runs (submitted_at_ms DESC);
+)sql";
+
+// Per run: jobs with a final result, and how many of those failed (latest final attempt per job).
+const char* kRunQuery = R"sql(
+SELECT r.manifest, r.completed_at_ms,
+  (SELECT COUNT(DISTINCT job_id) FROM results x WHERE x.run_id = r.run_id AND x.final = 1),
+  (SELECT COUNT(DISTINCT job_id) FROM results x WHERE x.run_id = r.run_id AND x.final = 1
+     AND x.verdict NOT IN (1, 3, 4))
+FROM runs r)sql";
+
+}  // namespace
+
+void SqliteResultStore::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+SqliteResultStore::SqliteResultStore(const std::filesystem::path& file) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    throw std::runtime_error("cannot open database " + file.string() + ": " + why);
+  }
+  db_.reset(db);
+  sqlite3_busy_timeout(db, 5000);
+  exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  exec(db, kSchema);
+}
+
+SqliteResultStore::~SqliteResultStore() = default;
+
+std::vector<size_t> SqliteResultStore::commitBatch(const std::vector<v1::Result>& results,
+                                      const std::vector<v1::RunManifest>& manifests, const Positions& next_offsets,
+                                      int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  sqlite3* db = db_.get();
+  exec(db, "BEGIN IMMEDIATE");
+  try {
+    std::vector<size_t> fresh;
+    std::set<std::string> touched;
+    auto put_run = prepare(db,
+                           "INSERT INTO runs (run_id, suite, expected_jobs, submitted_at_ms, manifest) "
+                           "VALUES (?, ?, ?, ?, ?) ON CONFLICT(run_id) DO NOTHING");
+    for (const auto& m : manifests) {
+      bindText(put_run.get(), 1, m.run_id());
+      bindText(put_run.get(), 2, m.suite_name());
+      sqlite3_bind_int64(put_run.get(), 3, m.expected_jobs());
+      sqlite3_bind_int64(put_run.get(), 4, m.submitted_at_ms());
+      bindBlob(put_run.get(), 5, m.SerializeAsString());
+      step(db, put_run.get());
+      sqlite3_reset(put_run.get());
+      touched.insert(m.run_id());
+    }
+    auto put_result = prepare(db,
+                              "INSERT OR IGNORE INTO results (run_id, job_id, attempt, final, verdict, name, wall_ms, "
+                              "finished_at_ms, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (size_t i = 0; i < results.size(); ++i) {
+      const v1::Result& r = results[i];
+      bindText(put_result.get(), 1, r.run_id());
+      bindText(put_result.get(), 2, r.job_id());
+      sqlite3_bind_int64(put_result.get(), 3, r.attempt());
+      sqlite3_bind_int(put_result.get(), 4, r.final() ? 1 : 0);
+      sqlite3_bind_int(put_result.get(), 5, r.verdict());
+      bindText(put_result.get(), 6, r.name());
+      sqlite3_bind_int64(put_result.get(), 7, r.usage().wall_ms());
+      sqlite3_bind_int64(put_result.get(), 8, r.finished_at_ms());
+      bindBlob(put_result.get(), 9, r.SerializeAsString());
+      step(db, put_result.get());
+      if (sqlite3_changes(db) > 0) fresh.push_back(i);
+      sqlite3_reset(put_result.get());
+      touched.insert(r.run_id());
+    }
+    auto put_pos = prepare(db,
+                           "INSERT INTO positions (topic, partition, next_offset) VALUES (?, ?, ?) "
+                           "ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset");
+    for (const auto& [tp, off] : next_offsets) {
+      bindText(put_pos.get(), 1, tp.topic);
+      sqlite3_bind_int(put_pos.get(), 2, tp.partition);
+      sqlite3_bind_int64(put_pos.get(), 3, off);
+      step(db, put_pos.get());
+      sqlite3_reset(put_pos.get());
+    }
+    auto complete = prepare(db,
+                            "UPDATE runs SET completed_at_ms = ? WHERE run_id = ? AND completed_at_ms = 0 AND "
+                            "expected_jobs <= (SELECT COUNT(DISTINCT job_id) FROM results x "
+                            "WHERE x.run_id = runs.run_id AND x.final = 1)");
+    for (const auto& id : touched) {
+      sqlite3_bind_int64(complete.get(), 1, now_ms);
+      bindText(complete.get(), 2, id);
+      step(db, complete.get());
+      sqlite3_reset(complete.get());
+    }
+    exec(db, "COMMIT");
+    return fresh;
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+Positions SqliteResultStore::positions() {
+  std::lock_guard lock(mu_);
+  Positions out;
+  auto s = prepare(db_.get(), "SELECT topic, partition, next_offset FROM positions");
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    out[{reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0)), sqlite3_column_int(s.get(), 1)}] =
+        sqlite3_column_int64(s.get(), 2);
+  }
+  return out;
+}
+
+namespace {
+RunInfo readRunRow(sqlite3_stmt* s) {
+  RunInfo info;
+  info.manifest.ParseFromString(columnBytes(s, 0));
+  info.completed_at_ms = sqlite3_column_int64(s, 1);
+  info.jobs_done = static_cast<uint32_t>(sqlite3_column_int64(s, 2));
+  info.jobs_failing = static_cast<uint32_t>(sqlite3_column_int64(s, 3));
+  return info;
+}
+}  // namespace
+
+std::vector<RunInfo> SqliteResultStore::listRuns(size_t limit) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_.get(), (std::string(kRunQuery) + " ORDER BY r.submitted_at_ms DESC LIMIT ?").c_str());
+  sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(limit));
+  std::vector<RunInfo> out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(readRunRow(s.get()));
+  return out;
+}
+
+std::optional<RunInfo> SqliteResultStore::run(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_.get(), (std::string(kRunQuery) + " WHERE r.run_id = ?").c_str());
+  bindText(s.get(), 1, run_id);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+  return readRunRow(s.get());
+}
+
+std::vector<v1::Result> SqliteResultStore::finalResults(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_.get(),
+                   "SELECT result FROM results x WHERE run_id = ? AND final = 1 AND attempt = "
+                   "(SELECT MAX(attempt) FROM results y WHERE y.run_id = x.run_id AND y.job_id = x.job_id "
+                   "AND y.final = 1) ORDER BY name, job_id");
+  bindText(s.get(), 1, run_id);
+  std::vector<v1::Result> out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    v1::Result r;
+    if (r.ParseFromString(columnBytes(s.get(), 0))) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+size_t SqliteResultStore::resultRows(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_.get(), "SELECT COUNT(*) FROM results WHERE run_id = ?");
+  bindText(s.get(), 1, run_id);
+  sqlite3_step(s.get());
+  return static_cast<size_t>(sqlite3_column_int64(s.get(), 0));
+}
+
+}  // namespace testfleet::aggregator

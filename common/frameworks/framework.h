@@ -1,0 +1,37 @@
+// A framework adapter knows how to run a job's tests inside the sandbox and how to read their results.
+// Shared by the producer (validation) and the worker (execution). Adapters are stateless and thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "testfleet/v1/testfleet.pb.h"
+
+namespace testfleet {
+
+// Where the adapter writes its machine-readable report: the sandbox sets TF_OUT to a writable folder the worker
+// reads afterwards, and the command refers to it through the shell.
+inline constexpr std::string_view kReportPath = "\"$TF_OUT/report.xml\"";
+
+class FrameworkAdapter {
+ public:
+  virtual ~FrameworkAdapter() = default;
+  // The /bin/sh command line that runs the job's tests in the workspace (the current directory).
+  virtual std::string command(const v1::Job& job) const = 0;
+  // Whether the command writes a JUnit report at kReportPath.
+  virtual bool writesJunit() const = 0;
+  // A suite file may use this name for the framework.
+  virtual std::string_view name() const = 0;
+};
+
+using FrameworkAdapterPtr = std::unique_ptr<FrameworkAdapter>;
+
+FrameworkAdapterPtr makeAdapter(v1::Framework framework);
+// "pytest", "shell", "node" → the enum; nullopt for an unknown name.
+std::optional<v1::Framework> frameworkFromName(std::string_view name);
+std::vector<std::string> frameworkNames();
+
+}  // namespace testfleet

@@ -1,0 +1,70 @@
+#include "common/http_client.h"
+
+#include <curl/curl.h>
+
+namespace testfleet {
+namespace {
+struct CurlDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+
+struct Sink {
+  std::string* body;
+  size_t max;
+  bool overflow = false;
+};
+
+size_t write(char* data, size_t size, size_t n, void* user) {
+  auto* sink = static_cast<Sink*>(user);
+  size_t bytes = size * n;
+  if (sink->body->size() + bytes > sink->max) {
+    sink->overflow = true;
+    return 0;  // makes curl fail the transfer
+  }
+  sink->body->append(data, bytes);
+  return bytes;
+}
+}  // namespace
+
+struct HttpClient::Impl {
+  std::unique_ptr<CURL, CurlDeleter> handle;
+  std::chrono::milliseconds timeout;
+  size_t max_body;
+};
+
+HttpClient::HttpClient(std::chrono::milliseconds timeout, size_t max_body) : impl_(std::make_unique<Impl>()) {
+  static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+  (void)initialised;
+  impl_->handle.reset(curl_easy_init());
+  impl_->timeout = timeout;
+  impl_->max_body = max_body;
+}
+
+HttpClient::~HttpClient() = default;
+
+HttpResponse HttpClient::get(const std::string& url) {
+  HttpResponse out;
+  CURL* c = impl_->handle.get();
+  if (!c) {
+    out.error = "curl could not be initialised";
+    return out;
+  }
+  Sink sink{&out.body, impl_->max_body};
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(impl_->timeout.count()));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    out.error = sink.overflow ? "response larger than " + std::to_string(impl_->max_body) + " bytes"
+                              : curl_easy_strerror(rc);
+    return out;
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
+  return out;
+}
+
+}  // namespace testfleet

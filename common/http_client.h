@@ -1,0 +1,30 @@
+// A small blocking HTTP client over libcurl. One instance per thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace testfleet {
+
+struct HttpResponse {
+  long status = 0;       // 0 when no response arrived
+  std::string body;
+  std::string error;     // transport error (connection refused, timeout), empty otherwise
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(std::chrono::milliseconds timeout = std::chrono::seconds(10), size_t max_body = 64 << 20);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  HttpResponse get(const std::string& url);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace testfleet

@@ -1,0 +1,27 @@
+// Reads per-test results out of a JUnit XML report written by an untrusted test run.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "testfleet/v1/testfleet.pb.h"
+
+namespace testfleet {
+
+struct JunitLimits {
+  size_t max_bytes = 16 << 20;    // larger reports are refused
+  size_t max_cases = 100000;      // cases beyond this are dropped, with a note
+  size_t max_message_bytes = 4096;
+};
+
+struct JunitParse {
+  std::vector<v1::TestCase> cases;
+  std::string error;  // empty when the report parsed; otherwise what was wrong with it
+};
+
+// Accepts <testsuites> or <testsuite> at the root (nested suites too). <failure> and <error> are FAILED
+// (an <error> keeps "error:" in its message), <skipped> is SKIPPED, anything else PASSED.
+JunitParse readJunit(std::string_view xml, const JunitLimits& limits = {});
+
+}  // namespace testfleet

@@ -1,0 +1,166 @@
+// RAII wrappers over librdkafka. This is the only part of testfleet that includes librdkafka headers;
+// everything else sees these types. Thread-safety is stated per class.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace testfleet::kafka {
+
+// Where the cluster is and who we are. Typed; only kafka.cc turns it into librdkafka properties.
+struct ClientSettings {
+  std::string brokers = "127.0.0.1:19092";
+  std::string client_id = "testfleet";
+};
+
+// A Kafka failure, decided at the boundary: retriable errors may be retried by the caller as they are,
+// abortable ones need the current transaction aborted, fatal ones need the client rebuilt.
+class Error : public std::runtime_error {
+ public:
+  enum class Kind { kRetriable, kAbortable, kFatal, kOther };
+  Error(const std::string& what, Kind kind) : std::runtime_error(what), kind_(kind) {}
+  Kind kind() const { return kind_; }
+  bool isRetriable() const { return kind_ == Kind::kRetriable; }
+  bool isFatal() const { return kind_ == Kind::kFatal; }
+
+ private:
+  Kind kind_;
+};
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  auto operator<=>(const TopicPartition&) const = default;
+};
+
+struct Message {
+  TopicPartition tp;
+  int64_t offset = 0;
+  std::string key;
+  std::string payload;
+};
+
+struct OutgoingRecord {
+  std::string topic;
+  std::string key;
+  std::string payload;
+};
+
+struct TopicSpec {
+  std::string name;
+  int partitions = 1;
+  bool compacted = false;
+};
+
+// Creates the topics that do not exist yet; existing ones are left as they are. Throws Error.
+void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& topics,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// Number of partitions of a topic (metadata request). Throws Error when the topic does not exist.
+int partitionCount(const ClientSettings& settings, const std::string& topic,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// An idempotent producer. send() may be called from any thread; flush() reports the first failed delivery.
+class Producer {
+ public:
+  explicit Producer(const ClientSettings& settings);
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  void send(const OutgoingRecord& record);
+  // Waits until every record sent so far is acknowledged; throws Error on the first that failed.
+  void flush(std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class GroupConsumer;
+
+// A transactional producer: each commit() writes records and consumer offsets atomically.
+// commit() may be called from any thread; calls are serialised internally (one transaction at a time).
+class TransactionalProducer {
+ public:
+  TransactionalProducer(const ClientSettings& settings, const std::string& transactional_id);
+  ~TransactionalProducer();
+  TransactionalProducer(const TransactionalProducer&) = delete;
+  TransactionalProducer& operator=(const TransactionalProducer&) = delete;
+
+  // begin → produce records → send offsets (next offsets to read) for consumer's group → commit.
+  // On an abortable failure the transaction is aborted and Error(kAbortable) thrown: nothing was written.
+  // On a fatal failure Error(kFatal) is thrown; this producer must then be destroyed.
+  void commit(const std::vector<OutgoingRecord>& records, const std::map<TopicPartition, int64_t>& offsets,
+              GroupConsumer& consumer);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Rebalance events, called on the thread that calls GroupConsumer::poll().
+struct RebalanceListener {
+  virtual ~RebalanceListener() = default;
+  virtual void onAssigned(const std::vector<TopicPartition>& partitions) = 0;
+  virtual void onRevoked(const std::vector<TopicPartition>& partitions) = 0;
+};
+
+struct GroupConsumerSettings {
+  ClientSettings client;
+  std::string group_id;
+  std::vector<std::string> topics;
+  std::chrono::milliseconds session_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds max_poll_interval{std::chrono::minutes(5)};
+};
+
+// A consumer-group member with cooperative-sticky assignment, read_committed, no auto commit.
+// Not thread-safe except groupMetadata use by TransactionalProducer::commit(); one thread polls.
+class GroupConsumer {
+ public:
+  GroupConsumer(const GroupConsumerSettings& settings, RebalanceListener* listener);
+  ~GroupConsumer();
+  GroupConsumer(const GroupConsumer&) = delete;
+  GroupConsumer& operator=(const GroupConsumer&) = delete;
+
+  std::optional<Message> poll(std::chrono::milliseconds timeout);
+  void pause(const std::vector<TopicPartition>& partitions);
+  void resume(const std::vector<TopicPartition>& partitions);
+  // Moves the fetch position of an assigned partition (e.g. back to a job whose commit failed).
+  void seek(const TopicPartition& tp, int64_t offset);
+  // Leaves the group (revoking everything through the listener).
+  void close();
+
+ private:
+  friend class TransactionalProducer;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A consumer with manually assigned partitions and caller-chosen start offsets (no group, no commits):
+// for a reader that keeps its positions itself, such as the aggregator. read_committed. One thread.
+class PartitionReader {
+ public:
+  explicit PartitionReader(const ClientSettings& settings);
+  ~PartitionReader();
+  PartitionReader(const PartitionReader&) = delete;
+  PartitionReader& operator=(const PartitionReader&) = delete;
+
+  // Starts reading each partition at the given offset; kBeginning starts at the earliest offset kept.
+  static constexpr int64_t kBeginning = -2;
+  void assign(const std::map<TopicPartition, int64_t>& start);
+  std::optional<Message> poll(std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace testfleet::kafka

@@ -1,0 +1,2 @@
+def double(values):
+    return [v * 2 for v in values]

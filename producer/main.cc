@@ -1,0 +1,87 @@
+// testfleet — the CLI a CI job runs: submit a suite (and wait for its verdict), create topics.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <unistd.h>
+
+#include "common/duration.h"
+#include "common/kafka/topics.h"
+#include "common/log.h"
+#include "producer/submit.h"
+
+using namespace testfleet;
+
+namespace {
+std::chrono::milliseconds durationFlag(const std::string& text, const std::string& flag) {
+  auto d = parseDuration(text);
+  if (!d || d->count() <= 0) throw CLI::ValidationError(flag, "'" + text + "' is not a duration such as 90s or 10m");
+  return *d;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"testfleet — run a test suite on a fleet of sandboxed workers through Kafka"};
+  app.require_subcommand(1);
+  std::string brokers = "127.0.0.1:19092";
+  std::string prefix = "testfleet";
+  std::string log_level = "warn";
+  app.add_option("--brokers", brokers, "Kafka bootstrap servers")->envname("TESTFLEET_BROKERS")->capture_default_str();
+  app.add_option("--topic-prefix", prefix, "prefix of the topic names")
+      ->envname("TESTFLEET_TOPIC_PREFIX")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+
+  producer::SubmitOptions submit;
+  std::string deadline = "2h", stall = "5m";
+  std::vector<std::string> labels;
+  auto* sub = app.add_subcommand("submit", "submit a suite; with --wait, follow it and exit 0 (passed), 1 (tests "
+                                           "failed), 2 (bad suite or usage) or 3 (infrastructure or deadline)");
+  sub->add_option("suite", submit.suite_file, "suite file (YAML)")->required()->check(CLI::ExistingFile);
+  sub->add_flag("--wait", submit.wait, "wait for the verdict, print the summary, exit with it");
+  sub->add_option("--junit", submit.junit_file, "with --wait: write the JUnit XML report here");
+  sub->add_option("--json", submit.json_file, "with --wait: write the JSON report here");
+  sub->add_option("--aggregator", submit.follow.aggregator_url, "aggregator base URL")
+      ->envname("TESTFLEET_AGGREGATOR")
+      ->capture_default_str();
+  sub->add_option("--run-id", submit.run_id, "use this run id instead of a random one");
+  sub->add_option("--label", labels, "KEY=VALUE label on the run (commit, branch, ci_url, …); repeatable");
+  sub->add_option("--deadline", deadline, "give up waiting after this long (exit 3)")->capture_default_str();
+  sub->add_option("--stall-timeout", stall, "give up when no job finished for this long (exit 3)")
+      ->capture_default_str();
+
+  auto* topics_cmd = app.add_subcommand("topics", "create the topics (idempotent)");
+
+  try {
+    app.parse(argc, argv);
+    submit.follow.deadline = durationFlag(deadline, "--deadline");
+    submit.follow.stall_timeout = durationFlag(stall, "--stall-timeout");
+    for (const auto& l : labels) {
+      auto eq = l.find('=');
+      if (eq == std::string::npos || eq == 0) throw CLI::ValidationError("--label", "'" + l + "' is not KEY=VALUE");
+      submit.labels[l.substr(0, eq)] = l.substr(eq + 1);
+    }
+    initLogging("testfleet", log_level);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : producer::kUsageError;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "testfleet: " << e.what() << "\n";
+    return producer::kUsageError;
+  }
+
+  kafka::ClientSettings kafka{brokers, "testfleet-cli"};
+  if (*topics_cmd) {
+    try {
+      kafka::ensureTopics(kafka, kafka::Topics::withPrefix(prefix).specs());
+      std::cout << "topics with prefix '" << prefix << "' exist on " << brokers << "\n";
+      return 0;
+    } catch (const kafka::Error& e) {
+      std::cerr << "testfleet: " << e.what() << "\n";
+      return producer::kInfrastructure;
+    }
+  }
+  submit.kafka = kafka;
+  submit.topic_prefix = prefix;
+  submit.follow.live_progress = isatty(STDERR_FILENO);
+  return producer::runSubmit(submit);
+}

@@ -1,0 +1,48 @@
+#include "producer/planner.h"
+
+#include "common/text.h"
+
+namespace testfleet::producer {
+
+std::string jobIdFor(const std::string& test_name) { return "j" + shortHash(test_name); }
+
+Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms) {
+  Plan plan;
+  v1::RunManifest& m = plan.manifest;
+  m.set_schema_version(1);
+  m.set_run_id(run_id);
+  m.set_suite_name(suite.name);
+  m.set_submitted_at_ms(now_ms);
+  for (const auto& [k, v] : suite.labels) (*m.mutable_labels())[k] = v;
+  for (const auto& t : suite.tests) {
+    v1::Job job;
+    job.set_schema_version(1);
+    job.set_run_id(run_id);
+    job.set_job_id(jobIdFor(t.name));
+    job.set_attempt(1);
+    job.set_framework(t.framework);
+    job.set_name(t.name);
+    for (const auto& id : t.tests) job.add_tests(id);
+    job.set_command(t.command);
+    for (const auto& f : t.files) {
+      v1::WorkspaceFile* wf = job.add_files();
+      wf->set_path(f.path);
+      wf->set_content(f.content);
+      wf->set_executable(f.executable);
+    }
+    for (const auto& [k, v] : t.env) (*job.mutable_env())[k] = v;
+    job.mutable_limits()->set_memory_bytes(t.memory_bytes);
+    job.mutable_limits()->set_max_pids(t.max_pids);
+    job.set_timeout_ms(static_cast<uint32_t>(t.timeout.count()));
+    job.set_setup(t.setup);
+    job.set_teardown(t.teardown);
+    job.set_network(t.network);
+    job.set_enqueued_at_ms(now_ms);
+    m.add_job_ids(job.job_id());
+    plan.jobs.push_back(std::move(job));
+  }
+  m.set_expected_jobs(static_cast<uint32_t>(plan.jobs.size()));
+  return plan;
+}
+
+}  // namespace testfleet::producer

@@ -1,0 +1,36 @@
+// Follows a submitted run through the aggregator's HTTP API until it completes, stalls or passes its deadline.
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace testfleet::producer {
+
+struct FollowSettings {
+  std::string aggregator_url = "http://127.0.0.1:8480";
+  std::chrono::milliseconds poll_interval{500};
+  std::chrono::milliseconds deadline{std::chrono::hours(2)};     // the whole run
+  std::chrono::milliseconds stall_timeout{std::chrono::minutes(5)};  // no job finished for this long
+  bool live_progress = false;  // redraw one line (a terminal) instead of a line every 10 s
+};
+
+enum class FollowOutcome { kCompleted, kStalled, kDeadline };
+
+struct FollowResult {
+  FollowOutcome outcome = FollowOutcome::kCompleted;
+  nlohmann::json run;   // the last view of the run (with jobs and cases when completed)
+  std::string problem;  // for kStalled/kDeadline: what is missing
+};
+
+FollowResult followRun(const std::string& run_id, const FollowSettings& settings, std::ostream& progress);
+
+// The human summary of a finished run: counts, success rate, times, then each failing test with its message.
+std::string formatSummary(const nlohmann::json& run);
+
+// One progress line: "[#####.....] 120/200 jobs · 3 failing · 12.3 s".
+std::string progressLine(const nlohmann::json& run, std::chrono::milliseconds elapsed, int width = 30);
+
+}  // namespace testfleet::producer

@@ -1,0 +1,85 @@
+#include "producer/submit.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "common/clock.h"
+#include "common/http_client.h"
+#include "common/kafka/topics.h"
+#include "common/text.h"
+#include "producer/planner.h"
+#include "producer/publisher.h"
+#include "producer/suite.h"
+
+namespace testfleet::producer {
+namespace {
+
+bool writeFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  return static_cast<bool>(out);
+}
+
+// Fetches a report of the run from the aggregator and writes it to `path`. Returns false (and says why) on failure.
+bool saveReport(const FollowSettings& follow, const std::string& run_id, const std::string& name,
+                const std::string& path) {
+  HttpClient http(std::chrono::seconds(30));
+  HttpResponse r = http.get(follow.aggregator_url + "/v1/runs/" + run_id + "/" + name);
+  if (r.status != 200) {
+    std::cerr << "testfleet: could not fetch " << name << ": " << (r.error.empty() ? std::to_string(r.status) : r.error)
+              << "\n";
+    return false;
+  }
+  if (!writeFile(path, r.body)) {
+    std::cerr << "testfleet: could not write " << path << "\n";
+    return false;
+  }
+  std::cerr << "testfleet: wrote " << path << "\n";
+  return true;
+}
+
+}  // namespace
+
+int runSubmit(const SubmitOptions& options) {
+  Suite suite;
+  try {
+    suite = loadSuite(options.suite_file);
+  } catch (const SuiteError& e) {
+    std::cerr << "testfleet: the suite has problems; nothing was submitted:\n";
+    for (const auto& p : e.problems()) std::cerr << "  " << p << "\n";
+    return kUsageError;
+  }
+  Suite labelled = suite;
+  for (const auto& [k, v] : options.labels) labelled.labels[k] = v;
+  const std::string run_id = options.run_id.empty() ? randomId() : options.run_id;
+  Plan plan = planRun(labelled, run_id, nowMillis());
+  const auto topics = kafka::Topics::withPrefix(options.topic_prefix);
+  try {
+    kafka::ensureTopics(options.kafka, topics.specs());
+    kafka::Producer producer(options.kafka);
+    publish(plan, producer, topics);
+  } catch (const kafka::Error& e) {
+    std::cerr << "testfleet: could not publish to Kafka at " << options.kafka.brokers << ": " << e.what() << "\n";
+    return kInfrastructure;
+  }
+  std::cerr << "testfleet: submitted run " << run_id << " (" << plan.jobs.size() << " jobs of suite '" << suite.name
+            << "')\n";
+  std::cout << run_id << "\n" << std::flush;
+  if (!options.wait) return kAllPassed;
+
+  FollowResult followed = followRun(run_id, options.follow, std::cerr);
+  if (followed.outcome != FollowOutcome::kCompleted) {
+    std::cerr << "testfleet: run " << run_id << " did not complete: " << followed.problem << "\n";
+    return kInfrastructure;
+  }
+  std::cout << formatSummary(followed.run) << std::flush;
+  bool reports_ok = true;
+  if (!options.junit_file.empty()) reports_ok &= saveReport(options.follow, run_id, "junit.xml", options.junit_file);
+  if (!options.json_file.empty()) reports_ok &= saveReport(options.follow, run_id, "report.json", options.json_file);
+  if (!reports_ok) return kInfrastructure;
+  return followed.run.value("passed", false) ? kAllPassed : kTestsFailed;
+}
+
+}  // namespace testfleet::producer

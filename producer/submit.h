@@ -1,0 +1,29 @@
+// `testfleet submit`: load → plan → publish → (optionally) wait, print the summary, write reports.
+#pragma once
+
+#include <string>
+#include <map>
+
+#include "common/kafka/kafka.h"
+#include "producer/run_follower.h"
+
+namespace testfleet::producer {
+
+// Exit codes of the CLI, the contract with CI systems.
+enum ExitCode : int { kAllPassed = 0, kTestsFailed = 1, kUsageError = 2, kInfrastructure = 3 };
+
+struct SubmitOptions {
+  std::string suite_file;
+  kafka::ClientSettings kafka;
+  std::string topic_prefix = "testfleet";
+  std::string run_id;  // empty: a random one
+  std::map<std::string, std::string> labels;
+  bool wait = false;
+  std::string junit_file;  // written after waiting, when set
+  std::string json_file;
+  FollowSettings follow;
+};
+
+int runSubmit(const SubmitOptions& options);
+
+}  // namespace testfleet::producer

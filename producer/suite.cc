@@ -1,0 +1,431 @@
+#include "producer/suite.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/duration.h"
+#include "common/frameworks/framework.h"
+
+namespace testfleet::producer {
+namespace fs = std::filesystem;
+
+SuiteError::SuiteError(std::vector<std::string> problems)
+    : std::runtime_error([&] {
+        std::string all;
+        for (const auto& p : problems) all += p + "\n";
+        return all;
+      }()),
+      problems_(std::move(problems)) {}
+
+namespace {
+
+// Collects problems with their location while walking the YAML tree.
+class Checker {
+ public:
+  explicit Checker(std::string file) : file_(std::move(file)) {}
+
+  void fail(const YAML::Node& at, const std::string& message) {
+    int line = at.IsDefined() ? at.Mark().line + 1 : 0;
+    problems_.push_back(file_ + ":" + std::to_string(line) + ": " + message);
+  }
+  void failAt(int line, const std::string& message) {
+    problems_.push_back(file_ + ":" + std::to_string(line) + ": " + message);
+  }
+  bool ok() const { return problems_.empty(); }
+  std::vector<std::string> take() { return std::move(problems_); }
+
+  // Reports keys of `map` outside `allowed`.
+  void onlyKeys(const YAML::Node& map, const std::set<std::string>& allowed, const std::string& where) {
+    for (const auto& kv : map) {
+      std::string key = kv.first.Scalar();
+      if (!allowed.count(key)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        fail(kv.first, "unknown key '" + key + "' in " + where + " (allowed: " + list + ")");
+      }
+    }
+  }
+
+  std::optional<std::string> string(const YAML::Node& n, const std::string& key) {
+    if (!n.IsScalar()) {
+      fail(n, "'" + key + "' must be a string");
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  std::optional<bool> boolean(const YAML::Node& n, const std::string& key) {
+    bool v = false;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+      fail(n, "'" + key + "' must be true or false");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<std::chrono::milliseconds> duration(const YAML::Node& n, const std::string& key) {
+    if (n.IsScalar()) {
+      if (auto d = parseDuration(n.Scalar()); d && d->count() > 0) return d;
+    }
+    fail(n, "'" + key + "' must be a positive duration such as 30, 90s, 500ms or 5m");
+    return std::nullopt;
+  }
+
+  std::optional<std::map<std::string, std::string>> stringMap(const YAML::Node& n, const std::string& key) {
+    if (!n.IsMap()) {
+      fail(n, "'" + key + "' must be a mapping of names to strings");
+      return std::nullopt;
+    }
+    std::map<std::string, std::string> out;
+    for (const auto& kv : n) {
+      if (!kv.second.IsScalar()) {
+        fail(kv.second, "'" + key + "." + kv.first.Scalar() + "' must be a string");
+        continue;
+      }
+      out[kv.first.Scalar()] = kv.second.Scalar();
+    }
+    return out;
+  }
+
+  std::optional<std::vector<std::string>> stringList(const YAML::Node& n, const std::string& key) {
+    if (!n.IsSequence()) {
+      fail(n, "'" + key + "' must be a list of strings");
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (const auto& item : n) {
+      if (!item.IsScalar()) {
+        fail(item, "'" + key + "' must contain only strings");
+        continue;
+      }
+      out.push_back(item.Scalar());
+    }
+    return out;
+  }
+
+ private:
+  std::string file_;
+  std::vector<std::string> problems_;
+};
+
+bool validEnvName(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// A workspace path must stay inside the workspace: relative, no "..", no empty parts.
+bool safeRelativePath(const std::string& p) {
+  if (p.empty() || p.size() > 1024 || p.front() == '/') return false;
+  if (p.find('\0') != std::string::npos) return false;
+  std::stringstream parts(p);
+  std::string part;
+  while (std::getline(parts, part, '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  return true;
+}
+
+// Keys that a test entry and `defaults` share, applied onto `spec`.
+const std::set<std::string> kCommonKeys = {"framework", "timeout", "env",     "setup",
+                                           "teardown",  "memory",  "max_pids", "network"};
+
+void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
+  if (auto n = node["framework"]) {
+    if (auto s = check.string(n, "framework")) {
+      if (auto f = frameworkFromName(*s)) {
+        spec.framework = *f;
+      } else {
+        std::string names;
+        for (const auto& name : frameworkNames()) names += (names.empty() ? "" : ", ") + name;
+        check.fail(n, "unknown framework '" + *s + "' (known: " + names + ")");
+      }
+    }
+  }
+  if (auto n = node["timeout"]) {
+    if (auto d = check.duration(n, "timeout")) spec.timeout = *d;
+  }
+  if (auto n = node["env"]) {
+    if (auto m = check.stringMap(n, "env")) {
+      for (const auto& [k, v] : *m) {
+        if (!validEnvName(k)) {
+          check.fail(n, "env name '" + k + "' is not a valid variable name");
+        } else {
+          spec.env[k] = v;
+        }
+      }
+    }
+  }
+  if (auto n = node["setup"]) {
+    if (auto s = check.string(n, "setup")) spec.setup = *s;
+  }
+  if (auto n = node["teardown"]) {
+    if (auto s = check.string(n, "teardown")) spec.teardown = *s;
+  }
+  if (auto n = node["memory"]) {
+    auto b = n.IsScalar() ? parseBytes(n.Scalar()) : std::nullopt;
+    if (b && *b >= (16u << 20)) {
+      spec.memory_bytes = *b;
+    } else {
+      check.fail(n, "'memory' must be a size of at least 16Mi, such as 512Mi or 2G");
+    }
+  }
+  if (auto n = node["max_pids"]) {
+    int v = 0;
+    if (n.IsScalar() && YAML::convert<int>::decode(n, v) && v >= 8 && v <= 100000) {
+      spec.max_pids = static_cast<uint32_t>(v);
+    } else {
+      check.fail(n, "'max_pids' must be a whole number from 8 to 100000");
+    }
+  }
+  if (auto n = node["network"]) {
+    if (auto b = check.boolean(n, "network")) spec.network = *b;
+  }
+}
+
+size_t workspaceBytes(const TestSpec& spec) {
+  size_t total = 0;
+  for (const auto& f : spec.files) total += f.content.size() + f.path.size();
+  return total;
+}
+
+void checkWorkspace(Checker& check, const TestSpec& spec, const SuiteLimits& limits) {
+  if (spec.files.size() > limits.max_files_per_job) {
+    check.failAt(spec.line, "test '" + spec.name + "' has " + std::to_string(spec.files.size()) +
+                                " files, more than the limit of " + std::to_string(limits.max_files_per_job));
+  }
+  if (size_t bytes = workspaceBytes(spec); bytes > limits.max_workspace_bytes) {
+    check.failAt(spec.line, "test '" + spec.name + "' carries " + std::to_string(bytes) +
+                                " bytes of files, more than the inline limit of " +
+                                std::to_string(limits.max_workspace_bytes));
+  }
+}
+
+void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults, const SuiteLimits& limits,
+               Suite& suite) {
+  if (!node.IsMap()) {
+    check.fail(node, "each entry of 'tests' must be a mapping with at least 'name'");
+    return;
+  }
+  std::set<std::string> allowed = kCommonKeys;
+  allowed.insert({"name", "files", "command", "tests"});
+  check.onlyKeys(node, allowed, "a test");
+  TestSpec spec = defaults;
+  spec.line = node.Mark().line + 1;
+  if (auto n = node["name"]) {
+    if (auto s = check.string(n, "name")) spec.name = *s;
+  }
+  if (spec.name.empty()) {
+    check.fail(node, "a test needs a non-empty 'name'");
+    return;
+  }
+  applyCommon(check, node, spec);
+  if (auto n = node["command"]) {
+    if (auto s = check.string(n, "command")) spec.command = *s;
+  }
+  if (auto n = node["tests"]) {
+    if (auto l = check.stringList(n, "tests")) spec.tests = *l;
+  }
+  if (auto n = node["files"]) {
+    if (auto m = check.stringMap(n, "files")) {
+      for (const auto& [path, content] : *m) {
+        if (!safeRelativePath(path)) {
+          check.fail(n, "file path '" + path + "' must be relative and stay inside the workspace");
+          continue;
+        }
+        spec.files.push_back({path, content, false});
+      }
+    }
+  }
+  if (spec.framework == v1::SHELL && spec.command.empty()) {
+    check.fail(node, "test '" + spec.name + "' uses the shell framework and needs a 'command'");
+  }
+  if (spec.framework != v1::SHELL && spec.files.empty() && spec.tests.empty()) {
+    check.fail(node, "test '" + spec.name + "' needs 'files' (or 'tests') for its framework to run");
+  }
+  checkWorkspace(check, spec, limits);
+  suite.tests.push_back(std::move(spec));
+}
+
+// Reads every regular file under root (skipping hidden entries and caches) into the workspace.
+std::vector<InlineFile> readTree(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits) {
+  std::vector<InlineFile> files;
+  size_t bytes = 0;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end;
+  if (ec) {
+    check.fail(at, "cannot read directory " + root.string() + ": " + ec.message());
+    return files;
+  }
+  for (; it != end; it.increment(ec)) {
+    if (ec) {
+      check.fail(at, "cannot read " + root.string() + ": " + ec.message());
+      break;
+    }
+    std::string leaf = it->path().filename().string();
+    if (leaf.starts_with(".") || leaf == "__pycache__" || leaf == "node_modules") {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file() || it->is_symlink()) continue;
+    if (files.size() >= limits.max_files_per_job) {
+      check.fail(at, "directory " + root.string() + " has more than " + std::to_string(limits.max_files_per_job) +
+                         " files; point 'root' at the test folder");
+      break;
+    }
+    bytes += it->file_size();
+    if (bytes > limits.max_workspace_bytes) {
+      check.fail(at, "directory " + root.string() + " holds more than " + std::to_string(limits.max_workspace_bytes) +
+                         " bytes, over the inline workspace limit");
+      break;
+    }
+    std::ifstream in(it->path(), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto perms = it->status().permissions();
+    bool exec = (perms & fs::perms::owner_exec) != fs::perms::none;
+    files.push_back({fs::relative(it->path(), root).generic_string(), std::move(content), exec});
+  }
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  return files;
+}
+
+// fnmatch-style match of a file name against a pattern with '*' and '?'.
+bool globMatch(std::string_view pattern, std::string_view name) {
+  if (pattern.empty()) return name.empty();
+  if (pattern[0] == '*') {
+    for (size_t i = 0; i <= name.size(); ++i) {
+      if (globMatch(pattern.substr(1), name.substr(i))) return true;
+    }
+    return false;
+  }
+  if (name.empty()) return false;
+  if (pattern[0] != '?' && pattern[0] != name[0]) return false;
+  return globMatch(pattern.substr(1), name.substr(1));
+}
+
+// The directory form: one job per test file under root whose name matches the pattern.
+void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defaults, const fs::path& base_dir,
+                    const SuiteLimits& limits, Suite& suite) {
+  if (!node.IsMap()) {
+    check.fail(node, "'directory' must be a mapping with 'root' and 'framework'");
+    return;
+  }
+  std::set<std::string> allowed = kCommonKeys;
+  allowed.insert({"root", "pattern", "split"});
+  check.onlyKeys(node, allowed, "'directory'");
+  TestSpec base = defaults;
+  base.line = node.Mark().line + 1;
+  applyCommon(check, node, base);
+  std::string root_text;
+  if (auto n = node["root"]) {
+    if (auto s = check.string(n, "root")) root_text = *s;
+  } else {
+    check.fail(node, "'directory' needs 'root', the folder holding the tests");
+    return;
+  }
+  std::string pattern = base.framework == v1::NODE_TEST ? "*.test.js" : "test_*.py";
+  if (auto n = node["pattern"]) {
+    if (auto s = check.string(n, "pattern")) pattern = *s;
+  }
+  if (auto n = node["split"]) {
+    auto s = check.string(n, "split");
+    if (s && *s != "file") check.fail(n, "'split' must be 'file' (one job per test file)");
+  }
+  if (base.framework == v1::SHELL) {
+    check.fail(node, "'directory' needs a test framework (pytest or node), not shell");
+    return;
+  }
+  fs::path root = fs::path(root_text).is_absolute() ? fs::path(root_text) : base_dir / root_text;
+  if (!fs::is_directory(root)) {
+    check.fail(node["root"], "'root' " + root.string() + " is not a directory");
+    return;
+  }
+  std::vector<InlineFile> files = readTree(check, node["root"], root, limits);
+  size_t before = suite.tests.size();
+  for (const auto& f : files) {
+    std::string leaf = fs::path(f.path).filename().string();
+    if (!globMatch(pattern, leaf)) continue;
+    TestSpec spec = base;
+    spec.name = f.path;
+    spec.tests = {f.path};
+    spec.files = files;
+    suite.tests.push_back(std::move(spec));
+  }
+  if (suite.tests.size() == before) {
+    check.fail(node, "no file under " + root.string() + " matches the pattern '" + pattern + "'");
+  }
+}
+
+}  // namespace
+
+Suite parseSuite(const std::string& text, const std::string& display_name, const fs::path& base_dir,
+                 const SuiteLimits& limits) {
+  Checker check(display_name);
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw SuiteError({display_name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg});
+  }
+  if (!doc.IsMap()) throw SuiteError({display_name + ":1: a suite must be a mapping with 'name' and 'tests'"});
+  check.onlyKeys(doc, {"name", "labels", "defaults", "tests", "directory"}, "the suite");
+  Suite suite;
+  if (auto n = doc["name"]) {
+    if (auto s = check.string(n, "name")) suite.name = *s;
+  }
+  if (suite.name.empty()) check.fail(doc, "the suite needs a non-empty 'name'");
+  if (auto n = doc["labels"]) {
+    if (auto m = check.stringMap(n, "labels")) suite.labels = *m;
+  }
+  TestSpec defaults;
+  if (auto n = doc["defaults"]) {
+    if (!n.IsMap()) {
+      check.fail(n, "'defaults' must be a mapping");
+    } else {
+      check.onlyKeys(n, kCommonKeys, "'defaults'");
+      applyCommon(check, n, defaults);
+    }
+  }
+  const YAML::Node tests = doc["tests"];
+  const YAML::Node directory = doc["directory"];
+  if (!tests && !directory) check.fail(doc, "the suite needs 'tests' (a list) or 'directory'");
+  if (tests) {
+    if (!tests.IsSequence()) {
+      check.fail(tests, "'tests' must be a list");
+    } else if (tests.size() > limits.max_tests) {
+      check.fail(tests, "'tests' has " + std::to_string(tests.size()) + " entries, over the limit of " +
+                            std::to_string(limits.max_tests));
+    } else {
+      for (const auto& t : tests) parseTest(check, t, defaults, limits, suite);
+    }
+  }
+  if (directory) parseDirectory(check, directory, defaults, base_dir, limits, suite);
+  std::map<std::string, int> seen;
+  for (const auto& t : suite.tests) {
+    if (auto [it, fresh] = seen.emplace(t.name, t.line); !fresh) {
+      check.failAt(t.line, "test name '" + t.name + "' is used twice (first on line " + std::to_string(it->second) +
+                               "); names must be unique");
+    }
+  }
+  if (!check.ok()) throw SuiteError(check.take());
+  return suite;
+}
+
+Suite loadSuite(const fs::path& file, const SuiteLimits& limits) {
+  std::error_code ec;
+  auto size = fs::file_size(file, ec);
+  if (ec) throw SuiteError({file.string() + ": cannot read: " + ec.message()});
+  if (size > limits.max_suite_file_bytes) {
+    throw SuiteError({file.string() + ": " + std::to_string(size) + " bytes, over the limit of " +
+                      std::to_string(limits.max_suite_file_bytes)});
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parseSuite(text, file.string(), file.parent_path().empty() ? fs::path(".") : file.parent_path(), limits);
+}
+
+}  // namespace testfleet::producer

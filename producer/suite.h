@@ -1,0 +1,70 @@
+// A suite file, loaded and validated. Everything in it is untrusted: unknown keys, wrong types and oversized
+// workspaces are errors that name the key and the line.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "testfleet/v1/testfleet.pb.h"
+
+namespace testfleet::producer {
+
+struct SuiteLimits {
+  size_t max_suite_file_bytes = 4 << 20;
+  size_t max_files_per_job = 2000;
+  size_t max_workspace_bytes = 4 << 20;  // inline files travel in the Kafka message
+  size_t max_tests = 100000;
+};
+
+struct InlineFile {
+  std::string path;  // relative to the workspace
+  std::string content;
+  bool executable = false;
+};
+
+// One test entry of the seed form, or one file of the directory form, after defaults were applied.
+struct TestSpec {
+  std::string name;
+  v1::Framework framework = v1::SHELL;
+  std::vector<std::string> tests;  // what the framework is told to run (files, ids); empty = its default
+  std::string command;
+  std::vector<InlineFile> files;
+  std::map<std::string, std::string> env;
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  std::string setup;
+  std::string teardown;
+  uint64_t memory_bytes = 0;  // 0 = the worker's default
+  uint32_t max_pids = 0;
+  bool network = false;
+  int line = 0;  // where it was declared, for messages
+};
+
+struct Suite {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::vector<TestSpec> tests;
+};
+
+// Every problem found, each "FILE:LINE: message"; what() joins them.
+class SuiteError : public std::runtime_error {
+ public:
+  explicit SuiteError(std::vector<std::string> problems);
+  const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  std::vector<std::string> problems_;
+};
+
+// Reads and validates a suite file. Directory roots are relative to the suite file's folder.
+Suite loadSuite(const std::filesystem::path& file, const SuiteLimits& limits = {});
+// The same from text (display_name is used in messages; base_dir anchors directory roots).
+Suite parseSuite(const std::string& text, const std::string& display_name, const std::filesystem::path& base_dir,
+                 const SuiteLimits& limits = {});
+
+}  // namespace testfleet::producer

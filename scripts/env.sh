@@ -1,0 +1,6 @@
+# Shared locations for the scripts; sourced, not run. Every value may be overridden from the environment.
+: "${TESTFLEET_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/testfleet}"
+: "${TESTFLEET_KAFKA_LIBS:=$TESTFLEET_CACHE/kafka-4.4.0}"
+: "${TESTFLEET_KAFKA_PORT:=19092}"
+: "${TESTFLEET_KAFKA_DIR:=${TMPDIR:-/tmp}/testfleet-kafka-$TESTFLEET_KAFKA_PORT}"
+export TESTFLEET_CACHE TESTFLEET_KAFKA_LIBS TESTFLEET_KAFKA_PORT TESTFLEET_KAFKA_DIR

@@ -1,0 +1,266 @@
+#include "worker/job_loop.h"
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+
+namespace testfleet::worker {
+namespace {
+using kafka::TopicPartition;
+using Clock = std::chrono::steady_clock;
+
+struct Work {
+  v1::Job job;
+  TopicPartition tp;
+  int64_t offset = 0;
+  uint64_t token = 0;
+  std::shared_ptr<std::atomic<bool>> cancel;
+};
+
+struct Done {
+  TopicPartition tp;
+  int64_t offset = 0;
+  uint64_t token = 0;
+  bool committed = false;
+};
+
+struct InFlight {
+  int64_t offset = 0;
+  uint64_t token = 0;
+  std::shared_ptr<std::atomic<bool>> cancel;
+};
+}  // namespace
+
+struct JobLoop::State : public kafka::RebalanceListener {
+  JobLoopSettings settings;
+  JobRunner& runner;
+  std::unique_ptr<kafka::GroupConsumer> consumer;
+  std::unique_ptr<kafka::TransactionalProducer> producer;
+
+  std::mutex mu;  // guards queue, done, shutting_down
+  std::condition_variable cv;
+  std::deque<Work> queue;
+  std::deque<Done> done;
+  bool shutting_down = false;
+  std::vector<std::thread> slots;
+  std::atomic<bool> fatal{false};
+
+  // Owned by the polling thread (rebalance callbacks run inside poll()).
+  std::set<TopicPartition> assigned, paused;
+  std::map<TopicPartition, InFlight> busy;
+  int running = 0;
+  uint64_t next_token = 1;
+
+  State(JobLoopSettings s, JobRunner& r) : settings(std::move(s)), runner(r) {}
+
+  void onAssigned(const std::vector<TopicPartition>& tps) override {
+    for (const auto& tp : tps) assigned.insert(tp);
+    spdlog::info("assigned {} partition(s); now {}", tps.size(), assigned.size());
+  }
+
+  void onRevoked(const std::vector<TopicPartition>& tps) override {
+    for (const auto& tp : tps) {
+      assigned.erase(tp);
+      paused.erase(tp);
+      if (auto it = busy.find(tp); it != busy.end()) {
+        spdlog::warn("partition {}[{}] revoked while its job runs; cancelling it for the next owner", tp.topic,
+                     tp.partition);
+        it->second.cancel->store(true);
+        busy.erase(it);
+      }
+    }
+    spdlog::info("revoked {} partition(s); now {}", tps.size(), assigned.size());
+  }
+
+  // Slot thread: run jobs until shutdown; commit each result with its offset in one transaction.
+  void slotMain() {
+    for (;;) {
+      Work w;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return shutting_down || !queue.empty(); });
+        if (queue.empty()) return;
+        w = std::move(queue.front());
+        queue.pop_front();
+      }
+      v1::Result result = runner.run(w.job, *w.cancel);
+      bool committed = false;
+      if (!w.cancel->load()) committed = commitResult(w, result);
+      spdlog::info("job {}/{} attempt {}: {} in {} ms{}", w.job.run_id(), w.job.name(), w.job.attempt(),
+                   v1::Verdict_Name(result.verdict()), result.usage().wall_ms(),
+                   committed ? "" : " (not committed; it will run again)");
+      std::lock_guard lock(mu);
+      done.push_back({w.tp, w.offset, w.token, committed});
+    }
+  }
+
+  bool commitResult(const Work& w, const v1::Result& result) {
+    std::vector<kafka::OutgoingRecord> records{{settings.topics.results, result.run_id(), result.SerializeAsString()}};
+    return commitRecords(records, w.tp, w.offset, w.cancel.get());
+  }
+
+  // Writes records and the next offset of tp in one transaction; retries abortable failures a few times.
+  bool commitRecords(const std::vector<kafka::OutgoingRecord>& records, const TopicPartition& tp, int64_t offset,
+                     const std::atomic<bool>* cancel) {
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      if (cancel && cancel->load()) return false;
+      try {
+        producer->commit(records, {{tp, offset + 1}}, *consumer);
+        return true;
+      } catch (const kafka::Error& e) {
+        if (e.isFatal()) {
+          spdlog::error("fatal Kafka producer error, the worker will stop: {}", e.what());
+          fatal = true;
+          return false;
+        }
+        spdlog::warn("transaction for {}[{}]@{} failed (attempt {}): {}", tp.topic, tp.partition, offset, attempt,
+                     e.what());
+      }
+    }
+    return false;
+  }
+
+  void deadLetter(const kafka::Message& m, const std::string& reason) {
+    spdlog::error("job record {}[{}]@{} goes to the dead-letter topic: {}", m.tp.topic, m.tp.partition, m.offset,
+                  reason);
+    v1::DeadLetter dl;
+    dl.set_schema_version(1);
+    dl.set_reason(reason);
+    dl.set_source_topic(m.tp.topic);
+    dl.set_source_partition(m.tp.partition);
+    dl.set_source_offset(m.offset);
+    dl.set_payload(m.payload.substr(0, 1 << 20));
+    dl.set_key(m.key.substr(0, 1024));
+    dl.set_at_ms(nowMillis());
+    dl.set_service("worker " + settings.worker_id);
+    if (!commitRecords({{settings.topics.dead_letters, m.key, dl.SerializeAsString()}}, m.tp, m.offset, nullptr)) {
+      consumer->seek(m.tp, m.offset);  // not recorded: read it again later
+    }
+  }
+
+  void handleMessage(const kafka::Message& m, bool draining) {
+    if (draining || running >= settings.slots || busy.count(m.tp) || !assigned.count(m.tp)) {
+      // Fetched before its partition was paused: leave it for later (or for the partition's next owner).
+      if (assigned.count(m.tp)) consumer->seek(m.tp, m.offset);
+      return;
+    }
+    if (m.payload.size() > settings.max_job_bytes) {
+      return deadLetter(m, "job record of " + std::to_string(m.payload.size()) + " bytes is over the limit of " +
+                               std::to_string(settings.max_job_bytes));
+    }
+    v1::Job job;
+    if (!job.ParseFromString(m.payload)) return deadLetter(m, "job record does not decode as testfleet.v1.Job");
+    if (job.schema_version() != 1) {
+      return deadLetter(m, "job record has schema version " + std::to_string(job.schema_version()) +
+                               "; this worker reads version 1");
+    }
+    if (job.run_id().empty() || job.job_id().empty()) return deadLetter(m, "job record has no run_id or job_id");
+    InFlight f{m.offset, next_token++, std::make_shared<std::atomic<bool>>(false)};
+    busy[m.tp] = f;
+    ++running;
+    {
+      std::lock_guard lock(mu);
+      queue.push_back({std::move(job), m.tp, m.offset, f.token, f.cancel});
+    }
+    cv.notify_one();
+  }
+
+  void handleDone() {
+    std::deque<Done> finished;
+    {
+      std::lock_guard lock(mu);
+      finished.swap(done);
+    }
+    for (const auto& d : finished) {
+      --running;
+      auto it = busy.find(d.tp);
+      if (it == busy.end() || it->second.token != d.token) continue;  // revoked meanwhile
+      busy.erase(it);
+      if (!d.committed && assigned.count(d.tp)) consumer->seek(d.tp, d.offset);
+    }
+  }
+
+  // Pauses busy partitions, and all of them when no slot is free or while draining.
+  void updatePauses(bool draining) {
+    std::set<TopicPartition> want;
+    for (const auto& tp : assigned) {
+      if (draining || running >= settings.slots || busy.count(tp)) want.insert(tp);
+    }
+    std::vector<TopicPartition> to_pause, to_resume;
+    for (const auto& tp : want) {
+      if (!paused.count(tp)) to_pause.push_back(tp);
+    }
+    for (const auto& tp : paused) {
+      if (!want.count(tp)) to_resume.push_back(tp);
+    }
+    if (!to_pause.empty()) consumer->pause(to_pause);
+    if (!to_resume.empty()) consumer->resume(to_resume);
+    paused = std::move(want);
+  }
+
+  void cancelAll() {
+    for (auto& [tp, f] : busy) f.cancel->store(true);
+  }
+};
+
+JobLoop::JobLoop(JobLoopSettings settings, JobRunner& runner)
+    : state_(std::make_unique<State>(std::move(settings), runner)) {}
+
+JobLoop::~JobLoop() = default;
+
+int JobLoop::run(const StopSignals& stop) {
+  State& s = *state_;
+  kafka::ensureTopics(s.settings.kafka, s.settings.topics.specs());
+  s.producer = std::make_unique<kafka::TransactionalProducer>(s.settings.kafka, "testfleet-worker-" + s.settings.worker_id);
+  kafka::GroupConsumerSettings cs;
+  cs.client = s.settings.kafka;
+  cs.group_id = s.settings.group_id;
+  cs.topics = {s.settings.topics.jobs};
+  s.consumer = std::make_unique<kafka::GroupConsumer>(cs, &s);
+  for (int i = 0; i < s.settings.slots; ++i) s.slots.emplace_back([&s] { s.slotMain(); });
+  spdlog::info("worker {} ready: {} slot(s), group {}, topic {}", s.settings.worker_id, s.settings.slots,
+               s.settings.group_id, s.settings.topics.jobs);
+
+  bool draining = false;
+  Clock::time_point drain_deadline;
+  int rc = 0;
+  for (;;) {
+    if (stop.drain && !draining) {
+      draining = true;
+      drain_deadline = Clock::now() + s.settings.grace;
+      spdlog::info("stopping: no new jobs; {} running job(s) get {} s to finish", s.running,
+                   std::chrono::duration_cast<std::chrono::seconds>(s.settings.grace).count());
+    }
+    if (draining && (stop.abandon || Clock::now() >= drain_deadline) && s.running > 0) {
+      spdlog::warn("handing back {} running job(s) uncommitted", s.running);
+      s.cancelAll();
+    }
+    if (s.fatal) {
+      s.cancelAll();
+      draining = true;
+      rc = 1;
+    }
+    s.handleDone();
+    if (draining && s.running == 0) break;
+    s.updatePauses(draining);
+    if (auto m = s.consumer->poll(std::chrono::milliseconds(100))) s.handleMessage(*m, draining);
+  }
+  {
+    std::lock_guard lock(s.mu);
+    s.shutting_down = true;
+  }
+  s.cv.notify_all();
+  for (auto& t : s.slots) t.join();
+  s.consumer->close();
+  spdlog::info("worker {} left the group", s.settings.worker_id);
+  return rc;
+}
+
+}  // namespace testfleet::worker

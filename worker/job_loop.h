@@ -1,0 +1,47 @@
+// The worker's Kafka loop. One thread (the caller of run()) polls the jobs topic the whole time, so jobs may run
+// longer than max.poll.interval.ms; jobs run on a fixed pool of slot threads. A partition whose job is running is
+// paused until its result is committed, so each partition has at most one job in flight and offsets are committed
+// in order. The result and the consumed offset are written in one Kafka transaction (exactly once); a job whose
+// partition is revoked is cancelled and left uncommitted for its next owner.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "common/kafka/kafka.h"
+#include "common/kafka/topics.h"
+#include "worker/job_runner.h"
+
+namespace testfleet::worker {
+
+struct JobLoopSettings {
+  kafka::ClientSettings kafka;
+  kafka::Topics topics;
+  std::string group_id = "testfleet-workers";
+  std::string worker_id;
+  int slots = 2;
+  std::chrono::milliseconds grace{std::chrono::seconds(30)};  // SIGTERM: how long running jobs may finish
+  size_t max_job_bytes = 8 << 20;
+};
+
+// Signals from outside (main's signal thread): the first stop drains, the second (or the grace deadline) hands
+// running jobs back uncommitted.
+struct StopSignals {
+  std::atomic<bool> drain{false};
+  std::atomic<bool> abandon{false};
+};
+
+class JobLoop {
+ public:
+  JobLoop(JobLoopSettings settings, JobRunner& runner);
+  ~JobLoop();
+  // Runs until a stop signal; returns 0 after a clean drain, non-zero after a fatal Kafka error.
+  int run(const StopSignals& stop);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace testfleet::worker

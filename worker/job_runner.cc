@@ -1,0 +1,147 @@
+#include "worker/job_runner.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "common/frameworks/framework.h"
+#include "worker/result_builder.h"
+
+namespace testfleet::worker {
+namespace fs = std::filesystem;
+
+bool isSafeWorkspacePath(const std::string& path) {
+  if (path.empty() || path.size() > 1024 || path.front() == '/' || path.find('\0') != std::string::npos) return false;
+  std::stringstream parts(path);
+  std::string part;
+  while (std::getline(parts, part, '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  return true;
+}
+
+namespace {
+
+// Writes a file that must not exist yet, refusing to follow links.
+bool writeNew(const fs::path& path, const std::string& content, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) return false;
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return ::close(fd) == 0;
+}
+
+std::optional<std::string> readSmallFile(const fs::path& path, size_t limit) {
+  std::error_code ec;
+  if (!fs::is_regular_file(fs::symlink_status(path, ec))) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  std::string text;
+  text.resize(limit + 1);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return text;
+}
+
+// Lays out the workspace; returns what is wrong with the job's files, or "".
+std::string materialise(const v1::Job& job, const fs::path& ws) {
+  for (const auto& f : job.files()) {
+    if (!isSafeWorkspacePath(f.path())) return "file path '" + f.path() + "' leaves the workspace";
+    fs::path target = ws / f.path();
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) return "cannot create " + target.parent_path().string() + ": " + ec.message();
+    if (!writeNew(target, f.content(), f.executable() ? 0755 : 0644)) {
+      return "cannot write " + f.path() + " (duplicate path or disk full)";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+JobRunner::JobRunner(JobRunnerSettings settings, Sandbox& sandbox)
+    : settings_(std::move(settings)), sandbox_(sandbox) {}
+
+v1::Result JobRunner::run(const v1::Job& job, const std::atomic<bool>& cancel) {
+  v1::Result r;
+  r.set_schema_version(1);
+  r.set_run_id(job.run_id());
+  r.set_job_id(job.job_id());
+  r.set_attempt(job.attempt());
+  r.set_name(job.name());
+  r.set_worker_id(settings_.worker_id);
+  r.set_unsandboxed(!sandbox_.isolated());
+  r.set_final(true);
+  r.set_started_at_ms(nowMillis());
+
+  const fs::path dir = settings_.work_root / (std::to_string(::getpid()) + "-" + std::to_string(sequence_++));
+  const fs::path ws = dir / "work", control = dir / "control", out = dir / "out";
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  for (const auto& d : {ws, control, out}) fs::create_directories(d, ec);
+
+  auto fail = [&](v1::Verdict verdict, const std::string& stage, const std::string& error) {
+    r.set_verdict(verdict);
+    r.set_stage(stage);
+    r.set_error(error);
+    v1::TestCase* c = r.add_cases();
+    c->set_name(job.name());
+    c->set_classname(job.name());
+    c->set_status(verdict);
+    c->set_message(error);
+  };
+
+  FrameworkAdapterPtr adapter = makeAdapter(job.framework());
+  if (ec) {
+    fail(v1::ERROR, "workspace", "cannot create " + dir.string() + ": " + ec.message());
+  } else if (!adapter) {
+    fail(v1::FAILED, "workspace", "unknown framework " + std::to_string(job.framework()));
+  } else if (std::string problem = materialise(job, ws); !problem.empty()) {
+    fail(v1::FAILED, "workspace", problem);
+  } else {
+    bool scripts_ok = writeNew(control / "test.sh", adapter->command(job) + "\n", 0644);
+    if (!job.setup().empty()) scripts_ok &= writeNew(control / "setup.sh", job.setup() + "\n", 0644);
+    if (!job.teardown().empty()) scripts_ok &= writeNew(control / "teardown.sh", job.teardown() + "\n", 0644);
+    ::chmod(out.c_str(), 0777);  // the sandbox user must write its report here
+    ::chmod(ws.c_str(), 0777);
+    if (!scripts_ok) {
+      fail(v1::ERROR, "workspace", "cannot write the job's scripts under " + control.string());
+    } else {
+      SandboxSpec spec;
+      spec.workspace = ws;
+      spec.control = control;
+      spec.output = out;
+      spec.env.insert(job.env().begin(), job.env().end());
+      auto timeout = std::chrono::milliseconds(job.timeout_ms() ? job.timeout_ms() : 300000);
+      spec.timeout = std::min(timeout, settings_.max_timeout);
+      spec.output_limit = settings_.output_limit;
+      spec.tmp_bytes = settings_.tmp_bytes;
+      spec.network = job.network();
+      spec.cancel = &cancel;
+      Evidence ev;
+      ev.sandbox = sandbox_.run(spec);
+      ev.expects_junit = adapter->writesJunit();
+      if (ev.expects_junit) ev.junit_xml = readSmallFile(out / "report.xml", 16 << 20);
+      ev.stages = parseStageLines(ev.sandbox.stage_report);
+      buildResult(job, ev, settings_.tail_bytes, r);
+    }
+  }
+  r.set_finished_at_ms(nowMillis());
+  if (!settings_.keep_workspaces) fs::remove_all(dir, ec);
+  return r;
+}
+
+}  // namespace testfleet::worker

@@ -1,0 +1,39 @@
+// Runs one job: lays out its workspace, runs it in the sandbox, reads the framework's report, builds the result.
+// Thread-safe: each call uses its own folders under the work root.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+
+#include "testfleet/v1/testfleet.pb.h"
+#include "worker/sandbox/sandbox.h"
+
+namespace testfleet::worker {
+
+struct JobRunnerSettings {
+  std::filesystem::path work_root = "/var/tmp/testfleet-worker";
+  std::string worker_id;
+  std::chrono::milliseconds max_timeout{std::chrono::hours(1)};
+  size_t output_limit = 1 << 20;  // per stream, kept while running
+  size_t tail_bytes = 64 << 10;   // per stream, put in the result
+  uint64_t tmp_bytes = 256ull << 20;
+  bool keep_workspaces = false;   // for debugging
+};
+
+class JobRunner {
+ public:
+  JobRunner(JobRunnerSettings settings, Sandbox& sandbox);
+  // Never throws for the job's sake: a job that cannot run gets an ERROR or FAILED result.
+  v1::Result run(const v1::Job& job, const std::atomic<bool>& cancel);
+
+ private:
+  JobRunnerSettings settings_;
+  Sandbox& sandbox_;
+  std::atomic<uint64_t> sequence_{0};
+};
+
+// Checks a workspace-relative path from an untrusted job: relative, no "..", no empty or "." parts.
+bool isSafeWorkspacePath(const std::string& path);
+
+}  // namespace testfleet::worker

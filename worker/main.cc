@@ -1,0 +1,98 @@
+// testfleet-worker: joins the worker group and runs jobs in sandboxes. Wiring only; the work is in worker_core.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/signal_watcher.h"
+#include "worker/job_loop.h"
+#include "worker/job_runner.h"
+#include "worker/sandbox/bubblewrap_sandbox.h"
+#include "worker/sandbox/unsandboxed_runner.h"
+
+using namespace testfleet;
+namespace fs = std::filesystem;
+
+int main(int argc, char** argv) {
+  CLI::App app{"testfleet-worker — takes test jobs from Kafka and runs each in a fresh sandbox"};
+  worker::JobLoopSettings loop;
+  worker::JobRunnerSettings runner;
+  std::string brokers = "127.0.0.1:19092", prefix = "testfleet", grace = "30s", log_level = "info";
+  char host[256] = "worker";
+  ::gethostname(host, sizeof host - 1);
+  loop.worker_id = host;
+  bool unsandboxed = false;
+  fs::path stage_runner = fs::read_symlink("/proc/self/exe").parent_path() / "testfleet-stage-runner";
+  app.add_option("--brokers", brokers, "Kafka bootstrap servers")->envname("TESTFLEET_BROKERS")->capture_default_str();
+  app.add_option("--topic-prefix", prefix, "prefix of the topic names")
+      ->envname("TESTFLEET_TOPIC_PREFIX")
+      ->capture_default_str();
+  app.add_option("--group", loop.group_id, "consumer group of the workers")->capture_default_str();
+  app.add_option("--id", loop.worker_id,
+                 "stable id of this worker (its transactional id derives from it; a restart with the same id "
+                 "fences the previous instance)")
+      ->envname("TESTFLEET_WORKER_ID")
+      ->capture_default_str();
+  app.add_option("--slots", loop.slots, "jobs run at once")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--work-dir", runner.work_root, "where job workspaces are made")->capture_default_str();
+  app.add_option("--grace", grace, "on SIGTERM, how long running jobs may finish")->capture_default_str();
+  app.add_option("--stage-runner", stage_runner, "path of testfleet-stage-runner")->capture_default_str();
+  app.add_flag("--unsandboxed", unsandboxed,
+               "run tests WITHOUT isolation (only where namespaces are unavailable; recorded in every result)");
+  app.add_flag("--keep-workspaces", runner.keep_workspaces, "keep job folders after the job (debugging)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    initLogging("worker", log_level);
+  } catch (const std::exception& e) {
+    std::cerr << "testfleet-worker: " << e.what() << "\n";
+    return 2;
+  }
+  auto grace_ms = parseDuration(grace);
+  if (!grace_ms) {
+    std::cerr << "testfleet-worker: --grace '" << grace << "' is not a duration such as 30s\n";
+    return 2;
+  }
+  loop.grace = *grace_ms;
+  loop.kafka = {brokers, "testfleet-worker-" + loop.worker_id};
+  loop.topics = kafka::Topics::withPrefix(prefix);
+  runner.worker_id = loop.worker_id;
+  runner.work_root /= loop.worker_id;
+
+  worker::StopSignals stop;
+  SignalWatcher signals([&](int n) {
+    stop.drain = true;
+    if (n >= 2) stop.abandon = true;
+  });
+
+  worker::SandboxPtr sandbox;
+  worker::BubblewrapSettings bw{"/usr/bin/bwrap", stage_runner};
+  if (unsandboxed) {
+    spdlog::critical("RUNNING TESTS WITHOUT A SANDBOX (--unsandboxed): tests can read and change this machine; "
+                     "every result is marked unsandboxed");
+    sandbox = std::make_unique<worker::UnsandboxedRunner>(stage_runner);
+  } else if (std::string problem = worker::BubblewrapSandbox::probe(bw); !problem.empty()) {
+    spdlog::critical("refusing to start: {}", problem);
+    return 2;
+  } else {
+    sandbox = std::make_unique<worker::BubblewrapSandbox>(bw);
+  }
+  std::error_code ec;
+  fs::create_directories(runner.work_root, ec);
+  if (ec) {
+    spdlog::critical("cannot create work dir {}: {}", runner.work_root.string(), ec.message());
+    return 2;
+  }
+  worker::JobRunner job_runner(runner, *sandbox);
+  try {
+    worker::JobLoop job_loop(loop, job_runner);
+    return job_loop.run(stop);
+  } catch (const kafka::Error& e) {
+    spdlog::critical("Kafka: {}", e.what());
+    return 3;
+  }
+}

@@ -1,0 +1,115 @@
+#include "worker/result_builder.h"
+
+#include <sstream>
+
+#include "common/junit_reader.h"
+#include "common/text.h"
+#include "common/verdict.h"
+
+namespace testfleet::worker {
+
+StageEnds parseStageLines(const std::string& text) {
+  StageEnds ends;
+  std::istringstream lines(text);
+  std::string stage, how;
+  int value = 0;
+  while (lines >> stage >> how >> value) {
+    std::optional<int>* exit = nullptr;
+    std::optional<int>* sig = nullptr;
+    if (stage == "setup") exit = &ends.setup_exit, sig = &ends.setup_signal;
+    else if (stage == "test") exit = &ends.test_exit, sig = &ends.test_signal;
+    else if (stage == "teardown") exit = &ends.teardown_exit, sig = &ends.teardown_signal;
+    else continue;
+    if (how == "exit") *exit = value;
+    else if (how == "signal") *sig = value;
+  }
+  return ends;
+}
+
+namespace {
+
+v1::TestCase wholeJobCase(const v1::Job& job, v1::Verdict verdict, const std::string& message, uint32_t ms) {
+  v1::TestCase c;
+  c.set_name(job.name());
+  c.set_classname(job.name());
+  c.set_status(verdict);
+  c.set_duration_ms(ms);
+  c.set_message(message);
+  return c;
+}
+
+}  // namespace
+
+void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::Result& r) {
+  using End = SandboxOutcome::End;
+  const SandboxOutcome& sb = ev.sandbox;
+  const uint32_t wall_ms = static_cast<uint32_t>(sb.wall.count());
+  r.set_stdout_tail(keepHeadAndTail(sb.stdout_text, tail_bytes));
+  r.set_stderr_tail(keepHeadAndTail(sb.stderr_text, tail_bytes));
+  r.mutable_usage()->set_wall_ms(wall_ms);
+  r.mutable_usage()->set_cpu_ms(sb.cpu_ms);
+  r.mutable_usage()->set_peak_memory_bytes(sb.peak_memory_bytes);
+  r.set_exit_code(sb.exit_code);
+  r.set_signal(sb.signal);
+
+  auto finish = [&](v1::Verdict verdict, const std::string& stage, const std::string& error) {
+    r.set_verdict(verdict);
+    r.set_stage(stage);
+    r.set_error(error);
+    if (r.cases_size() == 0) *r.add_cases() = wholeJobCase(job, verdict, error, wall_ms);
+  };
+
+  if (sb.end == End::kSetupFailed) return finish(v1::ERROR, "sandbox", sb.setup_error);
+  if (sb.end == End::kCancelled) return finish(v1::ERROR, "test", "the job was cancelled (worker lost the job)");
+
+  // Per-test results from the framework's report, when it wrote one, even for a run that then timed out.
+  std::string report_problem;
+  if (ev.junit_xml) {
+    JunitParse parsed = readJunit(*ev.junit_xml);
+    for (auto& c : parsed.cases) *r.add_cases() = std::move(c);
+    report_problem = parsed.error;
+  }
+
+  if (sb.end == End::kTimedOut) {
+    return finish(v1::TIMEOUT, ev.stages.test_exit || ev.stages.test_signal ? "teardown" : "test",
+                  "timed out after " + std::to_string(job.timeout_ms()) + " ms; the whole process tree was killed");
+  }
+  if (ev.stages.setup_signal || (ev.stages.setup_exit && *ev.stages.setup_exit != 0)) {
+    std::string how = ev.stages.setup_signal ? "was killed by signal " + std::to_string(*ev.stages.setup_signal)
+                                             : "exited with " + std::to_string(*ev.stages.setup_exit);
+    return finish(v1::FAILED, "setup", "setup " + how);
+  }
+  if (ev.stages.test_signal) {
+    r.set_exit_code(-1);
+    r.set_signal(*ev.stages.test_signal);
+    return finish(v1::CRASHED, "test", "killed by signal " + std::to_string(*ev.stages.test_signal));
+  }
+  if (!ev.stages.test_exit) {
+    // The stage runner never reported the test: the sandbox's init was killed from outside.
+    return finish(sb.signal ? v1::CRASHED : v1::ERROR, "test",
+                  "the test ended without a status (sandbox exit " + std::to_string(sb.exit_code) + ", signal " +
+                      std::to_string(sb.signal) + ")");
+  }
+  const int code = *ev.stages.test_exit;
+  r.set_exit_code(code);
+  r.set_signal(0);
+  bool any_failed = false, all_skipped = r.cases_size() > 0;
+  for (const auto& c : r.cases()) {
+    any_failed |= isFailing(c.status());
+    all_skipped &= c.status() == v1::SKIPPED;
+  }
+  if (ev.expects_junit && !ev.junit_xml && code != 0) {
+    return finish(v1::FAILED, "test", "exit code " + std::to_string(code) + " and no report was written");
+  }
+  if (!report_problem.empty() && code == 0) return finish(v1::FAILED, "test", "bad report: " + report_problem);
+  if (code != 0 || any_failed) {
+    std::string error = "exit code " + std::to_string(code);
+    if (code != 0 && !any_failed && r.cases_size() > 0) error += " although every reported test passed";
+    if (code == 0) error = "the report has failing tests";
+    return finish(v1::FAILED, "test", error);
+  }
+  if (ev.expects_junit && r.cases_size() == 0) return finish(v1::FAILED, "test", "the framework ran no tests");
+  finish(all_skipped ? v1::SKIPPED : v1::PASSED, "test", "");
+}
+
+}  // namespace testfleet::worker

@@ -1,0 +1,32 @@
+// Decides a job's verdict from evidence: how the sandbox ended, how each stage ended, and the framework's report.
+// Pure, so every rule is unit-tested.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "testfleet/v1/testfleet.pb.h"
+#include "worker/sandbox/sandbox.h"
+
+namespace testfleet::worker {
+
+// How one stage ended, as the stage runner reported it ("test exit 1", "setup signal 9").
+struct StageEnds {
+  std::optional<int> setup_exit, setup_signal;
+  std::optional<int> test_exit, test_signal;
+  std::optional<int> teardown_exit, teardown_signal;
+};
+
+StageEnds parseStageLines(const std::string& text);
+
+struct Evidence {
+  SandboxOutcome sandbox;
+  StageEnds stages;
+  std::optional<std::string> junit_xml;  // the framework's report, when it wrote one
+  bool expects_junit = false;
+};
+
+// Fills verdict, cases, exit code/signal, output tails, usage, error and stage of `result`.
+void buildResult(const v1::Job& job, const Evidence& evidence, size_t tail_bytes, v1::Result& result);
+
+}  // namespace testfleet::worker

@@ -1,0 +1,220 @@
+#include "worker/sandbox/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+#include <cerrno>
+#include <cstring>
+
+#include "common/text.h"
+
+namespace testfleet::worker {
+namespace {
+using Clock = std::chrono::steady_clock;
+
+// Owns a file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+bool makePipe(Fd& read_end, Fd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  read_end = Fd(fds[0]);
+  write_end = Fd(fds[1]);
+  return true;
+}
+
+// In the child after fork: only async-signal-safe calls until exec.
+[[noreturn]] void execChild(const ProcessSpec& spec, int out, int err, const int* status, char** argv,
+                            char** envp, pid_t parent) {
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);
+  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ::dup2(devnull, 0);
+  ::dup2(out, 1);
+  ::dup2(err, 2);
+  // Pipe ends were created above fd 2 and the status numbers are small, so move them up first, then down.
+  int moved[8];
+  for (size_t i = 0; i < spec.status_fds.size(); ++i) moved[i] = ::fcntl(status[i], F_DUPFD_CLOEXEC, 64);
+  int highest = 2;
+  for (size_t i = 0; i < spec.status_fds.size(); ++i) {
+    ::dup2(moved[i], spec.status_fds[i]);  // clears CLOEXEC
+    highest = std::max(highest, spec.status_fds[i]);
+  }
+  // Nothing else of the worker (Kafka sockets, other jobs' pipes) reaches the child.
+  ::close_range(static_cast<unsigned>(highest) + 1, ~0U, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(argv[0], argv, envp);
+  const char msg[] = "testfleet: exec failed\n";
+  (void)!::write(2, msg, sizeof msg - 1);
+  ::_exit(127);
+}
+}  // namespace
+
+void BoundedOutput::append(const char* data, size_t n) {
+  total_ += n;
+  const size_t head_cap = limit_ / 4;
+  if (head_.size() < head_cap) {
+    size_t take = std::min(n, head_cap - head_.size());
+    head_.append(data, take);
+    data += take;
+    n -= take;
+  }
+  const size_t tail_cap = limit_ - head_cap;
+  tail_.append(data, n);
+  if (tail_.size() > 2 * tail_cap + 4096) tail_.erase(0, tail_.size() - tail_cap);
+}
+
+std::string BoundedOutput::text() const {
+  const size_t tail_cap = limit_ - limit_ / 4;
+  std::string_view tail = tail_;
+  if (tail.size() > tail_cap) tail.remove_prefix(tail.size() - tail_cap);
+  size_t dropped = total_ - head_.size() - tail.size();
+  if (dropped == 0) return head_ + std::string(tail);
+  return head_ + "\n[... testfleet cut " + std::to_string(dropped) + " bytes ...]\n" + std::string(tail);
+}
+
+ProcessOutcome runProcess(const ProcessSpec& spec) {
+  ProcessOutcome outcome;
+  constexpr size_t kMaxStatus = 4;
+  Fd out_r, out_w, err_r, err_w;
+  std::array<Fd, kMaxStatus> st_r, st_w;
+  const size_t nstatus = spec.status_fds.size();
+  if (nstatus > kMaxStatus) {
+    outcome.spawn_error = "too many status fds";
+    return outcome;
+  }
+  bool piped = makePipe(out_r, out_w) && makePipe(err_r, err_w);
+  for (size_t i = 0; i < nstatus && piped; ++i) piped = makePipe(st_r[i], st_w[i]);
+  if (!piped) {
+    outcome.spawn_error = std::string("pipe: ") + std::strerror(errno);
+    return outcome;
+  }
+  int st_w_raw[kMaxStatus];
+  for (size_t i = 0; i < nstatus; ++i) st_w_raw[i] = st_w[i].get();
+  std::vector<char*> argv, envp;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  const auto start = Clock::now();
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    outcome.spawn_error = std::string("fork: ") + std::strerror(errno);
+    return outcome;
+  }
+  if (pid == 0) execChild(spec, out_w.get(), err_w.get(), st_w_raw, argv.data(), envp.data(), parent);
+  ::setpgid(pid, pid);  // also in the parent, so the group exists before we might kill it
+  outcome.started = true;
+  out_w.reset();
+  err_w.reset();
+  for (auto& w : st_w) w.reset();
+
+  constexpr size_t kStreams = 2 + kMaxStatus;
+  BoundedOutput out(spec.output_limit), err(spec.output_limit);
+  std::vector<BoundedOutput> status(nstatus, BoundedOutput(64 << 10));
+  std::array<Fd*, kStreams> fds{&out_r, &err_r, &st_r[0], &st_r[1], &st_r[2], &st_r[3]};
+  std::array<BoundedOutput*, kStreams> sinks{&out, &err};
+  for (size_t i = 0; i < nstatus; ++i) sinks[2 + i] = &status[i];
+  const auto deadline = start + spec.timeout;
+  bool killed = false;
+  Clock::time_point killed_at;
+  auto killGroup = [&] {
+    if (!killed) ::kill(-pid, SIGKILL);
+    killed = true;
+    killed_at = Clock::now();
+  };
+  for (;;) {
+    std::array<pollfd, kStreams> pfds{};
+    int n = 0;
+    std::array<size_t, kStreams> which{};
+    for (size_t i = 0; i < kStreams; ++i) {
+      if (fds[i]->get() >= 0) {
+        pfds[n] = {fds[i]->get(), POLLIN, 0};
+        which[n++] = i;
+      }
+    }
+    if (n == 0) break;
+    auto now = Clock::now();
+    if (!killed && spec.timeout.count() > 0 && now >= deadline) {
+      outcome.timed_out = true;
+      killGroup();
+    }
+    if (!killed && spec.cancel && spec.cancel->load()) {
+      outcome.cancelled = true;
+      killGroup();
+    }
+    int wait_ms = 100;
+    if (!killed && spec.timeout.count() > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+      wait_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 100));
+    }
+    int ready = ::poll(pfds.data(), n, wait_ms);
+    if (ready < 0 && errno != EINTR) break;
+    for (int k = 0; k < n && ready > 0; ++k) {
+      if (!(pfds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[65536];
+      ssize_t got = ::read(pfds[k].fd, buf, sizeof buf);
+      if (got > 0) {
+        sinks[which[k]]->append(buf, static_cast<size_t>(got));
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        fds[which[k]]->reset();
+      }
+    }
+    // A killed tree may leave a descendant holding the pipes open outside the group: stop reading then.
+    if (killed && Clock::now() - killed_at > std::chrono::seconds(5)) break;
+  }
+  int wstatus = 0;
+  rusage usage{};
+  while (::wait4(pid, &wstatus, 0, &usage) < 0 && errno == EINTR) {
+  }
+  if (!killed) ::kill(-pid, SIGKILL);  // whatever of the group is left once the leader ended
+  outcome.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  if (WIFEXITED(wstatus)) {
+    outcome.exit_code = WEXITSTATUS(wstatus);
+  } else if (WIFSIGNALED(wstatus)) {
+    outcome.signal = WTERMSIG(wstatus);
+  }
+  outcome.cpu_ms = static_cast<uint32_t>((usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 +
+                                         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000);
+  outcome.max_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+  outcome.stdout_text = out.text();
+  outcome.stderr_text = err.text();
+  for (const auto& st : status) outcome.status_text.push_back(st.text());
+  return outcome;
+}
+
+}  // namespace testfleet::worker

@@ -1,0 +1,55 @@
+// Spawning and supervising one process tree on the host: pipes for output, a deadline, cancellation,
+// and a kill of the whole process group at the end. Only worker/sandbox uses it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace testfleet::worker {
+
+// Keeps the first quarter and the last three quarters of a stream of at most `limit` bytes, counting what it drops.
+class BoundedOutput {
+ public:
+  explicit BoundedOutput(size_t limit) : limit_(limit) {}
+  void append(const char* data, size_t n);
+  std::string text() const;
+  size_t total() const { return total_; }
+
+ private:
+  size_t limit_;
+  size_t total_ = 0;
+  std::string head_;
+  std::string tail_;  // ring of at most limit_ - limit_/4 bytes, kept in order by trimming
+};
+
+struct ProcessSpec {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // "K=V"; exactly this environment
+  std::vector<int> status_fds;   // for each number, a pipe appears at that fd in the child; read into status_text
+  std::chrono::milliseconds timeout{0};
+  size_t output_limit = 1 << 20;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct ProcessOutcome {
+  bool started = false;
+  std::string spawn_error;
+  bool timed_out = false;
+  bool cancelled = false;
+  int exit_code = -1;
+  int signal = 0;
+  std::string stdout_text;
+  std::string stderr_text;
+  std::vector<std::string> status_text;  // per entry of status_fds: what the child wrote there (bounded)
+  std::chrono::milliseconds wall{0};
+  uint32_t cpu_ms = 0;
+  uint64_t max_rss_bytes = 0;
+};
+
+// Runs the process in a new process group, feeding nothing on stdin; on timeout or cancel the whole group
+// gets SIGKILL. The child also gets SIGKILL if the calling thread's process dies (PR_SET_PDEATHSIG).
+ProcessOutcome runProcess(const ProcessSpec& spec);
+
+}  // namespace testfleet::worker

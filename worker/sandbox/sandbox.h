@@ -1,0 +1,53 @@
+// The seam between the worker and process isolation. A Sandbox runs one command to completion, isolated,
+// bounded in time and output, and reports what happened as a value (never by throwing for the test's sake).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace testfleet::worker {
+
+struct SandboxSpec {
+  std::filesystem::path workspace;  // host folder, writable, mounted at /work
+  std::filesystem::path control;    // host folder, read-only, mounted at /tf (scripts the stage runner runs)
+  std::filesystem::path output;     // host folder, writable, mounted at /tf-out (reports, stage status)
+  std::map<std::string, std::string> env;  // added to a clean environment
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  size_t output_limit = 1 << 20;  // per stream, head and tail kept
+  uint64_t tmp_bytes = 256ull << 20;
+  bool network = false;
+  const std::atomic<bool>* cancel = nullptr;  // set by another thread to stop the run early
+};
+
+struct SandboxOutcome {
+  enum class End { kExited, kSignaled, kTimedOut, kCancelled, kSetupFailed };
+  End end = End::kExited;
+  int exit_code = 0;
+  int signal = 0;
+  std::string stdout_text;  // bounded: head and tail
+  std::string stderr_text;
+  std::string setup_error;  // kSetupFailed: why the sandbox could not start
+  std::string stage_report; // what the stage runner wrote: one "<stage> exit|signal <n>" line per stage
+  std::chrono::milliseconds wall{0};
+  uint32_t cpu_ms = 0;
+  uint64_t peak_memory_bytes = 0;
+};
+
+// Runs the stage runner (setup → test → teardown from spec.control) inside an isolated environment.
+// Thread-safe: run() may be called from several slot threads at once.
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+  virtual SandboxOutcome run(const SandboxSpec& spec) = 0;
+  // Whether results from this sandbox are isolated (false only for the explicit unsandboxed mode).
+  virtual bool isolated() const = 0;
+};
+
+using SandboxPtr = std::unique_ptr<Sandbox>;
+
+}  // namespace testfleet::worker
