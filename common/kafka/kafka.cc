@@ -308,6 +308,8 @@ GroupConsumer::GroupConsumer(const GroupConsumerSettings& s, RebalanceListener* 
   set(*conf, "max.poll.interval.ms", std::to_string(s.max_poll_interval.count()));
   // Small prefetch: a worker takes one job per free slot, the rest belongs to other workers.
   set(*conf, "queued.max.messages.kbytes", "1024");
+  // A resumed partition should deliver its next job at once, not after the default 500 ms fetch wait.
+  set(*conf, "fetch.wait.max.ms", "20");
   set(*conf, "fetch.message.max.bytes", std::to_string(8 << 20));
   std::string err;
   conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl_.get()), err);

@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the walking fleet against the real local Kafka (started by scripts/kafka.sh).
+
+Each case uses its own topic prefix, database and work folders, so cases and repeated runs never see each
+other's records. Services are the real binaries; nothing is faked.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import xml.etree.ElementTree as ET
+
+ARGS = None
+BROKERS = "127.0.0.1:" + os.environ.get("TESTFLEET_KAFKA_PORT", "19092")
+FAILURES = []
+
+
+def check(condition, message):
+    if condition:
+        print(f"  ok   {message}")
+    else:
+        print(f"  FAIL {message}")
+        FAILURES.append(message)
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Fleet:
+    """An aggregator and workers on a fresh topic prefix; stops everything on exit."""
+
+    def __init__(self, name):
+        self.prefix = f"e2e-{name}-{os.getpid()}-{random.randrange(1 << 30)}"
+        self.dir = tempfile.mkdtemp(prefix=f"testfleet-{name}-")
+        self.procs = {}
+        self.port = None
+
+    def bin(self, name):
+        return os.path.join(ARGS.build, {"testfleet": "producer", "testfleet-worker": "worker",
+                                         "testfleet-aggregator": "aggregator"}[name], name)
+
+    def start_aggregator(self):
+        log = open(os.path.join(self.dir, "aggregator.log"), "a")
+        p = subprocess.Popen([self.bin("testfleet-aggregator"), "--brokers", BROKERS, "--topic-prefix", self.prefix,
+                              "--db", os.path.join(self.dir, "results.db"), "--port", "0"],
+                             stdout=subprocess.PIPE, stderr=log, text=True)
+        line = p.stdout.readline()
+        assert line.startswith("listening on http://"), f"aggregator did not start: {line!r}"
+        self.port = int(line.strip().rsplit(":", 1)[1])
+        self.procs["aggregator"] = p
+        return p
+
+    def start_worker(self, wid, slots=2):
+        log = open(os.path.join(self.dir, f"worker-{wid}.log"), "a")
+        p = subprocess.Popen([self.bin("testfleet-worker"), "--brokers", BROKERS, "--topic-prefix", self.prefix,
+                              "--id", wid, "--slots", str(slots), "--work-dir", os.path.join(self.dir, "work"),
+                              "--grace", "10s"], stdout=log, stderr=log)
+        self.procs[wid] = p
+        return p
+
+    def submit(self, suite, *extra, timeout=600):
+        cmd = [self.bin("testfleet"), "--brokers", BROKERS, "--topic-prefix", self.prefix, "submit", suite,
+               "--aggregator", f"http://127.0.0.1:{self.port or 1}", *extra]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+    def submit_async(self, suite, *extra):
+        cmd = [self.bin("testfleet"), "--brokers", BROKERS, "--topic-prefix", self.prefix, "submit", suite,
+               "--aggregator", f"http://127.0.0.1:{self.port}", *extra]
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def api(self, path):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
+            return r.read().decode()
+
+    def committed_results(self):
+        """Counts the results topic's records as a read_committed consumer sees them."""
+        out = subprocess.run(["kcat", "-b", BROKERS, "-C", "-t", f"{self.prefix}.results", "-o", "beginning", "-e",
+                              "-q", "-X", "isolation.level=read_committed", "-f", "%p:%o\n"],
+                             capture_output=True, text=True, timeout=60)
+        return [l for l in out.stdout.splitlines() if l.strip()]
+
+    def topic_exists(self, topic):
+        out = subprocess.run(["kcat", "-b", BROKERS, "-L", "-J"], capture_output=True, text=True, timeout=30)
+        return any(t["topic"] == topic for t in json.loads(out.stdout)["topics"])
+
+    def close(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if not FAILURES:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print(f"  logs kept in {self.dir}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_suite(directory, name, text):
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def junit_counts(path):
+    root = ET.parse(path).getroot()
+    return {k: int(root.get(k)) for k in ("tests", "failures", "errors", "skipped")}
+
+
+def case_demo_suite():
+    print("demo suite end to end")
+    with Fleet("demo") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1")
+        junit = os.path.join(fleet.dir, "junit.xml")
+        r = fleet.submit(os.path.join(ARGS.source, "examples/demo/suite.yaml"), "--wait", "--junit", junit,
+                         "--json", os.path.join(fleet.dir, "run.json"))
+        check(r.returncode == 1, f"exit code 1 for a suite with a failing test (got {r.returncode}: {r.stderr[-500:]})")
+        check("9 total, 7 passed, 1 failed, 1 skipped" in r.stdout, "summary counts: " + r.stdout.splitlines()[1]
+              if len(r.stdout.splitlines()) > 1 else "summary printed")
+        check("test_intentional_failure: AssertionError: floating point strikes again" in r.stdout,
+              "the failing test is listed with its message")
+        counts = junit_counts(junit)
+        check(counts == {"tests": 9, "failures": 1, "errors": 0, "skipped": 1}, f"JUnit counts match: {counts}")
+        run = json.load(open(os.path.join(fleet.dir, "run.json")))
+        env_job = [j for j in run["jobs"] if j["name"] == "environment reaches the test"][0]
+        check(env_job["verdict"] == "passed", "the job's env var reached the test")
+        check(all(j["peak_memory_bytes"] > 0 and j["wall_ms"] > 0 for j in run["jobs"]), "usage recorded per job")
+        metrics = fleet.api("/metrics")
+        check('testfleet_results_total{verdict="failed"} 1' in metrics, "metrics count results by verdict")
+        check("testfleet_job_duration_seconds_count 6" in metrics, "metrics have job durations")
+
+
+def case_malformed_suite():
+    print("malformed suite")
+    with Fleet("bad") as fleet:
+        suite = write_suite(fleet.dir, "bad.yaml", "name: bad\ntests:\n  - name: a\n    comand: 'true'\n")
+        r = fleet.submit(suite)
+        check(r.returncode == 2, f"exit code 2 (got {r.returncode})")
+        check("bad.yaml:4: unknown key 'comand'" in r.stderr, f"message names key and line: {r.stderr.strip()}")
+        check(not fleet.topic_exists(f"{fleet.prefix}.jobs"), "nothing was published (no jobs topic)")
+
+
+def trivial_suite(directory, n, command):
+    lines = ["name: trivial", "tests:"]
+    for i in range(n):
+        lines += [f"  - name: t{i:04d}", f"    command: {command}"]
+    return write_suite(directory, f"trivial-{n}.yaml", "\n".join(lines) + "\n")
+
+
+def case_200_with_worker_killed():
+    print("200 tests, a worker SIGKILLed mid-run")
+    with Fleet("kill") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1")
+        fleet.start_worker("w2")
+        suite = trivial_suite(fleet.dir, 200, "sleep 0.1")
+        junit = os.path.join(fleet.dir, "junit.xml")
+        sub = fleet.submit_async(suite, "--wait", "--junit", junit, "--stall-timeout", "3m")
+        run_id = sub.stdout.readline().strip()
+
+        def done():
+            try:
+                return json.loads(fleet.api(f"/v1/runs/{run_id}?jobs=false"))["jobs_done"]
+            except Exception:
+                return 0
+
+        wait_until(lambda: done() >= 40, 120, "40 results")
+        fleet.procs["w1"].send_signal(signal.SIGKILL)
+        fleet.procs["w1"].wait()
+        print(f"  killed w1 after {done()} results")
+        fleet.start_worker("w1")  # the same id: its transactional id fences the dead instance
+        out, err = sub.communicate(timeout=600)
+        check(sub.returncode == 0, f"run passed (exit {sub.returncode}; {err[-300:]})")
+        check("200 total, 200 passed" in out, "summary: 200 passed")
+        run = json.loads(fleet.api(f"/v1/runs/{run_id}"))
+        ids = [j["job_id"] for j in run["jobs"]]
+        check(len(ids) == 200 and len(set(ids)) == 200, f"200 distinct jobs stored ({len(ids)}, {len(set(ids))})")
+        counts = junit_counts(junit)
+        check(counts["tests"] == 200 and counts["failures"] == 0, f"JUnit has 200 tests: {counts}")
+        committed = fleet.committed_results()
+        check(len(committed) == 200, f"read_committed results topic holds exactly 200 results ({len(committed)})")
+
+
+def case_aggregator_restart():
+    print("aggregator SIGKILLed and restarted resumes from its stored positions")
+    with Fleet("agg") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1")
+        suite = trivial_suite(fleet.dir, 30, "true")
+        r = fleet.submit(suite, "--wait")
+        check(r.returncode == 0, f"first run passed ({r.returncode})")
+        fleet.procs["aggregator"].send_signal(signal.SIGKILL)
+        fleet.procs["aggregator"].wait()
+        fleet.start_aggregator()
+        r = fleet.submit(suite, "--wait")
+        check(r.returncode == 0, f"second run passed after the restart ({r.returncode})")
+        runs = json.loads(fleet.api("/v1/runs"))["runs"]
+        check(len(runs) == 2 and all(x["jobs_done"] == 30 for x in runs), "both runs have 30 results each")
+        metrics = fleet.api("/metrics")
+        # The restarted process stored only the second run's results: it did not re-read the first run.
+        check('testfleet_results_total{verdict="passed"} 30' in metrics, "no record was read twice after restart")
+
+
+CASES = {
+    "demo": case_demo_suite,
+    "malformed": case_malformed_suite,
+    "kill": case_200_with_worker_killed,
+    "aggregator": case_aggregator_restart,
+}
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--build", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("cases", nargs="*", default=list(CASES))
+    ARGS = parser.parse_args()
+    for name in ARGS.cases:
+        try:
+            CASES[name]()
+        except Exception as e:  # a case that blew up is a failure, and the others still run
+            FAILURES.append(f"{name}: {e!r}")
+            print(f"  FAIL {name}: {e!r}")
+    print(f"{len(FAILURES)} failed checks")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+#include <doctest/doctest.h>
+
+#include "common/junit_reader.h"
+
+using namespace testfleet;
+
+TEST_CASE("pytest-style JUnit XML gives one case per test with its status") {
+  const char* xml = R"(<?xml version="1.0"?>
+<testsuites><testsuite name="pytest" tests="4">
+  <testcase classname="test_m" name="test_ok" time="0.010"/>
+  <testcase classname="test_m" name="test_bad" time="1.5"><failure message="assert 1 == 2">trace here</failure></testcase>
+  <testcase classname="test_m" name="test_skip" time="0"><skipped message="not today"/></testcase>
+  <testcase classname="test_m" name="test_err" time="0"><error message="fixture broke"/></testcase>
+</testsuite></testsuites>)";
+  JunitParse p = readJunit(xml);
+  CHECK(p.error.empty());
+  REQUIRE(p.cases.size() == 4);
+  CHECK(p.cases[0].status() == v1::PASSED);
+  CHECK(p.cases[0].duration_ms() == 10);
+  CHECK(p.cases[1].status() == v1::FAILED);
+  CHECK(p.cases[1].message() == "assert 1 == 2");
+  CHECK(p.cases[1].details() == "trace here");
+  CHECK(p.cases[1].duration_ms() == 1500);
+  CHECK(p.cases[2].status() == v1::SKIPPED);
+  CHECK(p.cases[3].status() == v1::FAILED);
+  CHECK(p.cases[3].message() == "error: fixture broke");
+}
+
+TEST_CASE("a single <testsuite> root and nested suites are read") {
+  JunitParse p = readJunit(R"(<testsuite><testsuite><testcase name="a"/></testsuite><testcase name="b"/></testsuite>)");
+  CHECK(p.error.empty());
+  CHECK(p.cases.size() == 2);
+}
+
+TEST_CASE("bad reports are refused with a reason") {
+  CHECK(readJunit("<testsuites><testcase").error.find("not valid XML") != std::string::npos);
+  CHECK(readJunit("<html/>").error.find("root is <html>") != std::string::npos);
+  JunitLimits small;
+  small.max_bytes = 10;
+  CHECK(readJunit("<testsuites></testsuites>", small).error.find("over the limit") != std::string::npos);
+  small = {};
+  small.max_cases = 1;
+  JunitParse p = readJunit("<testsuite><testcase name='a'/><testcase name='b'/></testsuite>", small);
+  CHECK(p.cases.size() == 1);
+  CHECK(p.error.find("dropped 1") != std::string::npos);
+}
+
+TEST_CASE("nonsense durations are clamped, not trusted") {
+  JunitParse p = readJunit(R"(<testsuite><testcase name="a" time="-5"/><testcase name="b" time="nan"/></testsuite>)");
+  REQUIRE(p.cases.size() == 2);
+  CHECK(p.cases[0].duration_ms() == 0);
+  CHECK(p.cases[1].duration_ms() == 0);
+}

@@ -1,0 +1,92 @@
+#include <doctest/doctest.h>
+
+#include "worker/result_builder.h"
+
+using namespace testfleet;
+using namespace testfleet::worker;
+using End = SandboxOutcome::End;
+
+namespace {
+v1::Job job() {
+  v1::Job j;
+  j.set_name("job");
+  j.set_timeout_ms(1000);
+  return j;
+}
+v1::Result build(const Evidence& ev) {
+  v1::Result r;
+  buildResult(job(), ev, 1024, r);
+  return r;
+}
+Evidence exited(int code) {
+  Evidence ev;
+  ev.sandbox.end = End::kExited;
+  ev.sandbox.exit_code = code;
+  ev.stages = parseStageLines("test exit " + std::to_string(code) + "\n");
+  return ev;
+}
+}  // namespace
+
+TEST_CASE("stage lines are parsed") {
+  StageEnds e = parseStageLines("setup exit 0\ntest signal 9\nteardown exit 3\n");
+  CHECK(e.setup_exit == 0);
+  CHECK(e.test_signal == 9);
+  CHECK_FALSE(e.test_exit);
+  CHECK(e.teardown_exit == 3);
+}
+
+TEST_CASE("verdicts follow the evidence") {
+  CHECK(build(exited(0)).verdict() == v1::PASSED);
+  CHECK(build(exited(3)).verdict() == v1::FAILED);
+  CHECK(build(exited(3)).exit_code() == 3);
+
+  Evidence crash = exited(0);
+  crash.stages = parseStageLines("test signal 11\n");
+  v1::Result r = build(crash);
+  CHECK(r.verdict() == v1::CRASHED);
+  CHECK(r.signal() == 11);
+
+  Evidence timeout;
+  timeout.sandbox.end = End::kTimedOut;
+  CHECK(build(timeout).verdict() == v1::TIMEOUT);
+
+  Evidence broken;
+  broken.sandbox.end = End::kSetupFailed;
+  broken.sandbox.setup_error = "bwrap: no namespaces";
+  r = build(broken);
+  CHECK(r.verdict() == v1::ERROR);
+  CHECK(r.stage() == "sandbox");
+
+  Evidence setup = exited(0);
+  setup.stages = parseStageLines("setup exit 2\n");
+  r = build(setup);
+  CHECK(r.verdict() == v1::FAILED);
+  CHECK(r.stage() == "setup");
+}
+
+TEST_CASE("a JUnit report decides per-test verdicts; a clean exit with a failing case is FAILED") {
+  Evidence ev = exited(0);
+  ev.expects_junit = true;
+  ev.junit_xml = R"(<testsuite><testcase name="a"/><testcase name="b"><failure message="no"/></testcase></testsuite>)";
+  v1::Result r = build(ev);
+  CHECK(r.verdict() == v1::FAILED);
+  CHECK(r.cases_size() == 2);
+
+  ev.junit_xml = R"(<testsuite><testcase name="a"><skipped/></testcase></testsuite>)";
+  CHECK(build(ev).verdict() == v1::SKIPPED);
+
+  Evidence none = exited(5);
+  none.expects_junit = true;
+  CHECK(build(none).verdict() == v1::FAILED);
+
+  Evidence empty = exited(0);
+  empty.expects_junit = true;
+  empty.junit_xml = "<testsuite></testsuite>";
+  CHECK(build(empty).verdict() == v1::FAILED);  // ran no tests
+}
+
+TEST_CASE("output is bounded in the result") {
+  Evidence ev = exited(0);
+  ev.sandbox.stdout_text = std::string(100000, 'o');
+  CHECK(build(ev).stdout_tail().size() < 1200);
+}

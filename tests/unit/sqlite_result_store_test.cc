@@ -1,0 +1,95 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "aggregator/storage/sqlite_result_store.h"
+
+using namespace testfleet;
+using namespace testfleet::aggregator;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempDb {
+  fs::path path = fs::temp_directory_path() / ("tf-store-" + std::to_string(::getpid()) + ".db");
+  TempDb() { clean(); }
+  ~TempDb() { clean(); }
+  void clean() {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+  }
+};
+v1::RunManifest manifest(const std::string& run, int jobs) {
+  v1::RunManifest m;
+  m.set_schema_version(1);
+  m.set_run_id(run);
+  m.set_suite_name("s");
+  m.set_expected_jobs(jobs);
+  m.set_submitted_at_ms(1000);
+  return m;
+}
+v1::Result result(const std::string& run, const std::string& job, int attempt, v1::Verdict v) {
+  v1::Result r;
+  r.set_schema_version(1);
+  r.set_run_id(run);
+  r.set_job_id(job);
+  r.set_name(job);
+  r.set_attempt(attempt);
+  r.set_verdict(v);
+  r.set_final(true);
+  return r;
+}
+}  // namespace
+
+TEST_CASE("a result stored twice changes nothing, and a run completes when every job has a final result") {
+  TempDb tmp;
+  SqliteResultStore store(tmp.path);
+  kafka::TopicPartition tp{"r", 0};
+  store.commitBatch({}, {manifest("run", 2)}, {{tp, 1}}, 2000);
+  auto fresh = store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "a", 1, v1::PASSED)}, {},
+                                 {{tp, 3}}, 3000);
+  CHECK(fresh.size() == 1);
+  CHECK(store.resultRows("run") == 1);
+  CHECK_FALSE(store.run("run")->complete());
+  fresh = store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "b", 1, v1::FAILED)}, {}, {{tp, 5}},
+                            4000);
+  CHECK(fresh.size() == 1);
+  auto run = store.run("run");
+  REQUIRE(run);
+  CHECK(run->complete());
+  CHECK(run->completed_at_ms == 4000);
+  CHECK(run->jobs_done == 2);
+  CHECK(run->jobs_failing == 1);
+  CHECK(store.finalResults("run").size() == 2);
+  CHECK(store.positions().at(tp) == 5);
+}
+
+TEST_CASE("positions and results survive reopening the file") {
+  TempDb tmp;
+  kafka::TopicPartition tp{"r", 2};
+  {
+    SqliteResultStore store(tmp.path);
+    store.commitBatch({result("x", "a", 1, v1::PASSED)}, {manifest("x", 1)}, {{tp, 42}}, 10);
+  }
+  SqliteResultStore again(tmp.path);
+  CHECK(again.positions().at(tp) == 42);
+  CHECK(again.run("x")->complete());
+  CHECK(again.listRuns(10).size() == 1);
+}
+
+TEST_CASE("results that arrive before their manifest are kept and complete the run when it arrives") {
+  TempDb tmp;
+  SqliteResultStore store(tmp.path);
+  store.commitBatch({result("late", "a", 1, v1::PASSED)}, {}, {}, 10);
+  CHECK_FALSE(store.run("late"));
+  store.commitBatch({}, {manifest("late", 1)}, {}, 20);
+  CHECK(store.run("late")->complete());
+}
+
+TEST_CASE("a file that is not a database is an error naming it") {
+  fs::path bad = fs::temp_directory_path() / ("tf-notdb-" + std::to_string(::getpid()));
+  fs::create_directories(bad);
+  CHECK_THROWS_WITH_AS(SqliteResultStore(bad / "missing-dir" / "x.db"), doctest::Contains("missing-dir"),
+                       std::runtime_error);
+  fs::remove_all(bad);
+}

@@ -1,0 +1,110 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "producer/suite.h"
+
+using namespace testfleet;
+using namespace testfleet::producer;
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<std::string> problemsOf(const std::string& yaml) {
+  try {
+    parseSuite(yaml, "suite.yaml", ".");
+  } catch (const SuiteError& e) {
+    return e.problems();
+  }
+  return {};
+}
+bool mentions(const std::vector<std::string>& problems, const std::string& text) {
+  for (const auto& p : problems) {
+    if (p.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE("the seed form loads with defaults applied") {
+  Suite s = parseSuite(R"(
+name: seed
+defaults: {timeout: 20s, env: {A: "1"}}
+tests:
+  - name: one
+    framework: pytest
+    files: {test_one.py: "def test_x(): pass"}
+    env: {B: "2"}
+  - name: two
+    command: "true"
+    timeout: 5
+    setup: echo hi
+    teardown: echo bye
+)", "s.yaml", ".");
+  REQUIRE(s.tests.size() == 2);
+  CHECK(s.name == "seed");
+  CHECK(s.tests[0].framework == v1::PYTEST);
+  CHECK(s.tests[0].timeout == std::chrono::seconds(20));
+  CHECK(s.tests[0].env.at("A") == "1");
+  CHECK(s.tests[0].env.at("B") == "2");
+  CHECK(s.tests[1].framework == v1::SHELL);
+  CHECK(s.tests[1].timeout == std::chrono::seconds(5));
+  CHECK(s.tests[1].setup == "echo hi");
+  CHECK(s.tests[1].teardown == "echo bye");
+}
+
+TEST_CASE("an unknown key is named with its line") {
+  auto p = problemsOf("name: x\ntests:\n  - name: a\n    tmeout: 5\n    command: 'true'\n");
+  REQUIRE(p.size() == 1);
+  CHECK(mentions(p, "suite.yaml:4:"));
+  CHECK(mentions(p, "unknown key 'tmeout'"));
+}
+
+TEST_CASE("wrong types and values are errors") {
+  CHECK(mentions(problemsOf("name: x\ntests: {a: 1}\n"), "'tests' must be a list"));
+  CHECK(mentions(problemsOf("name: x\ntests:\n  - name: a\n    command: 'true'\n    timeout: soon\n"),
+                 "suite.yaml:5: 'timeout' must be a positive duration"));
+  CHECK(mentions(problemsOf("name: x\ntests:\n  - name: a\n    framework: cobol\n    command: x\n"),
+                 "unknown framework 'cobol'"));
+  CHECK(mentions(problemsOf("name: x\ntests:\n  - name: a\n"), "needs a 'command'"));
+  CHECK(mentions(problemsOf("name: x\ntests:\n  - name: a\n    command: x\n    env: {1BAD: v}\n"),
+                 "not a valid variable name"));
+  CHECK(mentions(problemsOf("name: x\ntests:\n  - name: a\n    command: x\n  - name: a\n    command: y\n"),
+                 "used twice"));
+  CHECK(mentions(problemsOf("tests: []\n"), "non-empty 'name'"));
+  CHECK(mentions(problemsOf("name: [unclosed\n"), "not valid YAML"));
+}
+
+TEST_CASE("file paths must stay inside the workspace") {
+  auto p = problemsOf("name: x\ntests:\n  - name: a\n    framework: pytest\n    files: {'../evil.py': x}\n");
+  CHECK(mentions(p, "must be relative and stay inside the workspace"));
+  p = problemsOf("name: x\ntests:\n  - name: a\n    framework: pytest\n    files: {'/etc/passwd': x}\n");
+  CHECK(mentions(p, "must be relative"));
+}
+
+TEST_CASE("an oversized inline workspace is refused") {
+  SuiteLimits limits;
+  limits.max_workspace_bytes = 100;
+  std::string big(200, 'x');
+  CHECK_THROWS_AS(parseSuite("name: x\ntests:\n  - name: a\n    framework: pytest\n    files: {t.py: " + big + "}\n",
+                             "s.yaml", ".", limits),
+                  SuiteError);
+}
+
+TEST_CASE("the directory form splits one job per matching file and carries the whole folder") {
+  fs::path dir = fs::temp_directory_path() / ("tf-suite-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "tests" / "sub");
+  std::ofstream(dir / "tests" / "test_a.py") << "def test_a(): pass\n";
+  std::ofstream(dir / "tests" / "sub" / "test_b.py") << "def test_b(): pass\n";
+  std::ofstream(dir / "tests" / "helper.py") << "X = 1\n";
+  fs::create_directories(dir / "tests" / "__pycache__");
+  std::ofstream(dir / "tests" / "__pycache__" / "junk.pyc") << "junk";
+  std::ofstream(dir / "suite.yaml") << "name: d\ndirectory:\n  root: tests\n  framework: pytest\n";
+  Suite s = loadSuite(dir / "suite.yaml");
+  REQUIRE(s.tests.size() == 2);
+  CHECK(s.tests[0].name == "sub/test_b.py");
+  CHECK(s.tests[1].name == "test_a.py");
+  CHECK(s.tests[1].tests == std::vector<std::string>{"test_a.py"});
+  CHECK(s.tests[1].files.size() == 3);  // helper and both tests, no cache
+  fs::remove_all(dir);
+}

@@ -1,0 +1,78 @@
+#include <doctest/doctest.h>
+
+#include <pugixml.hpp>
+
+#include "aggregator/reports/junit_report.h"
+#include "aggregator/reports/summary.h"
+
+using namespace testfleet;
+using namespace testfleet::aggregator;
+
+namespace {
+v1::Result job(const std::string& name, std::vector<std::pair<v1::Verdict, uint32_t>> cases) {
+  v1::Result r;
+  r.set_name(name);
+  r.set_verdict(v1::PASSED);
+  for (auto [v, ms] : cases) {
+    auto* c = r.add_cases();
+    c->set_name(name + std::to_string(r.cases_size()));
+    c->set_status(v);
+    c->set_duration_ms(ms);
+    c->set_message("why\x01");
+    if (v != v1::PASSED && v != v1::SKIPPED) r.set_verdict(v);
+  }
+  return r;
+}
+RunInfo run(int jobs, int64_t completed) {
+  RunInfo info;
+  info.manifest.set_suite_name("s");
+  info.manifest.set_expected_jobs(jobs);
+  info.manifest.set_submitted_at_ms(1000);
+  info.completed_at_ms = completed;
+  return info;
+}
+}  // namespace
+
+TEST_CASE("summary counts cases, rates exclude skipped, times add up") {
+  std::vector<v1::Result> results{job("a", {{v1::PASSED, 100}, {v1::FAILED, 300}, {v1::SKIPPED, 0}}),
+                                  job("b", {{v1::PASSED, 200}}), job("c", {{v1::TIMEOUT, 1000}})};
+  Summary s = summarise(run(3, 5000), results, 9999);
+  CHECK(s.total == 5);
+  CHECK(s.passed == 2);
+  CHECK(s.failed == 1);
+  CHECK(s.skipped == 1);
+  CHECK(s.timeout == 1);
+  CHECK(s.success_rate == doctest::Approx(50.0));
+  CHECK(s.total_ms == doctest::Approx(1600));
+  CHECK(s.avg_ms == doctest::Approx(320));
+  CHECK(s.wall_ms == doctest::Approx(4000));
+  CHECK(s.jobs_failing == 2);
+  CHECK_FALSE(s.passed_run);
+}
+
+TEST_CASE("a run passes only when complete with no failing verdict") {
+  std::vector<v1::Result> ok{job("a", {{v1::PASSED, 1}, {v1::SKIPPED, 0}})};
+  CHECK(summarise(run(1, 2000), ok, 0).passed_run);
+  CHECK_FALSE(summarise(run(1, 0), ok, 0).passed_run);  // still running
+  CHECK_FALSE(summarise(run(2, 2000), ok, 0).passed_run);  // a job missing
+  CHECK(summarise(run(0, 2000), {}, 0).success_rate == doctest::Approx(100.0));
+}
+
+TEST_CASE("the JUnit report parses and its counts match the summary") {
+  std::vector<v1::Result> results{job("a", {{v1::PASSED, 100}, {v1::FAILED, 300}, {v1::SKIPPED, 0}}),
+                                  job("b", {{v1::CRASHED, 5}, {v1::OOM, 7}})};
+  RunInfo info = run(2, 3000);
+  Summary s = summarise(info, results, 0);
+  std::string xml = junitReport(info, results);
+  pugi::xml_document doc;
+  REQUIRE(doc.load_string(xml.c_str()));
+  pugi::xml_node root = doc.child("testsuites");
+  CHECK(root.attribute("tests").as_int() == s.total);
+  CHECK(root.attribute("failures").as_int() == s.failed);
+  CHECK(root.attribute("errors").as_int() == s.crashed + s.oom);
+  CHECK(root.attribute("skipped").as_int() == s.skipped);
+  int cases = 0;
+  for (auto suite : root.children("testsuite")) cases += static_cast<int>(std::distance(suite.children("testcase").begin(), suite.children("testcase").end()));
+  CHECK(cases == s.total);
+  CHECK(xml.find('\x01') == std::string::npos);  // control characters are escaped
+}
