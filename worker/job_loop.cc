@@ -92,9 +92,12 @@ struct JobLoop::State : public kafka::RebalanceListener {
       }
       v1::Result result = runner.run(w.job, *w.cancel);
       bool committed = false;
+      const auto commit_start = Clock::now();
       if (!w.cancel->load()) committed = commitResult(w, result);
-      spdlog::info("job {}/{} attempt {}: {} in {} ms{}", w.job.run_id(), w.job.name(), w.job.attempt(),
-                   v1::Verdict_Name(result.verdict()), result.usage().wall_ms(),
+      const auto commit_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - commit_start).count();
+      spdlog::info("job {}/{} attempt {}: {} in {} ms, committed in {} ms{}", w.job.run_id(), w.job.name(),
+                   w.job.attempt(), v1::Verdict_Name(result.verdict()), result.usage().wall_ms(), commit_ms,
                    committed ? "" : " (not committed; it will run again)");
       std::lock_guard lock(mu);
       done.push_back({w.tp, w.offset, w.token, committed});
@@ -162,6 +165,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
                                "; this worker reads version 1");
     }
     if (job.run_id().empty() || job.job_id().empty()) return deadLetter(m, "job record has no run_id or job_id");
+    spdlog::debug("job {} from {}[{}]@{}", job.name(), m.tp.topic, m.tp.partition, m.offset);
     InFlight f{m.offset, next_token++, std::make_shared<std::atomic<bool>>(false)};
     busy[m.tp] = f;
     ++running;

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <utility>
 
@@ -25,7 +26,7 @@ ConfPtr baseConf(const ClientSettings& s) {
   ConfPtr conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   set(*conf, "bootstrap.servers", s.brokers);
   set(*conf, "client.id", s.client_id);
-  set(*conf, "log_level", "4");  // warnings and worse
+  set(*conf, "log_level", std::getenv("TESTFLEET_RDKAFKA_DEBUG") ? "7" : "4");  // warnings and worse
   set(*conf, "socket.keepalive.enable", "true");
   return conf;
 }
@@ -310,6 +311,8 @@ GroupConsumer::GroupConsumer(const GroupConsumerSettings& s, RebalanceListener* 
   set(*conf, "queued.max.messages.kbytes", "1024");
   // A resumed partition should deliver its next job at once, not after the default 500 ms fetch wait.
   set(*conf, "fetch.wait.max.ms", "20");
+  set(*conf, "fetch.error.backoff.ms", "10");
+  if (const char* d = std::getenv("TESTFLEET_RDKAFKA_DEBUG")) set(*conf, "debug", d);
   set(*conf, "fetch.message.max.bytes", std::to_string(8 << 20));
   std::string err;
   conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl_.get()), err);
@@ -365,6 +368,8 @@ TransactionalProducer::TransactionalProducer(const ClientSettings& settings, con
   ConfPtr conf = baseConf(settings);
   set(*conf, "transactional.id", transactional_id);
   set(*conf, "transaction.timeout.ms", "60000");
+  // The broker answers CONCURRENT_TRANSACTIONS while the previous commit finishes; retry that quickly.
+  set(*conf, "retry.backoff.ms", "10");
   set(*conf, "linger.ms", "1");
   set(*conf, "message.max.bytes", std::to_string(8 << 20));
   std::string err;
