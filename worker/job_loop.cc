@@ -32,7 +32,7 @@ struct Done {
 };
 
 struct InFlight {
-  int64_t offset = 0;
+  kafka::Message message;  // kept so a job whose commit failed can run again without a seek
   uint64_t token = 0;
   std::shared_ptr<std::atomic<bool>> cancel;
 };
@@ -55,8 +55,15 @@ struct JobLoop::State : public kafka::RebalanceListener {
   // Owned by the polling thread (rebalance callbacks run inside poll()).
   std::set<TopicPartition> assigned, paused;
   std::map<TopicPartition, InFlight> busy;
+  // Fetched jobs not started yet, per partition in offset order. Partitions are paused only when these buffers
+  // are over their bounds: librdkafka 2.0 resumes a paused partition's fetch only on a 1 s timer, so pausing
+  // for every job would cost a second per job.
+  std::map<TopicPartition, std::deque<kafka::Message>> buffered;
+  size_t buffered_bytes = 0, buffered_count = 0;
+  bool backpressure = false;
   int running = 0;
   uint64_t next_token = 1;
+  bool stopping = false;  // draining: start nothing new
 
   State(JobLoopSettings s, JobRunner& r) : settings(std::move(s)), runner(r) {}
 
@@ -69,6 +76,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
     for (const auto& tp : tps) {
       assigned.erase(tp);
       paused.erase(tp);
+      dropBuffered(tp);
       if (auto it = busy.find(tp); it != busy.end()) {
         spdlog::warn("partition {}[{}] revoked while its job runs; cancelling it for the next owner", tp.topic,
                      tp.partition);
@@ -144,16 +152,56 @@ struct JobLoop::State : public kafka::RebalanceListener {
     dl.set_at_ms(nowMillis());
     dl.set_service("worker " + settings.worker_id);
     if (!commitRecords({{settings.topics.dead_letters, m.key, dl.SerializeAsString()}}, m.tp, m.offset, nullptr)) {
-      consumer->seek(m.tp, m.offset);  // not recorded: read it again later
+      buffer(m, true);  // not recorded: try again later
     }
   }
 
-  void handleMessage(const kafka::Message& m, bool draining) {
-    if (draining || running >= settings.slots || busy.count(m.tp) || !assigned.count(m.tp)) {
-      // Fetched before its partition was paused: leave it for later (or for the partition's next owner).
-      if (assigned.count(m.tp)) consumer->seek(m.tp, m.offset);
-      return;
+  void buffer(const kafka::Message& m, bool at_front) {
+    auto& q = buffered[m.tp];
+    if (at_front) {
+      q.push_front(m);
+    } else {
+      q.push_back(m);
     }
+    buffered_bytes += m.payload.size();
+    ++buffered_count;
+  }
+
+  void dropBuffered(const TopicPartition& tp) {
+    auto it = buffered.find(tp);
+    if (it == buffered.end()) return;
+    for (const auto& m : it->second) {
+      buffered_bytes -= m.payload.size();
+      --buffered_count;
+    }
+    buffered.erase(it);
+  }
+
+  // Starts buffered jobs while slots are free, taking partitions in turn.
+  void dispatch() {
+    bool started = true;
+    while (started && running < settings.slots) {
+      started = false;
+      for (auto& [tp, q] : buffered) {
+        if (running >= settings.slots) break;
+        if (q.empty() || busy.count(tp)) continue;
+        kafka::Message m = std::move(q.front());
+        q.pop_front();
+        buffered_bytes -= m.payload.size();
+        --buffered_count;
+        start(std::move(m));
+        started = true;
+      }
+    }
+  }
+
+  void handleMessage(kafka::Message m) {
+    if (!assigned.count(m.tp)) return;  // fetched before a revoke: its next owner reads it
+    buffer(m, false);
+  }
+
+  // Decodes a job and hands it to a slot; records that are not jobs go to the dead-letter topic.
+  void start(kafka::Message m) {
     if (m.payload.size() > settings.max_job_bytes) {
       return deadLetter(m, "job record of " + std::to_string(m.payload.size()) + " bytes is over the limit of " +
                                std::to_string(settings.max_job_bytes));
@@ -166,7 +214,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
     }
     if (job.run_id().empty() || job.job_id().empty()) return deadLetter(m, "job record has no run_id or job_id");
     spdlog::debug("job {} from {}[{}]@{}", job.name(), m.tp.topic, m.tp.partition, m.offset);
-    InFlight f{m.offset, next_token++, std::make_shared<std::atomic<bool>>(false)};
+    InFlight f{m, next_token++, std::make_shared<std::atomic<bool>>(false)};
     busy[m.tp] = f;
     ++running;
     {
@@ -186,17 +234,24 @@ struct JobLoop::State : public kafka::RebalanceListener {
       --running;
       auto it = busy.find(d.tp);
       if (it == busy.end() || it->second.token != d.token) continue;  // revoked meanwhile
+      kafka::Message m = std::move(it->second.message);
       busy.erase(it);
-      if (!d.committed && assigned.count(d.tp)) consumer->seek(d.tp, d.offset);
+      // Not committed (and not cancelled for a revoke): run it again, before the partition's later jobs.
+      if (!d.committed && assigned.count(d.tp) && !stopping) buffer(m, true);
     }
   }
 
-  // Pauses busy partitions, and all of them when no slot is free or while draining.
+  // Back-pressure: pauses every partition while the buffers are over their bounds (or while draining), and
+  // resumes them once the buffers are down to half.
   void updatePauses(bool draining) {
-    std::set<TopicPartition> want;
-    for (const auto& tp : assigned) {
-      if (draining || running >= settings.slots || busy.count(tp)) want.insert(tp);
+    const size_t max_count = static_cast<size_t>(settings.slots) * 64;
+    if (!backpressure && (buffered_bytes > settings.max_buffered_bytes || buffered_count > max_count)) {
+      backpressure = true;
+    } else if (backpressure && buffered_bytes <= settings.max_buffered_bytes / 2 && buffered_count <= max_count / 2) {
+      backpressure = false;
     }
+    std::set<TopicPartition> want;
+    if (draining || backpressure) want = assigned;
     std::vector<TopicPartition> to_pause, to_resume;
     for (const auto& tp : want) {
       if (!paused.count(tp)) to_pause.push_back(tp);
@@ -251,10 +306,14 @@ int JobLoop::run(const StopSignals& stop) {
       draining = true;
       rc = 1;
     }
+    s.stopping = draining;
     s.handleDone();
     if (draining && s.running == 0) break;
+    if (!draining) s.dispatch();
     s.updatePauses(draining);
-    if (auto m = s.consumer->poll(std::chrono::milliseconds(100))) s.handleMessage(*m, draining);
+    // Short polls while jobs run, so a finished slot gets its next job quickly.
+    auto wait = s.running > 0 ? std::chrono::milliseconds(5) : std::chrono::milliseconds(100);
+    if (auto m = s.consumer->poll(wait)) s.handleMessage(std::move(*m));
   }
   {
     std::lock_guard lock(s.mu);

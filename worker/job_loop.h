@@ -1,7 +1,6 @@
 // The worker's Kafka loop. One thread (the caller of run()) polls the jobs topic the whole time, so jobs may run
-// longer than max.poll.interval.ms; jobs run on a fixed pool of slot threads. A partition whose job is running is
-// paused until its result is committed, so each partition has at most one job in flight and offsets are committed
-// in order. The result and the consumed offset are written in one Kafka transaction (exactly once); a job whose
+// longer than max.poll.interval.ms; jobs run on a fixed pool of slot threads. Fetched jobs wait in bounded
+// per-partition buffers; each partition has at most one job in flight, so offsets are committed in order. The result and the consumed offset are written in one Kafka transaction (exactly once); a job whose
 // partition is revoked is cancelled and left uncommitted for its next owner.
 #pragma once
 
@@ -23,6 +22,7 @@ struct JobLoopSettings {
   int slots = 2;
   std::chrono::milliseconds grace{std::chrono::seconds(30)};  // SIGTERM: how long running jobs may finish
   size_t max_job_bytes = 8 << 20;
+  size_t max_buffered_bytes = 64 << 20;  // fetched, not yet started jobs held in memory before pausing
 };
 
 // Signals from outside (main's signal thread): the first stop drains, the second (or the grace deadline) hands

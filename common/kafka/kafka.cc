@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -77,7 +78,8 @@ CHandle adminHandle(const ClientSettings& s) {
     rd_kafka_conf_destroy(conf);
     throw Error(std::string("kafka config: ") + err, Error::Kind::kOther);
   }
-  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  // Silent: failures surface as errors of the calls, with context, not as raw librdkafka lines on stderr.
+  rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
   rd_kafka_t* h = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!h) {
     rd_kafka_conf_destroy(conf);
@@ -128,25 +130,26 @@ void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& 
 
 int partitionCount(const ClientSettings& settings, const std::string& topic, std::chrono::milliseconds timeout) {
   CHandle h = adminHandle(settings);
-  rd_kafka_topic_t* t = rd_kafka_topic_new(h.get(), topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(h.get(), 0, t, &md, static_cast<int>(timeout.count()));
-  rd_kafka_topic_destroy(t);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw Error("metadata for " + topic + " from " + settings.brokers + ": " + rd_kafka_err2str(e),
-                Error::Kind::kRetriable);
-  }
-  int count = -1;
-  rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (md->topic_cnt == 1) {
-    count = md->topics[0].partition_cnt;
-    topic_err = md->topics[0].err;
-  }
-  rd_kafka_metadata_destroy(md);
-  if (count <= 0 || topic_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw Error("topic " + topic + " does not exist (create it with `testfleet topics`)", Error::Kind::kOther);
-  }
-  return count;
+  // A topic created a moment ago may not be in the metadata yet: ask again until the deadline.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last_problem;
+  do {
+    rd_kafka_topic_t* t = rd_kafka_topic_new(h.get(), topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(h.get(), 0, t, &md, static_cast<int>(timeout.count()));
+    rd_kafka_topic_destroy(t);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      last_problem = std::string("no metadata from ") + settings.brokers + ": " + rd_kafka_err2str(e);
+    } else {
+      int count = -1;
+      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) count = md->topics[0].partition_cnt;
+      rd_kafka_metadata_destroy(md);
+      if (count > 0) return count;
+      last_problem = "topic " + topic + " does not exist (create it with `testfleet topics`)";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (std::chrono::steady_clock::now() < deadline);
+  throw Error(last_problem, Error::Kind::kRetriable);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
