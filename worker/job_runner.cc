@@ -75,7 +75,14 @@ std::string materialise(const v1::Job& job, const fs::path& ws) {
 JobRunner::JobRunner(JobRunnerSettings settings, Sandbox& sandbox)
     : settings_(std::move(settings)), sandbox_(sandbox) {}
 
-v1::Result JobRunner::run(const v1::Job& job, const std::atomic<bool>& cancel) {
+v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& cancel) {
+  // The limits this run gets: the job's own, or the worker's defaults; recorded in the job the result refers to.
+  v1::Job job = submitted;
+  v1::Limits& limits = *job.mutable_limits();
+  if (!limits.memory_bytes()) limits.set_memory_bytes(settings_.default_memory_bytes);
+  if (!limits.max_pids()) limits.set_max_pids(settings_.default_max_pids);
+  if (!limits.cpu_millis()) limits.set_cpu_millis(settings_.default_cpu_millis);
+  limits.set_output_bytes(settings_.output_kill_bytes);
   v1::Result r;
   r.set_schema_version(1);
   r.set_run_id(job.run_id());
@@ -131,6 +138,10 @@ v1::Result JobRunner::run(const v1::Job& job, const std::atomic<bool>& cancel) {
       spec.tmp_bytes = settings_.tmp_bytes;
       spec.network = job.network();
       spec.cancel = &cancel;
+      spec.limits = {limits.memory_bytes(), limits.max_pids(), limits.cpu_millis()};
+      spec.max_file_bytes = settings_.max_file_bytes;
+      spec.output_kill_bytes = settings_.output_kill_bytes;
+      spec.name = job.job_id();
       Evidence ev;
       ev.sandbox = sandbox_.run(spec);
       ev.expects_junit = adapter->writesJunit();

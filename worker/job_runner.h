@@ -19,13 +19,19 @@ struct JobRunnerSettings {
   size_t tail_bytes = 64 << 10;   // per stream, put in the result
   uint64_t tmp_bytes = 256ull << 20;
   bool keep_workspaces = false;   // for debugging
+  // Limits for jobs that do not set their own (a job may ask for less or more; max_* cap what it may ask).
+  uint64_t default_memory_bytes = 2ull << 30;
+  uint32_t default_max_pids = 1024;
+  uint32_t default_cpu_millis = 1000;
+  uint64_t max_file_bytes = 1ull << 30;       // largest single file a job may write
+  size_t output_kill_bytes = 256ull << 20;    // output beyond this kills the job as a flood
 };
 
 class JobRunner {
  public:
   JobRunner(JobRunnerSettings settings, Sandbox& sandbox);
   // Never throws for the job's sake: a job that cannot run gets an ERROR or FAILED result.
-  v1::Result run(const v1::Job& job, const std::atomic<bool>& cancel);
+  v1::Result run(const v1::Job& submitted, const std::atomic<bool>& cancel);
 
  private:
   JobRunnerSettings settings_;

@@ -11,6 +11,7 @@
 #include "common/signal_watcher.h"
 #include "worker/job_loop.h"
 #include "worker/job_runner.h"
+#include "worker/local_run.h"
 #include "worker/sandbox/bubblewrap_sandbox.h"
 #include "worker/sandbox/unsandboxed_runner.h"
 
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
   ::gethostname(host, sizeof host - 1);
   loop.worker_id = host;
   bool unsandboxed = false;
+  std::string cgroup_mode = "auto", memory = "2Gi";
+  double cpus = 1.0;
   fs::path stage_runner = fs::read_symlink("/proc/self/exe").parent_path() / "testfleet-stage-runner";
   app.add_option("--brokers", brokers, "Kafka bootstrap servers")->envname("TESTFLEET_BROKERS")->capture_default_str();
   app.add_option("--topic-prefix", prefix, "prefix of the topic names")
@@ -43,7 +46,19 @@ int main(int argc, char** argv) {
   app.add_option("--stage-runner", stage_runner, "path of testfleet-stage-runner")->capture_default_str();
   app.add_flag("--unsandboxed", unsandboxed,
                "run tests WITHOUT isolation (only where namespaces are unavailable; recorded in every result)");
+  app.add_option("--cgroups", cgroup_mode, "auto|v2|v1|off: how per-job limits are enforced")
+      ->check(CLI::IsMember({"auto", "v2", "v1", "off"}))
+      ->capture_default_str();
+  app.add_option("--memory", memory, "default memory limit per job (no swap)")->capture_default_str();
+  app.add_option("--pids", runner.default_max_pids, "default process limit per job")->capture_default_str();
+  app.add_option("--cpus", cpus, "default CPU limit per job, in cores")->check(CLI::Range(0.01, 1024.0))
+      ->capture_default_str();
   app.add_flag("--keep-workspaces", runner.keep_workspaces, "keep job folders after the job (debugging)");
+  std::string run_suite;
+  app.add_option("--run-suite", run_suite,
+                 "run this suite's jobs here, one after another, in the same sandbox, without Kafka; print each "
+                 "result as a JSON line")
+      ->check(CLI::ExistingFile);
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
@@ -58,6 +73,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   loop.grace = *grace_ms;
+  auto memory_bytes = parseBytes(memory);
+  if (!memory_bytes || *memory_bytes < (16u << 20)) {
+    std::cerr << "testfleet-worker: --memory '" << memory << "' is not a size of at least 16Mi such as 2Gi\n";
+    return 2;
+  }
+  runner.default_memory_bytes = *memory_bytes;
+  runner.default_cpu_millis = static_cast<uint32_t>(cpus * 1000);
   loop.kafka = {brokers, "testfleet-worker-" + loop.worker_id};
   loop.topics = kafka::Topics::withPrefix(prefix);
   runner.worker_id = loop.worker_id;
@@ -69,6 +91,19 @@ int main(int argc, char** argv) {
     if (n >= 2) stop.abandon = true;
   });
 
+  std::string no_cgroups;
+  const auto mode = cgroup_mode == "v2"   ? worker::CgroupMode::kV2
+                    : cgroup_mode == "v1" ? worker::CgroupMode::kV1
+                    : cgroup_mode == "off" ? worker::CgroupMode::kOff
+                                           : worker::CgroupMode::kAuto;
+  worker::CgroupDriverPtr cgroups = worker::detectCgroups(mode, no_cgroups);
+  if (cgroups) {
+    spdlog::info("per-job limits through {}", cgroups->describe());
+  } else {
+    spdlog::warn("per-job memory, pids and CPU limits are NOT enforced: {}; results say so (limits_enforced=false)",
+                 no_cgroups);
+  }
+
   worker::SandboxPtr sandbox;
   worker::BubblewrapSettings bw{"/usr/bin/bwrap", stage_runner};
   if (unsandboxed) {
@@ -79,7 +114,7 @@ int main(int argc, char** argv) {
     spdlog::critical("refusing to start: {}", problem);
     return 2;
   } else {
-    sandbox = std::make_unique<worker::BubblewrapSandbox>(bw);
+    sandbox = std::make_unique<worker::BubblewrapSandbox>(bw, cgroups.get());
   }
   std::error_code ec;
   fs::create_directories(runner.work_root, ec);
@@ -88,6 +123,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   worker::JobRunner job_runner(runner, *sandbox);
+  if (!run_suite.empty()) return worker::runSuiteLocally(run_suite, job_runner, std::cout);
   try {
     worker::JobLoop job_loop(loop, job_runner);
     return job_loop.run(stop);

@@ -1,5 +1,7 @@
 #include "worker/result_builder.h"
 
+#include <csignal>
+#include <cstring>
 #include <sstream>
 
 #include "common/junit_reader.h"
@@ -61,6 +63,16 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
 
   if (sb.end == End::kSetupFailed) return finish(v1::ERROR, "sandbox", sb.setup_error);
   if (sb.end == End::kCancelled) return finish(v1::ERROR, "test", "the job was cancelled (worker lost the job)");
+  r.set_limits_enforced(sb.limits_enforced);
+  if (sb.end == End::kFlooded) {
+    return finish(v1::FAILED, "test",
+                  "killed: its output went over the flood limit of " + std::to_string(job.limits().output_bytes()) +
+                      " bytes (head and tail kept)");
+  }
+  if (sb.oom_killed) {
+    return finish(v1::OOM, ev.stages.test_exit || ev.stages.test_signal ? "test" : "setup",
+                  "killed by the memory limit of " + std::to_string(job.limits().memory_bytes()) + " bytes");
+  }
 
   // Per-test results from the framework's report, when it wrote one, even for a run that then timed out.
   std::string report_problem;
@@ -91,6 +103,16 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
                       std::to_string(sb.signal) + ")");
   }
   const int code = *ev.stages.test_exit;
+  // The test command runs under /bin/sh, which reports a child killed by signal n as exit code 128 + n. For the
+  // signals that mean a crash, that is what it was.
+  if (const int sig = code - 128; sig == SIGILL || sig == SIGABRT || sig == SIGBUS || sig == SIGFPE ||
+                                  sig == SIGKILL || sig == SIGSEGV || sig == SIGSYS) {
+    r.set_exit_code(code);
+    r.set_signal(sig);
+    return finish(v1::CRASHED, "test",
+                  "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + "; the shell reported exit code " +
+                      std::to_string(code) + ")");
+  }
   r.set_exit_code(code);
   r.set_signal(0);
   bool any_failed = false, all_skipped = r.cases_size() > 0;

@@ -46,6 +46,21 @@ TEST_CASE("verdicts follow the evidence") {
   CHECK(r.verdict() == v1::CRASHED);
   CHECK(r.signal() == 11);
 
+  r = build(exited(139));  // the shell's way of saying its child died of SIGSEGV
+  CHECK(r.verdict() == v1::CRASHED);
+  CHECK(r.signal() == 11);
+  CHECK(build(exited(130)).verdict() == v1::FAILED);  // SIGINT is not a crash: the test's own exit
+
+  Evidence oom = exited(0);
+  oom.stages = parseStageLines("test signal 9\n");
+  oom.sandbox.oom_killed = true;
+  CHECK(build(oom).verdict() == v1::OOM);
+
+  Evidence flood = exited(0);
+  flood.sandbox.end = End::kFlooded;
+  CHECK(build(flood).verdict() == v1::FAILED);
+  CHECK(build(flood).error().find("flood") != std::string::npos);
+
   Evidence timeout;
   timeout.sandbox.end = End::kTimedOut;
   CHECK(build(timeout).verdict() == v1::TIMEOUT);

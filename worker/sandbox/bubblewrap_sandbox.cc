@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <sstream>
 
 #include "worker/sandbox/process.h"
@@ -12,6 +14,7 @@ namespace {
 // The fd numbers at which bubblewrap writes its JSON status and the stage runner its stage lines.
 constexpr int kBwrapStatusFd = 3;
 constexpr int kStageStatusFd = 4;
+constexpr int kSeccompFd = 5;
 
 std::vector<std::string> baseArgs(const BubblewrapSettings& s) {
   return {
@@ -40,7 +43,10 @@ bool sandboxStarted(const std::string& status) {
 
 }  // namespace
 
-BubblewrapSandbox::BubblewrapSandbox(BubblewrapSettings settings) : settings_(std::move(settings)) {}
+BubblewrapSandbox::BubblewrapSandbox(BubblewrapSettings settings, CgroupDriver* cgroups)
+    : settings_(std::move(settings)), cgroups_(cgroups) {
+  if (settings_.seccomp) seccomp_ = std::make_unique<SeccompProgram>();
+}
 
 SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   std::vector<std::string> args = baseArgs(settings_);
@@ -61,9 +67,24 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
       {"LANG", "C.UTF-8"}, {"TESTFLEET", "1"}, {"TF_OUT", "/tf-out"}};
   for (const auto& [k, v] : spec.env) env[k] = v;
   for (const auto& [k, v] : env) args.insert(args.end(), {"--setenv", k, v});
-  args.insert(args.end(), {"--json-status-fd", std::to_string(kBwrapStatusFd), "--", "/tf-bin/stage-runner"});
-
   ProcessSpec ps;
+  int seccomp_fd = -1;
+  if (seccomp_) {
+    seccomp_fd = seccomp_->openForChild();
+    if (seccomp_fd < 0) {
+      SandboxOutcome failed;
+      failed.end = SandboxOutcome::End::kSetupFailed;
+      failed.setup_error = "cannot open the seccomp program";
+      return failed;
+    }
+    ps.inherit_fds.push_back({kSeccompFd, seccomp_fd});
+    args.insert(args.end(), {"--seccomp", std::to_string(kSeccompFd)});
+  }
+  args.insert(args.end(), {"--json-status-fd", std::to_string(kBwrapStatusFd), "--", "/tf-bin/stage-runner"});
+  JobCgroupPtr cgroup = cgroups_ ? cgroups_->create(spec.name, spec.limits) : nullptr;
+  if (cgroup) ps.join_files = cgroup->procsFiles();
+  ps.max_file_bytes = spec.max_file_bytes;
+  ps.output_kill_bytes = spec.output_kill_bytes;
   ps.argv = std::move(args);
   ps.env = {"PATH=/usr/bin:/bin"};
   ps.status_fds = {kBwrapStatusFd, kStageStatusFd};
@@ -71,11 +92,20 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   ps.output_limit = spec.output_limit;
   ps.cancel = spec.cancel;
   ProcessOutcome po = runProcess(ps);
+  if (seccomp_fd >= 0) ::close(seccomp_fd);
 
   SandboxOutcome out;
   out.wall = po.wall;
   out.cpu_ms = po.cpu_ms;
   out.peak_memory_bytes = po.max_rss_bytes;
+  if (cgroup) {
+    cgroup->killAll();  // anything that escaped the process group (setsid, double fork) ends with the job
+    CgroupUsage usage = cgroup->usage();
+    out.limits_enforced = true;
+    out.oom_killed = usage.oom_killed;
+    if (usage.peak_memory_bytes) out.peak_memory_bytes = usage.peak_memory_bytes;
+    if (usage.cpu_ns) out.cpu_ms = static_cast<uint32_t>(usage.cpu_ns / 1000000);
+  }
   out.stdout_text = std::move(po.stdout_text);
   out.stderr_text = std::move(po.stderr_text);
   out.exit_code = po.exit_code;
@@ -88,6 +118,8 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     out.end = SandboxOutcome::End::kTimedOut;
   } else if (po.cancelled) {
     out.end = SandboxOutcome::End::kCancelled;
+  } else if (po.flooded) {
+    out.end = SandboxOutcome::End::kFlooded;
   } else if (!sandboxStarted(po.status_text.empty() ? "" : po.status_text[0])) {
     out.end = SandboxOutcome::End::kSetupFailed;
     out.setup_error = "bubblewrap could not set up the sandbox: " + out.stderr_text;

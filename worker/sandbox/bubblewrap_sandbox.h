@@ -1,23 +1,27 @@
 // A Sandbox built on bubblewrap: new user, pid, mount, network, ipc, uts and cgroup namespaces; read-only /usr;
-// the workspace at /work; a size-limited tmpfs at /tmp; a clean environment. Per-job cgroup limits and the
-// seccomp filter are not applied yet (issue 4).
+// the workspace at /work; a size-limited tmpfs at /tmp; a clean environment; the seccomp filter; and, where the
+// machine allows, a per-job cgroup (memory without swap, pids, CPU) joined before bubblewrap starts.
 #pragma once
 
 #include <filesystem>
 #include <string>
 
+#include "worker/sandbox/cgroup.h"
 #include "worker/sandbox/sandbox.h"
+#include "worker/sandbox/seccomp_filter.h"
 
 namespace testfleet::worker {
 
 struct BubblewrapSettings {
   std::filesystem::path bwrap = "/usr/bin/bwrap";
   std::filesystem::path stage_runner;  // host path of testfleet-stage-runner
+  bool seccomp = true;
 };
 
 class BubblewrapSandbox : public Sandbox {
  public:
-  explicit BubblewrapSandbox(BubblewrapSettings settings);
+  // cgroups may be null: jobs then run without resource limits (and results say so).
+  BubblewrapSandbox(BubblewrapSettings settings, CgroupDriver* cgroups);
   SandboxOutcome run(const SandboxSpec& spec) override;
   bool isolated() const override { return true; }
 
@@ -26,6 +30,8 @@ class BubblewrapSandbox : public Sandbox {
 
  private:
   BubblewrapSettings settings_;
+  CgroupDriver* cgroups_;
+  std::unique_ptr<SeccompProgram> seccomp_;
 };
 
 }  // namespace testfleet::worker

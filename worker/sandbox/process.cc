@@ -58,6 +58,20 @@ bool makePipe(Fd& read_end, Fd& write_end) {
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);
+  // Join the job's cgroups before anything of the job runs: nothing it starts can be outside them.
+  for (const auto& file : spec.join_files) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "0", 1) != 1) {
+      const char msg[] = "testfleet: cannot join the job's cgroup\n";
+      (void)!::write(err, msg, sizeof msg - 1);
+      ::_exit(126);
+    }
+    ::close(fd);
+  }
+  if (spec.max_file_bytes > 0) {
+    rlimit fsize{spec.max_file_bytes, spec.max_file_bytes};
+    ::setrlimit(RLIMIT_FSIZE, &fsize);
+  }
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   ::dup2(devnull, 0);
   ::dup2(out, 1);
@@ -65,10 +79,18 @@ bool makePipe(Fd& read_end, Fd& write_end) {
   // Pipe ends were created above fd 2 and the status numbers are small, so move them up first, then down.
   int moved[8];
   for (size_t i = 0; i < spec.status_fds.size(); ++i) moved[i] = ::fcntl(status[i], F_DUPFD_CLOEXEC, 64);
+  int inherited[8];
+  for (size_t i = 0; i < spec.inherit_fds.size() && i < 8; ++i) {
+    inherited[i] = ::fcntl(spec.inherit_fds[i].second, F_DUPFD_CLOEXEC, 64);
+  }
   int highest = 2;
   for (size_t i = 0; i < spec.status_fds.size(); ++i) {
     ::dup2(moved[i], spec.status_fds[i]);  // clears CLOEXEC
     highest = std::max(highest, spec.status_fds[i]);
+  }
+  for (size_t i = 0; i < spec.inherit_fds.size() && i < 8; ++i) {
+    ::dup2(inherited[i], spec.inherit_fds[i].first);
+    highest = std::max(highest, spec.inherit_fds[i].first);
   }
   // Nothing else of the worker (Kafka sockets, other jobs' pipes) reaches the child.
   ::close_range(static_cast<unsigned>(highest) + 1, ~0U, 0);
@@ -175,6 +197,10 @@ ProcessOutcome runProcess(const ProcessSpec& spec) {
     }
     if (!killed && spec.cancel && spec.cancel->load()) {
       outcome.cancelled = true;
+      killGroup();
+    }
+    if (!killed && spec.output_kill_bytes > 0 && out.total() + err.total() > spec.output_kill_bytes) {
+      outcome.flooded = true;
       killGroup();
     }
     int wait_ms = 100;

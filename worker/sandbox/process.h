@@ -30,7 +30,12 @@ struct ProcessSpec {
   std::vector<int> status_fds;   // for each number, a pipe appears at that fd in the child; read into status_text
   std::chrono::milliseconds timeout{0};
   size_t output_limit = 1 << 20;
+  // Output beyond this many bytes (both streams) kills the process: a flood, not a test log. 0 = never.
+  size_t output_kill_bytes = 0;
   const std::atomic<bool>* cancel = nullptr;
+  std::vector<std::string> join_files;              // the child writes its pid here before exec (cgroup.procs)
+  std::vector<std::pair<int, int>> inherit_fds;     // {fd in the child, fd in the parent} (e.g. a seccomp program)
+  uint64_t max_file_bytes = 0;                      // RLIMIT_FSIZE for the child and its descendants; 0 = none
 };
 
 struct ProcessOutcome {
@@ -38,6 +43,7 @@ struct ProcessOutcome {
   std::string spawn_error;
   bool timed_out = false;
   bool cancelled = false;
+  bool flooded = false;  // killed for output_kill_bytes
   int exit_code = -1;
   int signal = 0;
   std::string stdout_text;

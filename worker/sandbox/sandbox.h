@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "worker/sandbox/cgroup.h"
+
 namespace testfleet::worker {
 
 struct SandboxSpec {
@@ -21,11 +23,15 @@ struct SandboxSpec {
   size_t output_limit = 1 << 20;  // per stream, head and tail kept
   uint64_t tmp_bytes = 256ull << 20;
   bool network = false;
+  JobLimits limits;                 // applied through a per-job cgroup where the machine allows
+  uint64_t max_file_bytes = 0;      // no single file may grow past this (RLIMIT_FSIZE); 0 = no limit
+  size_t output_kill_bytes = 0;     // output past this kills the job as a flood; 0 = never
+  std::string name = "job";         // for the cgroup's name
   const std::atomic<bool>* cancel = nullptr;  // set by another thread to stop the run early
 };
 
 struct SandboxOutcome {
-  enum class End { kExited, kSignaled, kTimedOut, kCancelled, kSetupFailed };
+  enum class End { kExited, kSignaled, kTimedOut, kCancelled, kSetupFailed, kFlooded };
   End end = End::kExited;
   int exit_code = 0;
   int signal = 0;
@@ -36,6 +42,8 @@ struct SandboxOutcome {
   std::chrono::milliseconds wall{0};
   uint32_t cpu_ms = 0;
   uint64_t peak_memory_bytes = 0;
+  bool oom_killed = false;       // the memory controller killed a process of the job
+  bool limits_enforced = false;  // a cgroup held the job
 };
 
 // Runs the stage runner (setup → test → teardown from spec.control) inside an isolated environment.

@@ -5,7 +5,6 @@
 // Exit status: the test's exit code, or 128 + signal. No dependencies beyond libc, by design.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,10 +22,22 @@ void report(const char* stage, const char* how, int value) {
   if (g_status_fd >= 0 && n > 0) (void)!::write(g_status_fd, line, static_cast<size_t>(n));
 }
 
-// Returns the wait status of `/bin/sh script`, or -1 when the script does not exist.
+// Reads a stage script (at most 1 MiB); false when it does not exist.
+bool readScript(const char* path, std::string& text) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[65536];
+  ssize_t n = 0;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() < (1u << 20)) text.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return true;
+}
+
+// Returns the wait status of the stage, or -1 when its script does not exist. The script runs as `sh -c TEXT`, so
+// the shell executes a lone command in place and a test killed by a signal is seen as killed (not as 128 + n).
 int runStage(const char* stage, const char* script) {
-  struct stat st{};
-  if (::stat(script, &st) != 0) return -1;
+  std::string text;
+  if (!readScript(script, text)) return -1;
   pid_t pid = ::fork();
   if (pid < 0) {
     report(stage, "exit", 126);
@@ -35,8 +46,8 @@ int runStage(const char* stage, const char* script) {
   if (pid == 0) {
     // Setup and teardown stop at their first failing command; the test command runs as written.
     const bool strict = std::strcmp(stage, "test") != 0;
-    const char* strict_argv[] = {"/bin/sh", "-e", script, nullptr};
-    const char* plain_argv[] = {"/bin/sh", script, nullptr};
+    const char* strict_argv[] = {"/bin/sh", "-e", "-c", text.c_str(), stage, nullptr};
+    const char* plain_argv[] = {"/bin/sh", "-c", text.c_str(), stage, nullptr};
     const char** argv = strict ? strict_argv : plain_argv;
     ::execv("/bin/sh", const_cast<char**>(argv));
     ::_exit(127);

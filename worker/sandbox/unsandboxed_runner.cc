@@ -19,6 +19,8 @@ SandboxOutcome UnsandboxedRunner::run(const SandboxSpec& spec) {
   ps.timeout = spec.timeout;
   ps.output_limit = spec.output_limit;
   ps.cancel = spec.cancel;
+  ps.output_kill_bytes = spec.output_kill_bytes;
+  ps.max_file_bytes = spec.max_file_bytes;
   ProcessOutcome po = runProcess(ps);
   SandboxOutcome out;
   out.wall = po.wall;
@@ -37,6 +39,8 @@ SandboxOutcome UnsandboxedRunner::run(const SandboxSpec& spec) {
     out.end = End::kTimedOut;
   } else if (po.cancelled) {
     out.end = End::kCancelled;
+  } else if (po.flooded) {
+    out.end = End::kFlooded;
   } else {
     out.end = po.signal ? End::kSignaled : End::kExited;
   }
