@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
   ::gethostname(host, sizeof host - 1);
   loop.worker_id = host;
   bool unsandboxed = false;
-  std::string cgroup_mode = "auto", memory = "2Gi";
+  std::string cgroup_mode = "auto", memory = "2Gi", max_file = "1Gi", flood = "256Mi";
+  fs::path bwrap = "/usr/bin/bwrap";
+  bool no_seccomp = false;
   double cpus = 1.0;
   fs::path stage_runner = fs::read_symlink("/proc/self/exe").parent_path() / "testfleet-stage-runner";
   app.add_option("--brokers", brokers, "Kafka bootstrap servers")->envname("TESTFLEET_BROKERS")->capture_default_str();
@@ -53,6 +55,12 @@ int main(int argc, char** argv) {
   app.add_option("--pids", runner.default_max_pids, "default process limit per job")->capture_default_str();
   app.add_option("--cpus", cpus, "default CPU limit per job, in cores")->check(CLI::Range(0.01, 1024.0))
       ->capture_default_str();
+  app.add_option("--max-file-size", max_file, "largest single file a job may write (RLIMIT_FSIZE)")
+      ->capture_default_str();
+  app.add_option("--output-flood-limit", flood, "output (stdout + stderr) past this kills the job")
+      ->capture_default_str();
+  app.add_option("--bwrap", bwrap, "path of the bubblewrap binary")->capture_default_str();
+  app.add_flag("--no-seccomp", no_seccomp, "do not apply the seccomp filter (diagnosis only; weakens the sandbox)");
   app.add_flag("--keep-workspaces", runner.keep_workspaces, "keep job folders after the job (debugging)");
   std::string run_suite;
   app.add_option("--run-suite", run_suite,
@@ -79,6 +87,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   runner.default_memory_bytes = *memory_bytes;
+  auto max_file_bytes = parseBytes(max_file);
+  auto flood_bytes = parseBytes(flood);
+  if (!max_file_bytes || !flood_bytes) {
+    std::cerr << "testfleet-worker: --max-file-size and --output-flood-limit take sizes such as 1Gi or 64Mi\n";
+    return 2;
+  }
+  runner.max_file_bytes = *max_file_bytes;
+  runner.output_kill_bytes = *flood_bytes;
   runner.default_cpu_millis = static_cast<uint32_t>(cpus * 1000);
   loop.kafka = {brokers, "testfleet-worker-" + loop.worker_id};
   loop.topics = kafka::Topics::withPrefix(prefix);
@@ -105,7 +121,8 @@ int main(int argc, char** argv) {
   }
 
   worker::SandboxPtr sandbox;
-  worker::BubblewrapSettings bw{"/usr/bin/bwrap", stage_runner};
+  worker::BubblewrapSettings bw{bwrap, stage_runner, !no_seccomp};
+  if (no_seccomp) spdlog::warn("the seccomp filter is OFF (--no-seccomp)");
   if (unsandboxed) {
     spdlog::critical("RUNNING TESTS WITHOUT A SANDBOX (--unsandboxed): tests can read and change this machine; "
                      "every result is marked unsandboxed");
