@@ -81,9 +81,9 @@ std::atomic<uint64_t> g_sequence{0};
 
 // Removes a directory once its tasks are gone; retries briefly because exiting tasks leave asynchronously.
 void removeGroup(const fs::path& dir) {
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 500; ++i) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   spdlog::warn("could not remove cgroup {}: {}", dir.string(), std::strerror(errno));
 }
@@ -121,7 +121,7 @@ class V1JobCgroup : public JobCgroup {
       if (freezer != dirs_.end()) writeFile(freezer->second / "freezer.state", "FROZEN");
       for (pid_t p : tasksOf(list)) ::kill(p, SIGKILL);
       if (freezer != dirs_.end()) writeFile(freezer->second / "freezer.state", "THAWED");
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
 
@@ -163,7 +163,7 @@ class V1Driver : public CgroupDriver {
     std::string s = "cgroup v1 (";
     for (const auto& [c, b] : bases_) s += c + " ";
     s.back() = ')';
-    return s + " under " + bases_.begin()->second.parent_path().string();
+    return s + " in groups named " + bases_.begin()->second.filename().string();
   }
 
  private:
@@ -192,7 +192,7 @@ class V2JobCgroup : public JobCgroup {
       if (!writeFile(dir_ / "cgroup.kill", "1")) {
         for (pid_t p : tasksOf(dir_)) ::kill(p, SIGKILL);  // kernels before 5.14
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
 
