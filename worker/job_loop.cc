@@ -40,7 +40,7 @@ struct InFlight {
 
 struct JobLoop::State : public kafka::RebalanceListener {
   JobLoopSettings settings;
-  JobRunner& runner;
+  JobExecutor& runner;
   std::unique_ptr<kafka::GroupConsumer> consumer;
   std::unique_ptr<kafka::TransactionalProducer> producer;
 
@@ -65,7 +65,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
   uint64_t next_token = 1;
   bool stopping = false;  // draining: start nothing new
 
-  State(JobLoopSettings s, JobRunner& r) : settings(std::move(s)), runner(r) {}
+  State(JobLoopSettings s, JobExecutor& r) : settings(std::move(s)), runner(r) {}
 
   void onAssigned(const std::vector<TopicPartition>& tps) override {
     for (const auto& tp : tps) assigned.insert(tp);
@@ -269,7 +269,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
   }
 };
 
-JobLoop::JobLoop(JobLoopSettings settings, JobRunner& runner)
+JobLoop::JobLoop(JobLoopSettings settings, JobExecutor& runner)
     : state_(std::make_unique<State>(std::move(settings), runner)) {}
 
 JobLoop::~JobLoop() = default;

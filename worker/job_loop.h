@@ -10,7 +10,7 @@
 
 #include "common/kafka/kafka.h"
 #include "common/kafka/topics.h"
-#include "worker/job_runner.h"
+#include "worker/job_executor.h"
 
 namespace testfleet::worker {
 
@@ -34,7 +34,7 @@ struct StopSignals {
 
 class JobLoop {
  public:
-  JobLoop(JobLoopSettings settings, JobRunner& runner);
+  JobLoop(JobLoopSettings settings, JobExecutor& runner);
   ~JobLoop();
   // Runs until a stop signal; returns 0 after a clean drain, non-zero after a fatal Kafka error.
   int run(const StopSignals& stop);

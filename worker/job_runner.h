@@ -7,6 +7,7 @@
 #include <string>
 
 #include "testfleet/v1/testfleet.pb.h"
+#include "worker/job_executor.h"
 #include "worker/sandbox/sandbox.h"
 
 namespace testfleet::worker {
@@ -27,11 +28,10 @@ struct JobRunnerSettings {
   size_t output_kill_bytes = 256ull << 20;    // output beyond this kills the job as a flood
 };
 
-class JobRunner {
+class JobRunner : public JobExecutor {
  public:
   JobRunner(JobRunnerSettings settings, Sandbox& sandbox);
-  // Never throws for the job's sake: a job that cannot run gets an ERROR or FAILED result.
-  v1::Result run(const v1::Job& submitted, const std::atomic<bool>& cancel);
+  v1::Result run(const v1::Job& submitted, const std::atomic<bool>& cancel) override;
 
  private:
   JobRunnerSettings settings_;

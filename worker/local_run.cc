@@ -12,7 +12,7 @@
 
 namespace testfleet::worker {
 
-int runSuiteLocally(const std::filesystem::path& suite_file, JobRunner& runner, std::ostream& out) {
+int runSuiteLocally(const std::filesystem::path& suite_file, JobExecutor& runner, std::ostream& out) {
   producer::Suite suite;
   try {
     suite = producer::loadSuite(suite_file);

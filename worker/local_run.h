@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <iosfwd>
 
-#include "worker/job_runner.h"
+#include "worker/job_executor.h"
 
 namespace testfleet::worker {
 
 // Returns 0 when every job passed, 1 when some did not, 2 when the suite is invalid.
-int runSuiteLocally(const std::filesystem::path& suite_file, JobRunner& runner, std::ostream& out);
+int runSuiteLocally(const std::filesystem::path& suite_file, JobExecutor& runner, std::ostream& out);
 
 }  // namespace testfleet::worker

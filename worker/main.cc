@@ -12,6 +12,8 @@
 #include "worker/job_loop.h"
 #include "worker/job_runner.h"
 #include "worker/local_run.h"
+#include "worker/http/status_server.h"
+#include "worker/metered_job_executor.h"
 #include "worker/sandbox/bubblewrap_sandbox.h"
 #include "worker/sandbox/unsandboxed_runner.h"
 
@@ -62,7 +64,9 @@ int main(int argc, char** argv) {
   app.add_option("--bwrap", bwrap, "path of the bubblewrap binary")->capture_default_str();
   app.add_flag("--no-seccomp", no_seccomp, "do not apply the seccomp filter (diagnosis only; weakens the sandbox)");
   app.add_flag("--keep-workspaces", runner.keep_workspaces, "keep job folders after the job (debugging)");
-  std::string run_suite;
+  std::string run_suite, http_address;
+  app.add_option("--http", http_address,
+                 "serve /healthz, /readyz and /metrics on HOST:PORT (port 0: any free port); off when empty");
   app.add_option("--run-suite", run_suite,
                  "run this suite's jobs here, one after another, in the same sandbox, without Kafka; print each "
                  "result as a JSON line")
@@ -141,8 +145,22 @@ int main(int argc, char** argv) {
   }
   worker::JobRunner job_runner(runner, *sandbox);
   if (!run_suite.empty()) return worker::runSuiteLocally(run_suite, job_runner, std::cout);
+  worker::StatusServer status({loop.worker_id, unsandboxed ? "unsandboxed" : "bubblewrap", !unsandboxed && !no_seccomp,
+                               cgroups != nullptr, cgroups ? cgroups->describe() : "not enforced: " + no_cgroups,
+                               loop.slots});
+  worker::MeteredJobExecutor metered(job_runner, status);
+  if (!http_address.empty()) {
+    auto colon = http_address.rfind(':');
+    try {
+      int port = status.start(http_address.substr(0, colon), std::stoi(http_address.substr(colon + 1)));
+      spdlog::info("status on http://{}:{}/readyz", http_address.substr(0, colon), port);
+    } catch (const std::exception& e) {
+      spdlog::critical("--http {}: {}", http_address, e.what());
+      return 2;
+    }
+  }
   try {
-    worker::JobLoop job_loop(loop, job_runner);
+    worker::JobLoop job_loop(loop, metered);
     return job_loop.run(stop);
   } catch (const kafka::Error& e) {
     spdlog::critical("Kafka: {}", e.what());

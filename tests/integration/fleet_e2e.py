@@ -10,6 +10,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,11 +65,11 @@ class Fleet:
         self.procs["aggregator"] = p
         return p
 
-    def start_worker(self, wid, slots=2):
+    def start_worker(self, wid, slots=2, *extra):
         log = open(os.path.join(self.dir, f"worker-{wid}.log"), "a")
         p = subprocess.Popen([self.bin("testfleet-worker"), "--brokers", BROKERS, "--topic-prefix", self.prefix,
                               "--id", wid, "--slots", str(slots), "--work-dir", os.path.join(self.dir, "work"),
-                              "--grace", "10s"], stdout=log, stderr=log)
+                              "--grace", "10s", *extra], stdout=log, stderr=log)
         self.procs[wid] = p
         return p
 
@@ -130,11 +131,18 @@ def junit_counts(path):
     return {k: int(root.get(k)) for k in ("tests", "failures", "errors", "skipped")}
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def case_demo_suite():
     print("demo suite end to end")
     with Fleet("demo") as fleet:
         fleet.start_aggregator()
-        fleet.start_worker("w1")
+        status_port = free_port()
+        fleet.start_worker("w1", 2, "--http", f"127.0.0.1:{status_port}")
         junit = os.path.join(fleet.dir, "junit.xml")
         r = fleet.submit(os.path.join(ARGS.source, "examples/demo/suite.yaml"), "--wait", "--junit", junit,
                          "--json", os.path.join(fleet.dir, "run.json"))
@@ -155,6 +163,13 @@ def case_demo_suite():
         metrics = fleet.api("/metrics")
         check('testfleet_results_total{verdict="failed"} 1' in metrics, "metrics count results by verdict")
         check("testfleet_job_duration_seconds_count 8" in metrics, "metrics have job durations")
+        with urllib.request.urlopen(f"http://127.0.0.1:{status_port}/readyz", timeout=10) as r:
+            ready = json.loads(r.read())
+        check(ready["sandbox"] == "bubblewrap" and ready["seccomp"] and ready["limits_enforced"],
+              f"worker /readyz states its isolation: {ready}")
+        with urllib.request.urlopen(f"http://127.0.0.1:{status_port}/metrics", timeout=10) as r:
+            worker_metrics = r.read().decode()
+        check('testfleet_worker_jobs_total{verdict="oom"} 1' in worker_metrics, "worker metrics count jobs by verdict")
 
 
 def case_malformed_suite():

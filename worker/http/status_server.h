@@ -1,0 +1,36 @@
+// The worker's own HTTP endpoint for probes and scraping: /healthz (alive), /readyz (what isolation and limits
+// this worker applies, as JSON; 200 when it can run jobs) and /metrics (Prometheus). Off unless --http is given.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "testfleet/v1/testfleet.pb.h"
+
+namespace testfleet::worker {
+
+struct WorkerFacts {
+  std::string worker_id;
+  std::string sandbox;  // "bubblewrap" or "unsandboxed"
+  bool seccomp = false;
+  bool limits_enforced = false;
+  std::string limits;   // the cgroup driver, or why limits are not enforced
+  int slots = 0;
+};
+
+// Thread-safe: jobFinished() is called from slot threads while the server answers.
+class StatusServer {
+ public:
+  explicit StatusServer(WorkerFacts facts);
+  ~StatusServer();
+  // host:port; port 0 picks a free one. Returns the bound port; throws std::runtime_error.
+  int start(const std::string& host, int port);
+  void jobStarted();
+  void jobFinished(const v1::Result& result);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace testfleet::worker
