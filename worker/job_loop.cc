@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <random>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -58,7 +59,12 @@ struct JobLoop::State : public kafka::RebalanceListener {
   // Fetched jobs not started yet, per partition in offset order. Partitions are paused only when these buffers
   // are over their bounds: librdkafka 2.0 resumes a paused partition's fetch only on a 1 s timer, so pausing
   // for every job would cost a second per job.
-  std::map<TopicPartition, std::deque<kafka::Message>> buffered;
+  struct Buffered {
+    kafka::Message message;
+    int64_t due_ms = 0;  // retry records: not to be started before
+  };
+  std::map<TopicPartition, std::deque<Buffered>> buffered;
+  std::mt19937 rng{std::random_device{}()};  // slot threads: guarded by mu
   size_t buffered_bytes = 0, buffered_count = 0;
   bool backpressure = false;
   int running = 0;
@@ -87,7 +93,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
     spdlog::info("revoked {} partition(s); now {}", tps.size(), assigned.size());
   }
 
-  // Slot thread: run jobs until shutdown; commit each result with its offset in one transaction.
+  // Slot thread: run jobs until shutdown; commit each job's results with its offset in one transaction.
   void slotMain() {
     for (;;) {
       Work w;
@@ -98,23 +104,79 @@ struct JobLoop::State : public kafka::RebalanceListener {
         w = std::move(queue.front());
         queue.pop_front();
       }
-      v1::Result result = runner.run(w.job, *w.cancel);
+      std::vector<kafka::OutgoingRecord> records = runWithRetries(w);
       bool committed = false;
       const auto commit_start = Clock::now();
-      if (!w.cancel->load()) committed = commitResult(w, result);
+      if (!w.cancel->load()) committed = commitRecords(records, w.tp, w.offset, w.cancel.get());
       const auto commit_ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - commit_start).count();
-      spdlog::info("job {}/{} attempt {}: {} in {} ms, committed in {} ms{}", w.job.run_id(), w.job.name(),
-                   w.job.attempt(), v1::Verdict_Name(result.verdict()), result.usage().wall_ms(), commit_ms,
+      spdlog::info("job {}/{} from attempt {}: {} record(s) committed in {} ms{}", w.job.run_id(), w.job.name(),
+                   w.job.attempt(), records.size(), commit_ms,
                    committed ? "" : " (not committed; it will run again)");
       std::lock_guard lock(mu);
       done.push_back({w.tp, w.offset, w.token, committed});
     }
   }
 
-  bool commitResult(const Work& w, const v1::Result& result) {
-    std::vector<kafka::OutgoingRecord> records{{settings.topics.results, result.run_id(), result.SerializeAsString()}};
-    return commitRecords(records, w.tp, w.offset, w.cancel.get());
+  // Runs the job, retrying ERROR in place as the policy says; returns every attempt's result plus, when the job
+  // is not finished here, its retry record or its dead letter.
+  std::vector<kafka::OutgoingRecord> runWithRetries(const Work& w) {
+    std::vector<kafka::OutgoingRecord> records;
+    v1::Job job = w.job;
+    for (uint32_t in_place = 0;; ++in_place) {
+      v1::Result result = runner.run(job, *w.cancel);
+      spdlog::info("job {}/{} attempt {}: {} in {} ms{}", job.run_id(), job.name(), job.attempt(),
+                   v1::Verdict_Name(result.verdict()), result.usage().wall_ms(),
+                   result.error().empty() ? "" : " (" + result.error().substr(0, 200) + ")");
+      if (result.verdict() != v1::ERROR || w.cancel->load()) {
+        records.push_back({settings.topics.results, result.run_id(), result.SerializeAsString()});
+        return records;
+      }
+      RetryDecision d;
+      {
+        std::lock_guard lock(mu);
+        d = decideRetry(settings.retry, job.attempt(), in_place, job.retry_hops(), rng);
+      }
+      result.set_final(d.kind == RetryDecision::Kind::kGiveUp);
+      if (d.kind == RetryDecision::Kind::kGiveUp) {
+        result.set_error("gave up after " + std::to_string(job.attempt()) + " attempts: " + result.error());
+      }
+      records.push_back({settings.topics.results, result.run_id(), result.SerializeAsString()});
+      if (d.kind == RetryDecision::Kind::kInPlace) {
+        for (auto until = Clock::now() + d.wait; Clock::now() < until && !w.cancel->load();) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        job.set_attempt(job.attempt() + 1);
+        continue;
+      }
+      if (d.kind == RetryDecision::Kind::kLater) {
+        v1::Job retry = job;
+        retry.set_attempt(job.attempt() + 1);
+        retry.set_not_before_ms(nowMillis() + d.wait.count());
+        retry.set_retry_reason(result.error().substr(0, 1000));
+        if (retry.origin_topic().empty()) retry.set_origin_topic(w.tp.topic);
+        retry.set_retry_hops(job.retry_hops() + 1);
+        records.push_back({settings.topics.retries[d.topic_index], retry.run_id() + "/" + retry.job_id(),
+                           retry.SerializeAsString()});
+        spdlog::warn("job {}/{} goes to {} (due in {} s) after attempt {}: {}", job.run_id(), job.name(),
+                     settings.topics.retries[d.topic_index], d.wait.count() / 1000, job.attempt(), result.error());
+        return records;
+      }
+      v1::DeadLetter dl;
+      dl.set_schema_version(1);
+      dl.set_reason("attempts exhausted (" + std::to_string(job.attempt()) + "): " + result.error().substr(0, 1000));
+      dl.set_source_topic(w.tp.topic);
+      dl.set_source_partition(w.tp.partition);
+      dl.set_source_offset(w.offset);
+      dl.set_payload(job.SerializeAsString());
+      dl.set_key(job.run_id() + "/" + job.job_id());
+      dl.set_at_ms(nowMillis());
+      dl.set_service("worker " + settings.worker_id);
+      records.push_back({settings.topics.dead_letters, dl.key(), dl.SerializeAsString()});
+      spdlog::error("job {}/{} gave up after {} attempts; final ERROR and a dead letter", job.run_id(), job.name(),
+                    job.attempt());
+      return records;
+    }
   }
 
   // Writes records and the next offset of tp in one transaction; retries abortable failures a few times.
@@ -158,10 +220,15 @@ struct JobLoop::State : public kafka::RebalanceListener {
 
   void buffer(const kafka::Message& m, bool at_front) {
     auto& q = buffered[m.tp];
+    Buffered b{m, 0};
+    if (settings.topics.isRetry(m.tp.topic)) {
+      v1::Job peek;
+      if (peek.ParseFromString(m.payload)) b.due_ms = peek.not_before_ms();
+    }
     if (at_front) {
-      q.push_front(m);
+      q.push_front(std::move(b));
     } else {
-      q.push_back(m);
+      q.push_back(std::move(b));
     }
     buffered_bytes += m.payload.size();
     ++buffered_count;
@@ -170,22 +237,24 @@ struct JobLoop::State : public kafka::RebalanceListener {
   void dropBuffered(const TopicPartition& tp) {
     auto it = buffered.find(tp);
     if (it == buffered.end()) return;
-    for (const auto& m : it->second) {
-      buffered_bytes -= m.payload.size();
+    for (const auto& b : it->second) {
+      buffered_bytes -= b.message.payload.size();
       --buffered_count;
     }
     buffered.erase(it);
   }
 
-  // Starts buffered jobs while slots are free, taking partitions in turn.
+  // Starts buffered jobs while slots are free, taking partitions in turn; a retry record waits until it is due
+  // (and holds back only its own partition, whose later records are due later still).
   void dispatch() {
     bool started = true;
+    const int64_t now = nowMillis();
     while (started && running < settings.slots) {
       started = false;
       for (auto& [tp, q] : buffered) {
         if (running >= settings.slots) break;
-        if (q.empty() || busy.count(tp)) continue;
-        kafka::Message m = std::move(q.front());
+        if (q.empty() || busy.count(tp) || q.front().due_ms > now) continue;
+        kafka::Message m = std::move(q.front().message);
         q.pop_front();
         buffered_bytes -= m.payload.size();
         --buffered_count;
@@ -282,6 +351,7 @@ int JobLoop::run(const StopSignals& stop) {
   cs.client = s.settings.kafka;
   cs.group_id = s.settings.group_id;
   cs.topics = {s.settings.topics.jobs};
+  cs.topics.insert(cs.topics.end(), s.settings.topics.retries.begin(), s.settings.topics.retries.end());
   s.consumer = std::make_unique<kafka::GroupConsumer>(cs, &s);
   for (int i = 0; i < s.settings.slots; ++i) s.slots.emplace_back([&s] { s.slotMain(); });
   spdlog::info("worker {} ready: {} slot(s), group {}, topic {}", s.settings.worker_id, s.settings.slots,

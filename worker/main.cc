@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "common/duration.h"
 #include "common/log.h"
@@ -15,6 +16,7 @@
 #include "worker/http/status_server.h"
 #include "worker/metered_job_executor.h"
 #include "worker/sandbox/bubblewrap_sandbox.h"
+#include "worker/sandbox/fault_injecting_sandbox.h"
 #include "worker/sandbox/unsandboxed_runner.h"
 
 using namespace testfleet;
@@ -64,6 +66,20 @@ int main(int argc, char** argv) {
   app.add_option("--bwrap", bwrap, "path of the bubblewrap binary")->capture_default_str();
   app.add_flag("--no-seccomp", no_seccomp, "do not apply the seccomp filter (diagnosis only; weakens the sandbox)");
   app.add_flag("--keep-workspaces", runner.keep_workspaces, "keep job folders after the job (debugging)");
+  std::string retry_delays = "10s,60s,5m";
+  double fault_probability = 0;
+  app.add_option("--max-attempts", loop.retry.max_attempts,
+                 "attempts of a job whose sandbox or workspace failed (ERROR), before a final ERROR")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--retry-in-place", loop.retry.in_place, "of those, extra tries on the same worker per delivery")
+      ->capture_default_str();
+  app.add_option("--retry-delays", retry_delays,
+                 "delay of each retry topic (" + std::to_string(kafka::Topics::kRetrySteps) + ", comma-separated)")
+      ->capture_default_str();
+  app.add_option("--inject-sandbox-faults", fault_probability,
+                 "fail this fraction of sandbox set-ups on purpose (chaos testing of retries)")
+      ->check(CLI::Range(0.0, 1.0));
   std::string run_suite, http_address;
   app.add_option("--http", http_address,
                  "serve /healthz, /readyz and /metrics on HOST:PORT (port 0: any free port); off when empty");
@@ -91,6 +107,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   runner.default_memory_bytes = *memory_bytes;
+  loop.retry.delays.clear();
+  {
+    std::stringstream parts(retry_delays);
+    std::string part;
+    while (std::getline(parts, part, ',')) {
+      auto d = parseDuration(part);
+      if (!d) {
+        std::cerr << "testfleet-worker: --retry-delays: '" << part << "' is not a duration such as 10s\n";
+        return 2;
+      }
+      loop.retry.delays.push_back(*d);
+    }
+    if (loop.retry.delays.size() != static_cast<size_t>(kafka::Topics::kRetrySteps)) {
+      std::cerr << "testfleet-worker: --retry-delays needs " << kafka::Topics::kRetrySteps << " delays\n";
+      return 2;
+    }
+  }
   auto max_file_bytes = parseBytes(max_file);
   auto flood_bytes = parseBytes(flood);
   if (!max_file_bytes || !flood_bytes) {
@@ -143,7 +176,13 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot create work dir {}: {}", runner.work_root.string(), ec.message());
     return 2;
   }
-  worker::JobRunner job_runner(runner, *sandbox);
+  std::unique_ptr<worker::Sandbox> faulty;
+  if (fault_probability > 0) {
+    spdlog::warn("injecting sandbox set-up faults into {:.0f}% of jobs (--inject-sandbox-faults)",
+                 fault_probability * 100);
+    faulty = std::make_unique<worker::FaultInjectingSandbox>(*sandbox, fault_probability);
+  }
+  worker::JobRunner job_runner(runner, faulty ? *faulty : *sandbox);
   if (!run_suite.empty()) return worker::runSuiteLocally(run_suite, job_runner, std::cout);
   worker::StatusServer status({loop.worker_id, unsandboxed ? "unsandboxed" : "bubblewrap", !unsandboxed && !no_seccomp,
                                cgroups != nullptr, cgroups ? cgroups->describe() : "not enforced: " + no_cgroups,

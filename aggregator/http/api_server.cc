@@ -69,12 +69,14 @@ struct ApiServer::Impl {
     server.Get(R"(/v1/runs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary& s) {
         bool with_jobs = req.get_param_value("jobs") != "false";
-        res.set_content(dump(with_jobs ? runJson(run, s, results) : runHeaderJson(run, s)), "application/json");
+        res.set_content(dump(with_jobs ? runJson(run, s, results, store.allAttempts(run.manifest.run_id()))
+                                       : runHeaderJson(run, s)),
+                        "application/json");
       });
     });
     server.Get(R"(/v1/runs/([^/]+)/report.json)", [this](const httplib::Request& req, httplib::Response& res) {
       withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary& s) {
-        res.set_content(dump(runJson(run, s, results)), "application/json");
+        res.set_content(dump(runJson(run, s, results, store.allAttempts(run.manifest.run_id()))), "application/json");
       });
     });
     server.Get(R"(/v1/runs/([^/]+)/junit.xml)", [this](const httplib::Request& req, httplib::Response& res) {

@@ -1,5 +1,7 @@
 #include "aggregator/reports/json_report.h"
 
+#include <map>
+
 #include "common/verdict.h"
 
 namespace testfleet::aggregator {
@@ -28,8 +30,16 @@ json runHeaderJson(const RunInfo& run, const Summary& s) {
   };
 }
 
-json runJson(const RunInfo& run, const Summary& s, const std::vector<v1::Result>& results) {
+json runJson(const RunInfo& run, const Summary& s, const std::vector<v1::Result>& results,
+             const std::vector<v1::Result>& attempts) {
   json out = runHeaderJson(run, s);
+  std::map<std::string, json> history;  // job id → its attempts
+  for (const auto& a : attempts) {
+    history[a.job_id()].push_back({{"attempt", a.attempt()}, {"verdict", verdictName(a.verdict())},
+                                   {"final", a.final()}, {"error", a.error()}, {"worker", a.worker_id()},
+                                   {"stage", a.stage()}});
+  }
+  int retried = 0;
   json jobs = json::array();
   for (const auto& r : results) {
     json cases = json::array();
@@ -43,8 +53,13 @@ json runJson(const RunInfo& run, const Summary& s, const std::vector<v1::Result>
                     {"unsandboxed", r.unsandboxed()}, {"wall_ms", r.usage().wall_ms()},
                     {"cpu_ms", r.usage().cpu_ms()}, {"peak_memory_bytes", r.usage().peak_memory_bytes()},
                     {"stdout_tail", r.stdout_tail()}, {"stderr_tail", r.stderr_tail()}, {"cases", cases}});
+    if (auto it = history.find(r.job_id()); it != history.end() && it->second.size() > 1) {
+      jobs.back()["attempts"] = it->second;
+      ++retried;
+    }
   }
   out["jobs"] = jobs;
+  out["summary"]["retried_jobs"] = retried;
   return out;
 }
 

@@ -37,6 +37,8 @@ class ResultStore {
   virtual std::optional<RunInfo> run(const std::string& run_id) = 0;
   // The final result of each job of the run (the highest final attempt), in job name order.
   virtual std::vector<v1::Result> finalResults(const std::string& run_id) = 0;
+  // Every stored attempt of every job of the run (final or not), by job then attempt.
+  virtual std::vector<v1::Result> allAttempts(const std::string& run_id) = 0;
   // How many result rows exist for the run (every attempt).
   virtual size_t resultRows(const std::string& run_id) = 0;
 };

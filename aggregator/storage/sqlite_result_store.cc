@@ -229,6 +229,18 @@ std::vector<v1::Result> SqliteResultStore::finalResults(const std::string& run_i
   return out;
 }
 
+std::vector<v1::Result> SqliteResultStore::allAttempts(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_.get(), "SELECT result FROM results WHERE run_id = ? ORDER BY job_id, attempt");
+  bindText(s.get(), 1, run_id);
+  std::vector<v1::Result> out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    v1::Result r;
+    if (r.ParseFromString(columnBytes(s.get(), 0))) out.push_back(std::move(r));
+  }
+  return out;
+}
+
 size_t SqliteResultStore::resultRows(const std::string& run_id) {
   std::lock_guard lock(mu_);
   auto s = prepare(db_.get(), "SELECT COUNT(*) FROM results WHERE run_id = ?");

@@ -22,6 +22,7 @@ class SqliteResultStore : public ResultStore {
   std::vector<RunInfo> listRuns(size_t limit) override;
   std::optional<RunInfo> run(const std::string& run_id) override;
   std::vector<v1::Result> finalResults(const std::string& run_id) override;
+  std::vector<v1::Result> allAttempts(const std::string& run_id) override;
   size_t resultRows(const std::string& run_id) override;
 
  private:

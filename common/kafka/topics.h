@@ -13,14 +13,30 @@ struct Topics {
   std::string results;
   std::string runs;
   std::string dead_letters;
+  // Jobs waiting to be retried after a transient failure, one topic per delay step (the delays are the
+  // workers' configuration; a topic holds records in due order because they all wait the same time).
+  std::vector<std::string> retries;
+
+  static constexpr int kRetrySteps = 3;
 
   static Topics withPrefix(const std::string& prefix) {
-    return {prefix + ".jobs", prefix + ".results", prefix + ".runs", prefix + ".dlq"};
+    Topics t{prefix + ".jobs", prefix + ".results", prefix + ".runs", prefix + ".dlq", {}};
+    for (int i = 1; i <= kRetrySteps; ++i) t.retries.push_back(prefix + ".retry-" + std::to_string(i));
+    return t;
+  }
+
+  bool isRetry(const std::string& topic) const {
+    for (const auto& r : retries) {
+      if (r == topic) return true;
+    }
+    return false;
   }
 
   // jobs: 12 partitions so up to 12 workers share the load; runs: compacted manifests keyed by run id.
   std::vector<TopicSpec> specs() const {
-    return {{jobs, 12, false}, {results, 6, false}, {runs, 3, true}, {dead_letters, 1, false}};
+    std::vector<TopicSpec> all{{jobs, 12, false}, {results, 6, false}, {runs, 3, true}, {dead_letters, 1, false}};
+    for (const auto& r : retries) all.push_back({r, 3, false});
+    return all;
   }
 };
 
