@@ -7,6 +7,7 @@
 #include "common/duration.h"
 #include "common/kafka/topics.h"
 #include "common/log.h"
+#include "producer/dead_letters.h"
 #include "producer/submit.h"
 
 using namespace testfleet;
@@ -51,6 +52,15 @@ int main(int argc, char** argv) {
 
   auto* topics_cmd = app.add_subcommand("topics", "create the topics (idempotent)");
 
+  auto* dlq = app.add_subcommand("dlq", "dead letters: records nobody could process, and why");
+  dlq->require_subcommand(1);
+  bool dlq_json = false;
+  auto* dlq_list = dlq->add_subcommand("list", "list every dead letter (oldest first)");
+  dlq_list->add_flag("--json", dlq_json, "as JSON");
+  std::vector<std::string> replay_which;
+  auto* dlq_replay = dlq->add_subcommand("replay", "send dead letters back where they came from (a job as a new attempt)");
+  dlq_replay->add_option("which", replay_which, "OFFSET or PARTITION:OFFSET, as `dlq list` shows")->required();
+
   try {
     app.parse(argc, argv);
     submit.follow.deadline = durationFlag(deadline, "--deadline");
@@ -75,6 +85,20 @@ int main(int argc, char** argv) {
       kafka::ensureTopics(kafka, kafka::Topics::withPrefix(prefix).specs());
       std::cout << "topics with prefix '" << prefix << "' exist on " << brokers << "\n";
       return 0;
+    } catch (const kafka::Error& e) {
+      std::cerr << "testfleet: " << e.what() << "\n";
+      return producer::kInfrastructure;
+    }
+  }
+  if (*dlq) {
+    try {
+      auto topics = kafka::Topics::withPrefix(prefix);
+      if (*dlq_list) {
+        producer::printDeadLetters(producer::readDeadLetters(kafka, topics), dlq_json, std::cout);
+        return 0;
+      }
+      int n = producer::replayDeadLetters(kafka, topics, replay_which, std::cout, std::cerr);
+      return n == static_cast<int>(replay_which.size()) ? 0 : producer::kUsageError;
     } catch (const kafka::Error& e) {
       std::cerr << "testfleet: " << e.what() << "\n";
       return producer::kInfrastructure;

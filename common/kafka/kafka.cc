@@ -465,4 +465,12 @@ std::optional<Message> PartitionReader::poll(std::chrono::milliseconds timeout) 
   return toMessage(impl_->handle->consume(static_cast<int>(timeout.count())));
 }
 
+int64_t PartitionReader::endOffset(const TopicPartition& tp, std::chrono::milliseconds timeout) {
+  int64_t low = 0, high = 0;
+  RdKafka::ErrorCode e =
+      impl_->handle->query_watermark_offsets(tp.topic, tp.partition, &low, &high, static_cast<int>(timeout.count()));
+  if (e != RdKafka::ERR_NO_ERROR) throw toError("watermarks of " + tp.topic, e);
+  return high;
+}
+
 }  // namespace testfleet::kafka

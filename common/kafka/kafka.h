@@ -157,6 +157,8 @@ class PartitionReader {
   static constexpr int64_t kBeginning = -2;
   void assign(const std::map<TopicPartition, int64_t>& start);
   std::optional<Message> poll(std::chrono::milliseconds timeout);
+  // The partition's end: the offset the next record written will get (high watermark). Throws Error.
+  int64_t endOffset(const TopicPartition& tp, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
   struct Impl;

@@ -243,11 +243,56 @@ def case_aggregator_restart():
         check('testfleet_results_total{verdict="passed"} 30' in metrics, "no record was read twice after restart")
 
 
+def case_dead_letters():
+    print("retries exhausted and poison records go to the dead-letter topic; `dlq replay` brings a job back")
+    with Fleet("dlq") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 1, "--inject-sandbox-faults", "1", "--max-attempts", "3", "--retry-in-place", "1",
+                           "--retry-delays", "1s,1s,1s")
+        suite = trivial_suite(fleet.dir, 1, "true")
+        r = fleet.submit(suite, "--wait", "--json", os.path.join(fleet.dir, "run.json"), timeout=120)
+        check(r.returncode == 1, f"a job whose sandbox always fails ends the run as failed ({r.returncode})")
+        check("1 error" in r.stdout, "summary counts it as error")
+        run = json.load(open(os.path.join(fleet.dir, "run.json")))
+        attempts = run["jobs"][0].get("attempts", [])
+        check([a["attempt"] for a in attempts] == [1, 2, 3] and attempts[-1]["final"]
+              and "gave up after 3 attempts" in attempts[-1]["error"],
+              f"three attempts shown, the last final: {[(a['attempt'], a['final']) for a in attempts]}")
+        subprocess.run(["kcat", "-b", BROKERS, "-P", "-t", f"{fleet.prefix}.jobs", "-k", "poison"],
+                       input="this is not a job", text=True, check=True, timeout=30)
+        cli = [fleet.bin("testfleet"), "--brokers", BROKERS, "--topic-prefix", fleet.prefix, "dlq"]
+
+        def letters():
+            out = subprocess.run(cli + ["list", "--json"], capture_output=True, text=True, timeout=60)
+            return json.loads(out.stdout) if out.returncode == 0 else []
+
+        found = wait_until(lambda: (lambda l: l if len(l) >= 2 else None)(letters()), 60, "two dead letters")
+        reasons = [d["reason"] for d in found]
+        check(any("attempts exhausted (3)" in x for x in reasons), f"exhausted job is a dead letter: {reasons}")
+        check(any("does not decode" in x for x in reasons), "poison record is a dead letter")
+        fleet.procs["w1"].send_signal(signal.SIGTERM)
+        fleet.procs["w1"].wait(timeout=30)
+        fleet.start_worker("w1", 1)  # healthy now
+        exhausted = [d for d in found if "attempts exhausted" in d["reason"]][0]
+        out = subprocess.run(cli + ["replay", f"{exhausted['partition']}:{exhausted['offset']}"], capture_output=True,
+                             text=True, timeout=60)
+        check(out.returncode == 0, f"replay accepted: {out.stdout.strip()} {out.stderr.strip()}")
+        run_id = run["run_id"]
+
+        def passed_now():
+            job = json.loads(fleet.api(f"/v1/runs/{run_id}"))["jobs"][0]
+            return job if job["verdict"] == "passed" else None
+
+        job = wait_until(passed_now, 60, "the replayed job to pass")
+        check(job["attempt"] == 4, f"the replayed job ran as attempt 4 ({job['attempt']})")
+
+
 CASES = {
     "demo": case_demo_suite,
     "malformed": case_malformed_suite,
     "kill": case_200_with_worker_killed,
     "aggregator": case_aggregator_restart,
+    "dlq": case_dead_letters,
 }
 
 
