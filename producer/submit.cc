@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <set>
 #include <iostream>
 
 #include "common/clock.h"
@@ -40,6 +41,27 @@ bool saveReport(const FollowSettings& follow, const std::string& run_id, const s
   return true;
 }
 
+// Names the jobs of the plan that have no final result yet, as far as the aggregator knows.
+void printMissing(const FollowSettings& follow, const Plan& plan, std::ostream& err) {
+  HttpClient http(std::chrono::seconds(30));
+  HttpResponse r = http.get(follow.aggregator_url + "/v1/runs/" + plan.manifest.run_id());
+  std::set<std::string> finished;
+  if (r.status == 200) {
+    auto run = nlohmann::json::parse(r.body, nullptr, false);
+    if (!run.is_discarded()) {
+      for (const auto& job : run.value("jobs", nlohmann::json::array())) finished.insert(job.value("job_id", ""));
+    }
+  }
+  std::vector<std::string> missing;
+  for (const auto& job : plan.jobs) {
+    if (!finished.count(job.job_id())) missing.push_back(job.name());
+  }
+  if (missing.empty()) return;
+  err << "testfleet: " << missing.size() << " job(s) without a result:\n";
+  for (size_t i = 0; i < missing.size() && i < 20; ++i) err << "  " << missing[i] << "\n";
+  if (missing.size() > 20) err << "  … and " << missing.size() - 20 << " more\n";
+}
+
 }  // namespace
 
 int runSubmit(const SubmitOptions& options) {
@@ -72,6 +94,7 @@ int runSubmit(const SubmitOptions& options) {
   FollowResult followed = followRun(run_id, options.follow, std::cerr);
   if (followed.outcome != FollowOutcome::kCompleted) {
     std::cerr << "testfleet: run " << run_id << " did not complete: " << followed.problem << "\n";
+    printMissing(options.follow, plan, std::cerr);
     return kInfrastructure;
   }
   std::cout << formatSummary(followed.run) << std::flush;

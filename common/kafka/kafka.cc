@@ -364,10 +364,22 @@ struct TransactionalProducer::Impl {
   std::mutex mu;  // one transaction at a time; guards handle
   DeliveryTracker tracker;
   std::unique_ptr<RdKafka::Producer> handle;
+  ClientSettings settings;
+  std::string transactional_id;
+
+  void connect();
 };
 
 TransactionalProducer::TransactionalProducer(const ClientSettings& settings, const std::string& transactional_id)
     : impl_(std::make_unique<Impl>()) {
+  impl_->settings = settings;
+  impl_->transactional_id = transactional_id;
+  impl_->connect();
+}
+
+// Builds the producer and fences earlier ones with the same transactional id.
+void TransactionalProducer::Impl::connect() {
+  handle.reset();
   ConfPtr conf = baseConf(settings);
   set(*conf, "transactional.id", transactional_id);
   set(*conf, "transaction.timeout.ms", "60000");
@@ -376,12 +388,12 @@ TransactionalProducer::TransactionalProducer(const ClientSettings& settings, con
   set(*conf, "linger.ms", "1");
   set(*conf, "message.max.bytes", std::to_string(8 << 20));
   std::string err;
-  conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&impl_->tracker), err);
+  conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&tracker), err);
   conf->set("event_cb", static_cast<RdKafka::EventCb*>(&logBridge()), err);
-  impl_->handle = makeProducer(*conf);
+  handle = makeProducer(*conf);
   // Fences any earlier producer with the same id (a killed predecessor) and aborts its open transaction.
   for (int attempt = 1;; ++attempt) {
-    RdKafka::Error* e = impl_->handle->init_transactions(30000);
+    RdKafka::Error* e = handle->init_transactions(30000);
     if (!e) break;
     Error failure = toError("init_transactions", e);
     if (!failure.isRetriable() || attempt >= 5) throw failure;
@@ -394,16 +406,28 @@ TransactionalProducer::~TransactionalProducer() = default;
 void TransactionalProducer::commit(const std::vector<OutgoingRecord>& records,
                                    const std::map<TopicPartition, int64_t>& offsets, GroupConsumer& consumer) {
   std::lock_guard lock(impl_->mu);
+  if (!impl_->handle) impl_->connect();  // an earlier fatal error left no producer
   RdKafka::Producer& p = *impl_->handle;
   auto abortWith = [&](Error failure) -> Error {
-    if (failure.isFatal()) return failure;
+    if (failure.isFatal()) {
+      // A fatal producer (fenced, or its epoch lost) cannot continue: rebuild it now, so the caller's retry of
+      // this (unwritten) transaction goes through a fresh one.
+      spdlog::warn("fatal transactional producer error, rebuilding it: {}", failure.what());
+      try {
+        impl_->connect();
+      } catch (const Error& rebuild) {
+        impl_->handle.reset();
+        return Error(std::string(failure.what()) + "; rebuilding failed: " + rebuild.what(), Error::Kind::kFatal);
+      }
+      return Error(failure.what(), Error::Kind::kAbortable);
+    }
     if (RdKafka::Error* e = p.abort_transaction(30000)) {
       Error abort_failure = toError("abort_transaction", e);
       if (abort_failure.isFatal()) return abort_failure;
     }
     return Error(failure.what(), Error::Kind::kAbortable);
   };
-  if (RdKafka::Error* e = p.begin_transaction()) throw toError("begin_transaction", e);
+  if (RdKafka::Error* e = p.begin_transaction()) throw abortWith(toError("begin_transaction", e));
   try {
     for (const auto& r : records) produce(p, r);
   } catch (const Error& e) {

@@ -97,7 +97,8 @@ class TransactionalProducer {
 
   // begin → produce records → send offsets (next offsets to read) for consumer's group → commit.
   // On an abortable failure the transaction is aborted and Error(kAbortable) thrown: nothing was written.
-  // On a fatal failure Error(kFatal) is thrown; this producer must then be destroyed.
+  // On a fatal one the producer is rebuilt inside (fencing included) and Error(kAbortable) thrown, so the caller
+  // simply retries; Error(kFatal) only when even the rebuild failed.
   void commit(const std::vector<OutgoingRecord>& records, const std::map<TopicPartition, int64_t>& offsets,
               GroupConsumer& consumer);
 

@@ -182,6 +182,17 @@ def case_malformed_suite():
         check(not fleet.topic_exists(f"{fleet.prefix}.jobs"), "nothing was published (no jobs topic)")
 
 
+def case_stalled():
+    print("a run nobody works on ends --wait with exit 3 and names what is missing")
+    with Fleet("stall") as fleet:
+        fleet.start_aggregator()  # and no worker
+        suite = trivial_suite(fleet.dir, 3, "true")
+        r = fleet.submit(suite, "--wait", "--stall-timeout", "3s", timeout=60)
+        check(r.returncode == 3, f"exit code 3 ({r.returncode})")
+        check("no progress for 3.00 s: 3 of 3 jobs have no result" in r.stderr, r.stderr.strip().splitlines()[-5])
+        check("3 job(s) without a result:" in r.stderr and "  t0002" in r.stderr, "the missing jobs are named")
+
+
 def trivial_suite(directory, n, command):
     lines = ["name: trivial", "tests:"]
     for i in range(n):
@@ -290,6 +301,7 @@ def case_dead_letters():
 CASES = {
     "demo": case_demo_suite,
     "malformed": case_malformed_suite,
+    "stalled": case_stalled,
     "kill": case_200_with_worker_killed,
     "aggregator": case_aggregator_restart,
     "dlq": case_dead_letters,
