@@ -37,6 +37,8 @@ transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# Abort transactions of vanished producers soon after their timeout (default check every 10 s).
+transaction.abort.timed.out.transaction.cleanup.interval.ms=2000
 auto.create.topics.enable=false
 log.retention.hours=24
 PROPS

@@ -382,7 +382,10 @@ void TransactionalProducer::Impl::connect() {
   handle.reset();
   ConfPtr conf = baseConf(settings);
   set(*conf, "transactional.id", transactional_id);
-  set(*conf, "transaction.timeout.ms", "60000");
+  // Our transactions stay open only for the produce and commit (milliseconds). A short timeout bounds how long a
+  // SIGKILLed worker's open transaction holds back read_committed readers (the aggregator) when no restart with
+  // the same transactional id fences it.
+  set(*conf, "transaction.timeout.ms", "10000");
   // The broker answers CONCURRENT_TRANSACTIONS while the previous commit finishes; retry that quickly.
   set(*conf, "retry.backoff.ms", "10");
   set(*conf, "linger.ms", "1");

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Chaos test: many jobs while workers, the aggregator and the broker are killed and restarted, sandbox set-ups
+fail at random and poison records arrive. At the end every job must have exactly one final verdict, nothing lost,
+nothing doubled.
+
+  tests/e2e/chaos.py --build build --source . [--jobs 2000] [--workers 3]
+
+The short version (300 jobs) runs in `make test`; the long one (2,000+) is run by hand.
+"""
+import argparse
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+import fleet_e2e  # noqa: E402
+from fleet_e2e import BROKERS, Fleet, check, free_port, trivial_suite  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", required=True)
+    p.add_argument("--source", required=True)
+    p.add_argument("--jobs", type=int, default=300)
+    p.add_argument("--workers", type=int, default=3)
+    p.add_argument("--kill-every", type=float, default=4.0, help="seconds between worker kills")
+    p.add_argument("--fault-rate", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=int(time.time()))
+    args = p.parse_args()
+    fleet_e2e.ARGS = argparse.Namespace(build=os.path.abspath(args.build), source=os.path.abspath(args.source))
+    rng = random.Random(args.seed)
+    print(f"chaos: {args.jobs} jobs, {args.workers} workers, seed {args.seed}")
+    stats = {"worker_kills": 0, "worker_starts": 0, "aggregator_restarts": 0, "broker_restarts": 0, "poison": 0}
+    worker_flags = ["--inject-sandbox-faults", str(args.fault_rate), "--retry-delays", "1s,2s,3s",
+                    "--max-attempts", "4"]
+    with Fleet("chaos") as fleet:
+        port = free_port()
+
+        def start_aggregator():
+            fleet.procs.pop("aggregator", None)
+            log = open(os.path.join(fleet.dir, "aggregator.log"), "a")
+            proc = subprocess.Popen([fleet.bin("testfleet-aggregator"), "--brokers", BROKERS, "--topic-prefix",
+                                     fleet.prefix, "--db", os.path.join(fleet.dir, "results.db"), "--port", str(port)],
+                                    stdout=subprocess.PIPE, stderr=log, text=True)
+            line = proc.stdout.readline()
+            assert line.startswith("listening"), line
+            fleet.port = port
+            fleet.procs["aggregator"] = proc
+
+        start_aggregator()
+        names = [f"w{i}" for i in range(args.workers)]
+        for n in names:
+            fleet.start_worker(n, 2, *worker_flags)
+            stats["worker_starts"] += 1
+        suite = trivial_suite(fleet.dir, args.jobs, "sleep 0.05")
+        sub = fleet.submit_async(suite, "--wait", "--stall-timeout", "3m", "--deadline", "30m")
+        run_id = sub.stdout.readline().strip()
+        stop = threading.Event()
+
+        def done():
+            try:
+                return json.loads(fleet.api(f"/v1/runs/{run_id}?jobs=false"))["jobs_done"]
+            except Exception:
+                return -1
+
+        def chaos():
+            next_kill = time.monotonic() + args.kill_every
+            aggregator_at, broker_at = args.jobs * 0.3, args.jobs * 0.55
+            while not stop.is_set():
+                time.sleep(0.2)
+                progress = done()
+                if time.monotonic() >= next_kill:
+                    victim = rng.choice(names)
+                    fleet.procs[victim].send_signal(signal.SIGKILL)
+                    fleet.procs[victim].wait()
+                    stats["worker_kills"] += 1
+                    # Half the time the same id comes back (fencing its dead self), half a new one joins.
+                    new = victim if rng.random() < 0.5 else f"w{stats['worker_starts']}"
+                    names[names.index(victim)] = new
+                    fleet.start_worker(new, 2, *worker_flags)
+                    stats["worker_starts"] += 1
+                    next_kill = time.monotonic() + args.kill_every
+                if progress >= aggregator_at and not stats["aggregator_restarts"]:
+                    fleet.procs["aggregator"].send_signal(signal.SIGKILL)
+                    fleet.procs["aggregator"].wait()
+                    start_aggregator()
+                    stats["aggregator_restarts"] += 1
+                if progress >= broker_at and not stats["broker_restarts"]:
+                    kafka = os.path.join(args.source, "scripts", "kafka.sh")
+                    subprocess.run([kafka, "stop"], check=True, capture_output=True, timeout=120)
+                    time.sleep(2)
+                    subprocess.run([kafka, "start"], check=True, capture_output=True, timeout=120)
+                    stats["broker_restarts"] += 1
+                if progress >= args.jobs * 0.2 and stats["poison"] < 3:
+                    subprocess.run(["kcat", "-b", BROKERS, "-P", "-t", f"{fleet.prefix}.jobs", "-k",
+                                    f"poison-{stats['poison']}"], input=f"garbage {stats['poison']}", text=True,
+                                   timeout=30, capture_output=True)
+                    stats["poison"] += 1
+
+        t = threading.Thread(target=chaos, daemon=True)
+        t.start()
+        out, err = sub.communicate(timeout=1800)
+        stop.set()
+        t.join(timeout=120)
+        check(sub.returncode in (0, 1), f"the run completed (exit {sub.returncode}; {err.strip()[-300:]})")
+
+        run = json.loads(fleet.api(f"/v1/runs/{run_id}"))
+        db = sqlite3.connect(os.path.join(fleet.dir, "results.db"))
+        final_rows = db.execute("SELECT job_id, COUNT(*) FROM results WHERE run_id = ? AND final = 1 GROUP BY job_id",
+                                (run_id,)).fetchall()
+        rows = db.execute("SELECT COUNT(*) FROM results WHERE run_id = ?", (run_id,)).fetchone()[0]
+        retries = db.execute("SELECT COUNT(*) FROM results WHERE run_id = ? AND final = 0", (run_id,)).fetchone()[0]
+        errors = {r[0] for r in db.execute(
+            "SELECT job_id FROM results WHERE run_id = ? AND final = 1 AND verdict = 8", (run_id,))}
+        db.close()
+        manifest_ids = {j["job_id"] for j in run["jobs"]}
+        lost = args.jobs - len(final_rows)
+        doubled_final = sum(1 for _, n in final_rows if n > 1)
+        committed = fleet.committed_results()
+        doubled_on_topic = len(committed) - rows
+        letters = json.loads(subprocess.run(
+            [fleet.bin("testfleet"), "--brokers", BROKERS, "--topic-prefix", fleet.prefix, "dlq", "list", "--json"],
+            capture_output=True, text=True, timeout=120).stdout or "[]")
+        exhausted = {d["key"].split("/", 1)[1] for d in letters if "attempts exhausted" in d["reason"]}
+        poison = [d for d in letters if "does not decode" in d["reason"]]
+        check(len(manifest_ids) == args.jobs, f"every job has a final verdict in the report ({len(manifest_ids)})")
+        check(lost == 0, f"lost = {lost}")
+        check(doubled_final == 0, f"jobs with more than one final result = {doubled_final}")
+        check(doubled_on_topic == 0,
+              f"read_committed results topic holds {len(committed)} records for {rows} stored (run, job, attempt)")
+        check(exhausted == errors, f"dead letters for exhausted jobs = final ERROR jobs ({len(exhausted)})")
+        check(len(poison) == stats["poison"], f"every poison record is a dead letter ({len(poison)}/{stats['poison']})")
+        print(f"chaos: jobs {args.jobs}, worker kills {stats['worker_kills']}, worker starts {stats['worker_starts']}, "
+              f"aggregator restarts {stats['aggregator_restarts']}, broker restarts {stats['broker_restarts']}, "
+              f"retried attempts {retries}, final errors {len(errors)}, poison {len(poison)}, "
+              f"lost {lost}, doubled {doubled_final + max(doubled_on_topic, 0)}")
+    print(f"{len(fleet_e2e.FAILURES)} failed checks")
+    return 1 if fleet_e2e.FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
