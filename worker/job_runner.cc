@@ -136,6 +136,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       spec.timeout = std::min(timeout, settings_.max_timeout);
       spec.output_limit = settings_.output_limit;
       spec.tmp_bytes = settings_.tmp_bytes;
+      spec.workspace_bytes = settings_.workspace_bytes;
       spec.network = job.network();
       spec.cancel = &cancel;
       spec.limits = {limits.memory_bytes(), limits.max_pids(), limits.cpu_millis()};

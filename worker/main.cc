@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   ::gethostname(host, sizeof host - 1);
   loop.worker_id = host;
   bool unsandboxed = false;
-  std::string cgroup_mode = "auto", memory = "2Gi", max_file = "1Gi", flood = "256Mi";
+  std::string cgroup_mode = "auto", memory = "2Gi", max_file = "1Gi", flood = "256Mi", workspace = "1Gi";
   fs::path bwrap = "/usr/bin/bwrap";
   bool no_seccomp = false;
   double cpus = 1.0;
@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   app.add_option("--memory", memory, "default memory limit per job (no swap)")->capture_default_str();
   app.add_option("--pids", runner.default_max_pids, "default process limit per job")->capture_default_str();
   app.add_option("--cpus", cpus, "default CPU limit per job, in cores")->check(CLI::Range(0.01, 1024.0))
+      ->capture_default_str();
+  app.add_option("--workspace-size", workspace, "size of each job's /work (a tmpfs; counts against its memory)")
       ->capture_default_str();
   app.add_option("--max-file-size", max_file, "largest single file a job may write (RLIMIT_FSIZE)")
       ->capture_default_str();
@@ -126,12 +128,15 @@ int main(int argc, char** argv) {
   }
   auto max_file_bytes = parseBytes(max_file);
   auto flood_bytes = parseBytes(flood);
-  if (!max_file_bytes || !flood_bytes) {
-    std::cerr << "testfleet-worker: --max-file-size and --output-flood-limit take sizes such as 1Gi or 64Mi\n";
+  auto workspace_bytes = parseBytes(workspace);
+  if (!max_file_bytes || !flood_bytes || !workspace_bytes) {
+    std::cerr << "testfleet-worker: --workspace-size, --max-file-size and --output-flood-limit take sizes such as "
+                 "1Gi or 64Mi\n";
     return 2;
   }
   runner.max_file_bytes = *max_file_bytes;
   runner.output_kill_bytes = *flood_bytes;
+  runner.workspace_bytes = *workspace_bytes;
   runner.default_cpu_millis = static_cast<uint32_t>(cpus * 1000);
   loop.kafka = {brokers, "testfleet-worker-" + loop.worker_id};
   loop.topics = kafka::Topics::withPrefix(prefix);

@@ -18,7 +18,9 @@ StageEnds parseStageLines(const std::string& text) {
   while (lines >> stage >> how >> value) {
     std::optional<int>* exit = nullptr;
     std::optional<int>* sig = nullptr;
-    if (stage == "setup") exit = &ends.setup_exit, sig = &ends.setup_signal;
+    std::optional<int> no_signal;
+    if (stage == "workspace") exit = &ends.workspace_exit, sig = &no_signal;
+    else if (stage == "setup") exit = &ends.setup_exit, sig = &ends.setup_signal;
     else if (stage == "test") exit = &ends.test_exit, sig = &ends.test_signal;
     else if (stage == "teardown") exit = &ends.teardown_exit, sig = &ends.teardown_signal;
     else continue;
@@ -85,6 +87,10 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
   if (sb.end == End::kTimedOut) {
     return finish(v1::TIMEOUT, ev.stages.test_exit || ev.stages.test_signal ? "teardown" : "test",
                   "timed out after " + std::to_string(job.timeout_ms()) + " ms; the whole process tree was killed");
+  }
+  if (ev.stages.workspace_exit && *ev.stages.workspace_exit != 0) {
+    return finish(v1::FAILED, "workspace",
+                  "the job's files do not fit in the workspace (" + keepHeadAndTail(sb.stderr_text, 300) + ")");
   }
   if (ev.stages.setup_signal || (ev.stages.setup_exit && *ev.stages.setup_exit != 0)) {
     std::string how = ev.stages.setup_signal ? "was killed by signal " + std::to_string(*ev.stages.setup_signal)

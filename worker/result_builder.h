@@ -12,6 +12,7 @@ namespace testfleet::worker {
 
 // How one stage ended, as the stage runner reported it ("test exit 1", "setup signal 9").
 struct StageEnds {
+  std::optional<int> workspace_exit;  // copying the job's files into the workspace
   std::optional<int> setup_exit, setup_signal;
   std::optional<int> test_exit, test_signal;
   std::optional<int> teardown_exit, teardown_signal;

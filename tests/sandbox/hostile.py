@@ -77,9 +77,11 @@ def case_resources():
         sh("cpu spin", "for i in 1 2 3 4; do (while :; do :; done) & done; sleep 2; kill $(jobs -p)"),
         sh("fill tmp", "dd if=/dev/zero of=/tmp/fill bs=1M count=600 2>/dev/null; "
                        "test $(du -m /tmp/fill | cut -f1) -le 256"),
-        sh("big file", "dd if=/dev/zero of=big bs=1M count=100"),
+        sh("big file", "dd if=/dev/zero of=/tmp/big bs=1M count=100"),
+        sh("fill workspace", "for i in 1 2 3 4 5 6; do dd if=/dev/zero of=/work/f$i bs=1M count=15 2>/dev/null; done; "
+                             "test $(du -sm /work | cut -f1) -le 64"),
         sh("stdout flood", "yes 'flood flood flood'", timeout="60s"),
-    ], "--cpus", "0.5", "--max-file-size", "20Mi", "--output-flood-limit", "8Mi")
+    ], "--cpus", "0.5", "--max-file-size", "20Mi", "--output-flood-limit", "8Mi", "--workspace-size", "64Mi")
     fb = r["fork bomb"]
     check(fb["verdict"] == "PASSED" and "fork refused after" in fb["stdoutTail"],
           f"fork bomb stopped by pids.max: {fb['stdoutTail'].strip()[:60]!r} ({fb['verdict']})")
@@ -93,6 +95,7 @@ def case_resources():
     check(r["fill tmp"]["verdict"] == "PASSED", f"/tmp is a 256 MiB tmpfs ({r['fill tmp']['verdict']})")
     bf = r["big file"]
     check(bf["verdict"] in ("FAILED", "CRASHED"), f"a 100 MiB file is refused at 20 MiB ({bf['verdict']}: {bf['error']})")
+    check(r["fill workspace"]["verdict"] == "PASSED", f"the workspace is bounded at 64 MiB ({r['fill workspace']['verdict']})")
     fl = r["stdout flood"]
     check(fl["verdict"] == "FAILED" and "flood" in fl["error"] and fl["usage"]["wallMs"] < 30000,
           f"stdout flood killed at the limit ({fl['verdict']}, {fl['usage']['wallMs']} ms: {fl['error']})")

@@ -72,6 +72,12 @@ TEST_CASE("verdicts follow the evidence") {
   CHECK(r.verdict() == v1::ERROR);
   CHECK(r.stage() == "sandbox");
 
+  Evidence nospace = exited(0);
+  nospace.stages = parseStageLines("workspace exit 1\n");
+  r = build(nospace);
+  CHECK(r.verdict() == v1::FAILED);
+  CHECK(r.stage() == "workspace");
+
   Evidence setup = exited(0);
   setup.stages = parseStageLines("setup exit 2\n");
   r = build(setup);

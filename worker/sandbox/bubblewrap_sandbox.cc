@@ -57,7 +57,10 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     }
   }
   args.insert(args.end(), {"--size", std::to_string(spec.tmp_bytes), "--tmpfs", "/tmp"});
-  args.insert(args.end(), {"--bind", spec.workspace.string(), "/work"});
+  // The workspace is a tmpfs of bounded size inside the sandbox (it counts against the job's memory limit); the
+  // stage runner fills it from the job's files, bound read-only, so the test never writes to the worker's disk.
+  args.insert(args.end(), {"--ro-bind", spec.workspace.string(), "/tf-src"});
+  args.insert(args.end(), {"--size", std::to_string(spec.workspace_bytes), "--perms", "0777", "--tmpfs", "/work"});
   args.insert(args.end(), {"--ro-bind", spec.control.string(), "/tf"});
   args.insert(args.end(), {"--bind", spec.output.string(), "/tf-out"});
   args.insert(args.end(), {"--ro-bind", settings_.stage_runner.string(), "/tf-bin/stage-runner"});
@@ -80,7 +83,8 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     ps.inherit_fds.push_back({kSeccompFd, seccomp_fd});
     args.insert(args.end(), {"--seccomp", std::to_string(kSeccompFd)});
   }
-  args.insert(args.end(), {"--json-status-fd", std::to_string(kBwrapStatusFd), "--", "/tf-bin/stage-runner"});
+  args.insert(args.end(), {"--json-status-fd", std::to_string(kBwrapStatusFd), "--", "/tf-bin/stage-runner", "/work",
+                           "/tf", "/tf-src"});
   JobCgroupPtr cgroup = cgroups_ ? cgroups_->create(spec.name, spec.limits) : nullptr;
   if (cgroup) ps.join_files = cgroup->procsFiles();
   ps.max_file_bytes = spec.max_file_bytes;

@@ -15,13 +15,14 @@
 namespace testfleet::worker {
 
 struct SandboxSpec {
-  std::filesystem::path workspace;  // host folder, writable, mounted at /work
+  std::filesystem::path workspace;  // host folder with the job's files; copied into the sandbox's /work
   std::filesystem::path control;    // host folder, read-only, mounted at /tf (scripts the stage runner runs)
   std::filesystem::path output;     // host folder, writable, mounted at /tf-out (reports, stage status)
   std::map<std::string, std::string> env;  // added to a clean environment
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   size_t output_limit = 1 << 20;  // per stream, head and tail kept
   uint64_t tmp_bytes = 256ull << 20;
+  uint64_t workspace_bytes = 1ull << 30;  // /work is a tmpfs of this size, filled from `workspace` (read-only)
   bool network = false;
   JobLimits limits;                 // applied through a per-job cgroup where the machine allows
   uint64_t max_file_bytes = 0;      // no single file may grow past this (RLIMIT_FSIZE); 0 = no limit

@@ -1,4 +1,6 @@
-// testfleet-stage-runner [WORK CONTROL]: runs inside the sandbox. Executes CONTROL/setup.sh, CONTROL/test.sh and
+// testfleet-stage-runner [WORK CONTROL [SOURCE]]: runs inside the sandbox. When SOURCE is given (in the sandbox:
+// /tf-src, the job's files, read-only), it first copies it into WORK (a size-limited tmpfs) and reports
+// "workspace exit 0|1". Executes CONTROL/setup.sh, CONTROL/test.sh and
 // CONTROL/teardown.sh (those that exist; CONTROL defaults to /tf) with /bin/sh in WORK (default /work), and writes one line per stage to fd 4:
 //   "<stage> exit <code>" or "<stage> signal <number>"
 // so the worker learns exactly how each stage ended. Setup failing skips the test; teardown always runs.
@@ -9,7 +11,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <string>
 
 namespace {
@@ -63,6 +68,36 @@ int runStage(const char* stage, const char* script) {
   return status;
 }
 
+// Copies the read-only source tree into the workspace; files keep their executable bit. Symbolic links and
+// special files are not copied (the worker never makes them). Returns false and says why on the first failure.
+std::string g_copy_from, g_copy_to;
+int copyOne(const char* path, const struct stat* st, int type, struct FTW*) {
+  std::string rel = std::string(path).substr(g_copy_from.size());
+  if (rel.empty()) return 0;
+  std::string dest = g_copy_to + rel;
+  if (type == FTW_D) return ::mkdir(dest.c_str(), 0755) == 0 || errno == EEXIST ? 0 : -1;
+  if (type != FTW_F) return 0;
+  int in = ::open(path, O_RDONLY | O_CLOEXEC);
+  int out = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (st->st_mode & 0100) ? 0755 : 0644);
+  bool ok = in >= 0 && out >= 0;
+  char buf[65536];
+  ssize_t n = 0;
+  while (ok && (n = ::read(in, buf, sizeof buf)) > 0) ok = ::write(out, buf, static_cast<size_t>(n)) == n;
+  if (in >= 0) ::close(in);
+  if (out >= 0 && ::close(out) != 0) ok = false;
+  if (!ok) {
+    std::fprintf(stderr, "testfleet: cannot copy %s into the workspace: %s\n", rel.c_str(), std::strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+bool copyWorkspace(const std::string& from, const std::string& to) {
+  g_copy_from = from;
+  g_copy_to = to;
+  return ::nftw(from.c_str(), copyOne, 32, FTW_PHYS) == 0;
+}
+
 int asExitCode(int status) {
   if (status < 0) return 0;
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
@@ -73,6 +108,7 @@ int asExitCode(int status) {
 int main(int argc, char** argv) {
   const std::string work = argc > 2 ? argv[1] : "/work";
   const std::string control = argc > 2 ? argv[2] : "/tf";
+  const std::string source = argc > 3 ? argv[3] : "";
   const std::string setup_sh = control + "/setup.sh", test_sh = control + "/test.sh",
                     teardown_sh = control + "/teardown.sh";
   // fd 4 is the status pipe; keep it away from the stages so a test cannot write to it through inheritance.
@@ -81,6 +117,11 @@ int main(int argc, char** argv) {
     ::fcntl(4, F_SETFD, FD_CLOEXEC);
   }
   ::fcntl(3, F_SETFD, FD_CLOEXEC);  // bubblewrap's own status pipe, if it leaked
+  if (!source.empty()) {
+    bool copied = copyWorkspace(source, work);
+    report("workspace", "exit", copied ? 0 : 1);
+    if (!copied) return 125;
+  }
   if (::chdir(work.c_str()) != 0) {
     std::perror("testfleet-stage-runner: chdir");
     return 125;
