@@ -13,6 +13,7 @@ Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms) {
   m.set_run_id(run_id);
   m.set_suite_name(suite.name);
   m.set_submitted_at_ms(now_ms);
+  m.set_flaky_fails_run(suite.flaky_fails_run);
   for (const auto& [k, v] : suite.labels) (*m.mutable_labels())[k] = v;
   for (const auto& t : suite.tests) {
     v1::Job job;
@@ -37,6 +38,7 @@ Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms) {
     job.set_setup(t.setup);
     job.set_teardown(t.teardown);
     job.set_network(t.network);
+    job.set_reruns(t.reruns);
     job.set_enqueued_at_ms(now_ms);
     m.add_job_ids(job.job_id());
     plan.jobs.push_back(std::move(job));

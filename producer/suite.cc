@@ -131,8 +131,8 @@ bool safeRelativePath(const std::string& p) {
 }
 
 // Keys that a test entry and `defaults` share, applied onto `spec`.
-const std::set<std::string> kCommonKeys = {"framework", "timeout", "env",     "setup",
-                                           "teardown",  "memory",  "max_pids", "network"};
+const std::set<std::string> kCommonKeys = {"framework", "timeout",  "env",     "setup",  "teardown",
+                                           "memory",    "max_pids", "network", "reruns"};
 
 void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
   if (auto n = node["framework"]) {
@@ -184,6 +184,14 @@ void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
   }
   if (auto n = node["network"]) {
     if (auto b = check.boolean(n, "network")) spec.network = *b;
+  }
+  if (auto n = node["reruns"]) {
+    int v = 0;
+    if (n.IsScalar() && YAML::convert<int>::decode(n, v) && v >= 0 && v <= 10) {
+      spec.reruns = static_cast<uint32_t>(v);
+    } else {
+      check.fail(n, "'reruns' must be a whole number from 0 to 10");
+    }
   }
 }
 
@@ -372,12 +380,15 @@ Suite parseSuite(const std::string& text, const std::string& display_name, const
     throw SuiteError({display_name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg});
   }
   if (!doc.IsMap()) throw SuiteError({display_name + ":1: a suite must be a mapping with 'name' and 'tests'"});
-  check.onlyKeys(doc, {"name", "labels", "defaults", "tests", "directory"}, "the suite");
+  check.onlyKeys(doc, {"name", "labels", "defaults", "tests", "directory", "flaky_fails_run"}, "the suite");
   Suite suite;
   if (auto n = doc["name"]) {
     if (auto s = check.string(n, "name")) suite.name = *s;
   }
   if (suite.name.empty()) check.fail(doc, "the suite needs a non-empty 'name'");
+  if (auto n = doc["flaky_fails_run"]) {
+    if (auto b = check.boolean(n, "flaky_fails_run")) suite.flaky_fails_run = *b;
+  }
   if (auto n = doc["labels"]) {
     if (auto m = check.stringMap(n, "labels")) suite.labels = *m;
   }

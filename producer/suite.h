@@ -42,11 +42,13 @@ struct TestSpec {
   uint64_t memory_bytes = 0;  // 0 = the worker's default
   uint32_t max_pids = 0;
   bool network = false;
+  uint32_t reruns = 0;  // a FAILED job runs again up to this many times; failed-then-passed is FLAKY
   int line = 0;  // where it was declared, for messages
 };
 
 struct Suite {
   std::string name;
+  bool flaky_fails_run = false;
   std::map<std::string, std::string> labels;
   std::vector<TestSpec> tests;
 };

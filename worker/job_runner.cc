@@ -132,6 +132,9 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       spec.control = control;
       spec.output = out;
       spec.env.insert(job.env().begin(), job.env().end());
+      spec.env["TESTFLEET_RUN_ID"] = job.run_id();
+      spec.env["TESTFLEET_JOB_ID"] = job.job_id();
+      spec.env["TESTFLEET_ATTEMPT"] = std::to_string(job.attempt());
       auto timeout = std::chrono::milliseconds(job.timeout_ms() ? job.timeout_ms() : 300000);
       spec.timeout = std::min(timeout, settings_.max_timeout);
       spec.output_limit = settings_.output_limit;

@@ -6,6 +6,7 @@
 #include <regex>
 #include <thread>
 
+#include "aggregator/reports/flakiness.h"
 #include "aggregator/reports/json_report.h"
 #include "aggregator/reports/junit_report.h"
 #include "aggregator/reports/summary.h"
@@ -103,6 +104,7 @@ struct ApiServer::Impl {
     auto run = store.run(id);
     if (!run) return sendError(res, 404, "no run " + id + " (not submitted, or its manifest is not ingested yet)");
     std::vector<v1::Result> results = store.finalResults(id);
+    markFlaky(results, store.allAttempts(id));
     fn(*run, results, summarise(*run, results, nowMillis()));
   }
 };

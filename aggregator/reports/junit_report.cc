@@ -68,7 +68,14 @@ std::string junitReport(const RunInfo& run, const std::vector<v1::Result>& resul
       tc.append_attribute("name") = xmlSafe(c.name()).c_str();
       tc.append_attribute("classname") = xmlSafe(c.classname()).c_str();
       tc.append_attribute("time") = s;
-      if (c.status() == v1::PASSED || c.status() == v1::FLAKY) continue;
+      if (c.status() == v1::PASSED) continue;
+      if (c.status() == v1::FLAKY) {
+        // Passed in the end; the earlier failure is kept the way Maven Surefire reports reruns.
+        pugi::xml_node flaky = tc.append_child("flakyFailure");
+        flaky.append_attribute("message") = xmlSafe(c.message()).c_str();
+        if (!c.details().empty()) flaky.text() = xmlSafe(c.details()).c_str();
+        continue;
+      }
       const char* element = c.status() == v1::FAILED ? "failure" : c.status() == v1::SKIPPED ? "skipped" : "error";
       pugi::xml_node detail = tc.append_child(element);
       detail.append_attribute("message") = xmlSafe(c.message()).c_str();

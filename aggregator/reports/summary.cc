@@ -7,9 +7,10 @@ namespace testfleet::aggregator {
 Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, int64_t now_ms) {
   Summary s;
   bool any_failing = false;
+  const bool flaky_fails = run.manifest.flaky_fails_run();
   for (const auto& r : results) {
     ++s.jobs;
-    if (isFailing(r.verdict())) {
+    if (isFailing(r.verdict()) || (flaky_fails && r.verdict() == v1::FLAKY)) {
       ++s.jobs_failing;
       any_failing = true;
     }
@@ -26,7 +27,7 @@ Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, in
         case v1::CRASHED: ++s.crashed; break;
         default: ++s.error; break;
       }
-      any_failing |= isFailing(c.status());
+      any_failing |= isFailing(c.status()) || (flaky_fails && c.status() == v1::FLAKY);
     }
   }
   const int ran = s.total - s.skipped;

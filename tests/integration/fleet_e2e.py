@@ -147,22 +147,26 @@ def case_demo_suite():
         r = fleet.submit(os.path.join(ARGS.source, "examples/demo/suite.yaml"), "--wait", "--junit", junit,
                          "--json", os.path.join(fleet.dir, "run.json"))
         check(r.returncode == 1, f"exit code 1 for a suite with a failing test (got {r.returncode}: {r.stderr[-500:]})")
-        check("11 total, 7 passed, 1 failed, 1 skipped, 0 flaky, 1 timeout, 1 oom" in r.stdout, "summary counts: " + r.stdout.splitlines()[1]
+        check("12 total, 7 passed, 1 failed, 1 skipped, 1 flaky, 1 timeout, 1 oom" in r.stdout, "summary counts: " + r.stdout.splitlines()[1]
               if len(r.stdout.splitlines()) > 1 else "summary printed")
         check("test_intentional_failure: AssertionError: floating point strikes again" in r.stdout,
               "the failing test is listed with its message")
         counts = junit_counts(junit)
-        check(counts == {"tests": 11, "failures": 1, "errors": 2, "skipped": 1}, f"JUnit counts match: {counts}")
+        check(counts == {"tests": 12, "failures": 1, "errors": 2, "skipped": 1}, f"JUnit counts match: {counts}")
         by_name = {j["name"]: j for j in json.load(open(os.path.join(fleet.dir, "run.json")))["jobs"]}
         check(by_name["memory hog (OOM on purpose)"]["verdict"] == "oom", "the memory hog is OOM")
         check(by_name["sleeper (TIMEOUT on purpose)"]["verdict"] == "timeout", "the sleeper is TIMEOUT")
+        flaky = by_name["flaky (fails once, passes on rerun)"]
+        check(flaky["verdict"] == "flaky" and [a["verdict"] for a in flaky["attempts"]] == ["failed", "passed"],
+              f"failed then passed on rerun is FLAKY ({flaky['verdict']})")
+        check(ET.parse(junit).getroot().find(".//flakyFailure") is not None, "JUnit keeps the flaky failure")
         run = json.load(open(os.path.join(fleet.dir, "run.json")))
         env_job = [j for j in run["jobs"] if j["name"] == "environment reaches the test"][0]
         check(env_job["verdict"] == "passed", "the job's env var reached the test")
         check(all(j["peak_memory_bytes"] > 0 and j["wall_ms"] > 0 for j in run["jobs"]), "usage recorded per job")
         metrics = fleet.api("/metrics")
-        check('testfleet_results_total{verdict="failed"} 1' in metrics, "metrics count results by verdict")
-        check("testfleet_job_duration_seconds_count 8" in metrics, "metrics have job durations")
+        check('testfleet_results_total{verdict="failed"} 2' in metrics, "metrics count results (every attempt) by verdict")
+        check("testfleet_job_duration_seconds_count 10" in metrics, "metrics have job durations")
         with urllib.request.urlopen(f"http://127.0.0.1:{status_port}/readyz", timeout=10) as r:
             ready = json.loads(r.read())
         check(ready["sandbox"] == "bubblewrap" and ready["seccomp"] and ready["limits_enforced"],

@@ -1,0 +1,33 @@
+#include "aggregator/reports/flakiness.h"
+
+#include <map>
+#include <string>
+
+namespace testfleet::aggregator {
+
+void markFlaky(std::vector<v1::Result>& finals, const std::vector<v1::Result>& attempts) {
+  // job id → earlier FAILED attempts, oldest first.
+  std::map<std::string, std::vector<const v1::Result*>> failed_before;
+  for (const auto& a : attempts) {
+    if (!a.final() && a.verdict() == v1::FAILED) failed_before[a.job_id()].push_back(&a);
+  }
+  for (auto& r : finals) {
+    auto it = failed_before.find(r.job_id());
+    if (it == failed_before.end() || r.verdict() != v1::PASSED) continue;
+    r.set_verdict(v1::FLAKY);
+    for (auto& c : *r.mutable_cases()) {
+      if (c.status() != v1::PASSED) continue;
+      for (const v1::Result* earlier : it->second) {
+        for (const auto& e : earlier->cases()) {
+          if (e.name() != c.name() || e.classname() != c.classname() || e.status() != v1::FAILED) continue;
+          c.set_status(v1::FLAKY);
+          c.set_message("failed on attempt " + std::to_string(earlier->attempt()) + ": " + e.message());
+          c.set_details(e.details());
+        }
+        if (c.status() == v1::FLAKY) break;
+      }
+    }
+  }
+}
+
+}  // namespace testfleet::aggregator
