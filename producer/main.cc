@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
   sub->add_flag("--wait", submit.wait, "wait for the verdict, print the summary, exit with it");
   sub->add_option("--junit", submit.junit_file, "with --wait: write the JUnit XML report here");
   sub->add_option("--json", submit.json_file, "with --wait: write the JSON report here");
+  sub->add_option("--markdown", submit.markdown_file,
+                  "with --wait: append a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)");
+  sub->add_option("--html", submit.html_file, "with --wait: write the single-file HTML report here");
   sub->add_option("--aggregator", submit.follow.aggregator_url, "aggregator base URL")
       ->envname("TESTFLEET_AGGREGATOR")
       ->capture_default_str();

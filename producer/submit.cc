@@ -17,15 +17,15 @@
 namespace testfleet::producer {
 namespace {
 
-bool writeFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+bool writeFile(const std::string& path, const std::string& content, bool append) {
+  std::ofstream out(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
   out << content;
   return static_cast<bool>(out);
 }
 
 // Fetches a report of the run from the aggregator and writes it to `path`. Returns false (and says why) on failure.
 bool saveReport(const FollowSettings& follow, const std::string& run_id, const std::string& name,
-                const std::string& path) {
+                const std::string& path, bool append = false) {
   HttpClient http(std::chrono::seconds(30));
   HttpResponse r = http.get(follow.aggregator_url + "/v1/runs/" + run_id + "/" + name);
   if (r.status != 200) {
@@ -33,7 +33,7 @@ bool saveReport(const FollowSettings& follow, const std::string& run_id, const s
               << "\n";
     return false;
   }
-  if (!writeFile(path, r.body)) {
+  if (!writeFile(path, r.body, append)) {
     std::cerr << "testfleet: could not write " << path << "\n";
     return false;
   }
@@ -101,6 +101,11 @@ int runSubmit(const SubmitOptions& options) {
   bool reports_ok = true;
   if (!options.junit_file.empty()) reports_ok &= saveReport(options.follow, run_id, "junit.xml", options.junit_file);
   if (!options.json_file.empty()) reports_ok &= saveReport(options.follow, run_id, "report.json", options.json_file);
+  if (!options.markdown_file.empty()) {
+    // Appended: $GITHUB_STEP_SUMMARY collects what every step of a job writes.
+    reports_ok &= saveReport(options.follow, run_id, "summary.md", options.markdown_file, true);
+  }
+  if (!options.html_file.empty()) reports_ok &= saveReport(options.follow, run_id, "report.html", options.html_file);
   if (!reports_ok) return kInfrastructure;
   return followed.run.value("passed", false) ? kAllPassed : kTestsFailed;
 }

@@ -21,6 +21,8 @@ struct SubmitOptions {
   bool wait = false;
   std::string junit_file;  // written after waiting, when set
   std::string json_file;
+  std::string markdown_file;
+  std::string html_file;
   FollowSettings follow;
 };
 

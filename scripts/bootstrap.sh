@@ -12,6 +12,7 @@ packages=(
   libspdlog-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev libpugixml-dev libsqlite3-dev
   libcpp-httplib-dev libcli11-dev libseccomp-dev libarchive-dev
   bubblewrap openjdk-17-jre-headless maven kcat python3 python3-pytest nodejs procps
+  chromium  # headless, for checking the HTML report as a browser renders it
 )
 
 missing=()

@@ -28,8 +28,9 @@ done
 echo "demo: aggregator on http://127.0.0.1:$port, 2 workers, logs in $state"
 rc=0
 "$build/producer/testfleet" --brokers "$brokers" --topic-prefix "$prefix" submit examples/demo/suite.yaml --wait \
-  --aggregator "http://127.0.0.1:$port" --junit "$state/junit.xml" --stall-timeout 2m || rc=$?
+  --aggregator "http://127.0.0.1:$port" --junit "$state/junit.xml" --html "$state/report.html" \
+  --markdown "$state/summary.md" --stall-timeout 2m || rc=$?
 case $rc in
-  0|1) echo "demo: pipeline OK (exit code $rc: $([ $rc = 0 ] && echo all passed || echo tests failed, as intended)); JUnit in $state/junit.xml" ;;
+  0|1) echo "demo: pipeline OK (exit code $rc: $([ $rc = 0 ] && echo all passed || echo tests failed, as intended)); reports in $state (junit.xml, report.html, summary.md)" ;;
   *) echo "demo: pipeline FAILED with exit code $rc; see logs in $state" >&2; exit 1 ;;
 esac

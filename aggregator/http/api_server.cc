@@ -10,6 +10,7 @@
 #include "aggregator/reports/json_report.h"
 #include "aggregator/reports/junit_report.h"
 #include "aggregator/reports/summary.h"
+#include "aggregator/reports/text_reports.h"
 #include "common/clock.h"
 
 namespace testfleet::aggregator {
@@ -68,11 +69,21 @@ struct ApiServer::Impl {
       res.set_content(dump({{"runs", runs}}), "application/json");
     });
     server.Get(R"(/v1/runs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.get_param_value("jobs") == "false") {
+        // Progress only (what `submit --wait` polls twice a second): no results are read or summarised.
+        const std::string id = req.matches[1];
+        if (!validRunId(id)) return sendError(res, 400, "not a run id: letters, digits, '-', '_' and '.' only");
+        auto run = store.run(id);
+        if (!run) return sendError(res, 404, "no run " + id + " (not submitted, or its manifest is not ingested yet)");
+        Summary s;
+        s.passed_run = run->complete() && run->jobs_failing == 0;
+        json header = runHeaderJson(*run, s);
+        header.erase("summary");
+        header.erase("passed");
+        return res.set_content(dump(header), "application/json");
+      }
       withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary& s) {
-        bool with_jobs = req.get_param_value("jobs") != "false";
-        res.set_content(dump(with_jobs ? runJson(run, s, results, store.allAttempts(run.manifest.run_id()))
-                                       : runHeaderJson(run, s)),
-                        "application/json");
+        res.set_content(dump(runJson(run, s, results, store.allAttempts(run.manifest.run_id()))), "application/json");
       });
     });
     server.Get(R"(/v1/runs/([^/]+)/report.json)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -83,6 +94,16 @@ struct ApiServer::Impl {
     server.Get(R"(/v1/runs/([^/]+)/junit.xml)", [this](const httplib::Request& req, httplib::Response& res) {
       withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary&) {
         res.set_content(junitReport(run, results), "application/xml");
+      });
+    });
+    server.Get(R"(/v1/runs/([^/]+)/summary.md)", [this](const httplib::Request& req, httplib::Response& res) {
+      withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary& s) {
+        res.set_content(markdownReport(run, s, results), "text/markdown; charset=utf-8");
+      });
+    });
+    server.Get(R"(/v1/runs/([^/]+)/report.html)", [this](const httplib::Request& req, httplib::Response& res) {
+      withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary& s) {
+        res.set_content(htmlReport(run, s, results), "text/html; charset=utf-8");
       });
     });
     server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {

@@ -5,6 +5,7 @@ Each case uses its own topic prefix, database and work folders, so cases and rep
 other's records. Services are the real binaries; nothing is faked.
 """
 import argparse
+import html.parser
 import json
 import os
 import random
@@ -131,6 +132,31 @@ def junit_counts(path):
     return {k: int(root.get(k)) for k in ("tests", "failures", "errors", "skipped")}
 
 
+class _IdTexts(html.parser.HTMLParser):
+    def __init__(self, ids):
+        super().__init__()
+        self.ids, self.found, self.current = ids, {}, None
+
+    def handle_starttag(self, tag, attrs):
+        element_id = dict(attrs).get("id")
+        if element_id in self.ids:
+            self.current = element_id
+            self.found[element_id] = ""
+
+    def handle_endtag(self, tag):
+        self.current = None
+
+    def handle_data(self, data):
+        if self.current:
+            self.found[self.current] += data.strip()
+
+
+def texts_by_id(document, ids):
+    parser = _IdTexts(ids)
+    parser.feed(document)
+    return parser.found
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -144,8 +170,10 @@ def case_demo_suite():
         status_port = free_port()
         fleet.start_worker("w1", 2, "--http", f"127.0.0.1:{status_port}")
         junit = os.path.join(fleet.dir, "junit.xml")
+        html = os.path.join(fleet.dir, "report.html")
+        markdown = os.path.join(fleet.dir, "summary.md")
         r = fleet.submit(os.path.join(ARGS.source, "examples/demo/suite.yaml"), "--wait", "--junit", junit,
-                         "--json", os.path.join(fleet.dir, "run.json"))
+                         "--json", os.path.join(fleet.dir, "run.json"), "--html", html, "--markdown", markdown)
         check(r.returncode == 1, f"exit code 1 for a suite with a failing test (got {r.returncode}: {r.stderr[-500:]})")
         check("12 total, 7 passed, 1 failed, 1 skipped, 1 flaky, 1 timeout, 1 oom" in r.stdout, "summary counts: " + r.stdout.splitlines()[1]
               if len(r.stdout.splitlines()) > 1 else "summary printed")
@@ -167,6 +195,17 @@ def case_demo_suite():
         metrics = fleet.api("/metrics")
         check('testfleet_results_total{verdict="failed"} 2' in metrics, "metrics count results (every attempt) by verdict")
         check("testfleet_job_duration_seconds_count 10" in metrics, "metrics have job durations")
+        md = open(markdown).read()
+        check("| 12 | 7 | 1 | 1 | 1 | 1 | 1 | 0 | 0 |" in md and "### Failing tests" in md and "floating point" in md,
+              "Markdown summary has the counts and the failing test")
+        dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                              "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                              "--disable-sync", f"--user-data-dir={fleet.dir}/chromium", "--dump-dom",
+                              f"file://{html}"], capture_output=True, text=True, timeout=120).stdout
+        counts = texts_by_id(dom, ("total", "failed", "flaky", "verdict"))
+        check(counts == {"verdict": "failed", "total": "12", "failed": "1", "flaky": "1"},
+              f"the HTML report, as headless Chromium renders it, shows the counts: {counts}")
+        check(dom.count('class="failure"') == 3, "the HTML report lists the three failures")
         with urllib.request.urlopen(f"http://127.0.0.1:{status_port}/readyz", timeout=10) as r:
             ready = json.loads(r.read())
         check(ready["sandbox"] == "bubblewrap" and ready["seccomp"] and ready["limits_enforced"],
