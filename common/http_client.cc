@@ -67,4 +67,11 @@ HttpResponse HttpClient::get(const std::string& url) {
   return out;
 }
 
+std::string HttpClient::escape(const std::string& text) {
+  char* e = curl_easy_escape(impl_->handle.get(), text.data(), static_cast<int>(text.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  return out;
+}
+
 }  // namespace testfleet

@@ -21,6 +21,8 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   HttpResponse get(const std::string& url);
+  // Percent-encodes text for a query parameter.
+  std::string escape(const std::string& text);
 
  private:
   struct Impl;

@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   sub->add_option("--aggregator", submit.follow.aggregator_url, "aggregator base URL")
       ->envname("TESTFLEET_AGGREGATOR")
       ->capture_default_str();
+  bool no_history = false;
+  sub->add_flag("--no-history", no_history, "publish jobs in suite order instead of longest-expected first");
   sub->add_option("--run-id", submit.run_id, "use this run id instead of a random one");
   sub->add_option("--label", labels, "KEY=VALUE label on the run (commit, branch, ci_url, …); repeatable");
   sub->add_option("--deadline", deadline, "give up waiting after this long (exit 3)")->capture_default_str();
@@ -108,6 +110,7 @@ int main(int argc, char** argv) {
     }
   }
   submit.kafka = kafka;
+  submit.use_history = !no_history;
   submit.topic_prefix = prefix;
   submit.follow.live_progress = isatty(STDERR_FILENO);
   return producer::runSubmit(submit);

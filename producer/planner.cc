@@ -1,5 +1,7 @@
 #include "producer/planner.h"
 
+#include <algorithm>
+
 #include "common/text.h"
 
 namespace testfleet::producer {
@@ -45,6 +47,17 @@ Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms) {
   }
   m.set_expected_jobs(static_cast<uint32_t>(plan.jobs.size()));
   return plan;
+}
+
+size_t orderByHistory(Plan& plan, const std::map<std::string, uint32_t>& durations) {
+  size_t known = 0;
+  for (const auto& j : plan.jobs) known += durations.count(j.job_id());
+  std::stable_sort(plan.jobs.begin(), plan.jobs.end(), [&](const v1::Job& a, const v1::Job& b) {
+    auto da = durations.find(a.job_id()), db = durations.find(b.job_id());
+    if (da == durations.end() || db == durations.end()) return da == durations.end() && db != durations.end();
+    return da->second > db->second;
+  });
+  return known;
 }
 
 }  // namespace testfleet::producer

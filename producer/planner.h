@@ -1,6 +1,7 @@
 // Turns a validated suite into the run manifest and its jobs. Pure: no I/O, so it is tested without a broker.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,5 +19,9 @@ struct Plan {
 std::string jobIdFor(const std::string& test_name);
 
 Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms);
+
+// Orders the jobs so the tail of the run is short: jobs with no history first (they may be long), then the
+// longest expected first. durations: job id → mean wall time in ms from earlier runs. Returns how many were known.
+size_t orderByHistory(Plan& plan, const std::map<std::string, uint32_t>& durations);
 
 }  // namespace testfleet::producer

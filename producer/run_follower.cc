@@ -47,6 +47,12 @@ std::string formatSummary(const json& run) {
                 s.value("success_rate", 0.0), seconds(s.value("total_ms", 0.0)).c_str(),
                 seconds(s.value("avg_ms", 0.0)).c_str(), seconds(s.value("wall_ms", 0.0)).c_str());
   out += buf;
+  if (s.value("peak_slots", 0) > 0) {
+    std::snprintf(buf, sizeof buf, "  schedule: makespan %s against a lower bound of %s (%d slots busy at the peak)\n",
+                  seconds(s.value("makespan_ms", 0.0)).c_str(), seconds(s.value("lower_bound_ms", 0.0)).c_str(),
+                  s.value("peak_slots", 0));
+    out += buf;
+  }
   bool header = false;
   for (const auto& job : run.value("jobs", json::array())) {
     for (const auto& c : job.value("cases", json::array())) {

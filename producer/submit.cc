@@ -77,6 +77,22 @@ int runSubmit(const SubmitOptions& options) {
   for (const auto& [k, v] : options.labels) labelled.labels[k] = v;
   const std::string run_id = options.run_id.empty() ? randomId() : options.run_id;
   Plan plan = planRun(labelled, run_id, nowMillis());
+  if (options.use_history) {
+    // Longest expected jobs first, from the aggregator's history of this suite; without it, the suite's order.
+    HttpClient http(std::chrono::seconds(3));
+    HttpResponse r = http.get(options.follow.aggregator_url + "/v1/history/durations?suite=" +
+                              http.escape(suite.name));
+    auto doc = r.status == 200 ? nlohmann::json::parse(r.body, nullptr, false) : nlohmann::json();
+    std::map<std::string, uint32_t> durations;
+    if (doc.is_object() && doc.contains("jobs") && doc["jobs"].is_object()) {
+      for (const auto& [id, ms] : doc["jobs"].items()) {
+        if (ms.is_number_unsigned()) durations[id] = ms.get<uint32_t>();
+      }
+    }
+    size_t known = orderByHistory(plan, durations);
+    if (known > 0) std::cerr << "testfleet: ordered by history: " << known << " of " << plan.jobs.size()
+                             << " jobs have earlier durations; longest first\n";
+  }
   const auto topics = kafka::Topics::withPrefix(options.topic_prefix);
   try {
     kafka::ensureTopics(options.kafka, topics.specs());

@@ -68,6 +68,21 @@ struct ApiServer::Impl {
       }
       res.set_content(dump({{"runs", runs}}), "application/json");
     });
+    server.Get("/v1/history/durations", [this](const httplib::Request& req, httplib::Response& res) {
+      const std::string suite = req.get_param_value("suite");
+      if (suite.empty() || suite.size() > 512) return sendError(res, 400, "give ?suite=NAME (at most 512 bytes)");
+      size_t runs = 10;
+      if (req.has_param("runs")) {
+        try {
+          runs = std::clamp<size_t>(std::stoul(req.get_param_value("runs")), 1, 100);
+        } catch (const std::exception&) {
+          return sendError(res, 400, "runs must be a number from 1 to 100");
+        }
+      }
+      json jobs = json::object();
+      for (const auto& [id, ms] : store.jobDurations(suite, runs)) jobs[id] = ms;
+      res.set_content(dump({{"suite", suite}, {"runs", runs}, {"jobs", jobs}}), "application/json");
+    });
     server.Get(R"(/v1/runs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       if (req.get_param_value("jobs") == "false") {
         // Progress only (what `submit --wait` polls twice a second): no results are read or summarised.

@@ -26,7 +26,8 @@ json runHeaderJson(const RunInfo& run, const Summary& s) {
        {{"total", s.total}, {"passed", s.passed}, {"failed", s.failed}, {"skipped", s.skipped},
         {"flaky", s.flaky}, {"timeout", s.timeout}, {"oom", s.oom}, {"crashed", s.crashed}, {"error", s.error},
         {"jobs", s.jobs}, {"success_rate", s.success_rate}, {"total_ms", s.total_ms}, {"avg_ms", s.avg_ms},
-        {"wall_ms", s.wall_ms}}},
+        {"wall_ms", s.wall_ms}, {"makespan_ms", s.makespan_ms}, {"lower_bound_ms", s.lower_bound_ms},
+        {"peak_slots", s.peak_slots}}},
   };
 }
 

@@ -16,6 +16,11 @@ struct Summary {
   double avg_ms = 0;            // total_ms / total
   double wall_ms = 0;           // submit to completion (or to now while running)
   bool passed_run = false;      // complete, and no failing verdict anywhere
+  // The schedule: from the first job's start to the last job's end, against the best any schedule could do with
+  // the slots that were busy at the peak: max(longest job, total job time / peak slots).
+  double makespan_ms = 0;
+  double lower_bound_ms = 0;
+  int peak_slots = 0;
 };
 
 Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, int64_t now_ms);

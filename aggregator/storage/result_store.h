@@ -39,6 +39,8 @@ class ResultStore {
   virtual std::vector<v1::Result> finalResults(const std::string& run_id) = 0;
   // Every stored attempt of every job of the run (final or not), by job then attempt.
   virtual std::vector<v1::Result> allAttempts(const std::string& run_id) = 0;
+  // Mean wall time per job id over the final results of the suite's last `runs` completed runs.
+  virtual std::map<std::string, uint32_t> jobDurations(const std::string& suite, size_t runs) = 0;
   // How many result rows exist for the run (every attempt).
   virtual size_t resultRows(const std::string& run_id) = 0;
 };

@@ -241,6 +241,22 @@ std::vector<v1::Result> SqliteResultStore::allAttempts(const std::string& run_id
   return out;
 }
 
+std::map<std::string, uint32_t> SqliteResultStore::jobDurations(const std::string& suite, size_t runs) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_.get(),
+                   "SELECT job_id, AVG(wall_ms) FROM results WHERE final = 1 AND run_id IN "
+                   "(SELECT run_id FROM runs WHERE suite = ? AND completed_at_ms > 0 "
+                   "ORDER BY submitted_at_ms DESC LIMIT ?) GROUP BY job_id");
+  bindText(s.get(), 1, suite);
+  sqlite3_bind_int64(s.get(), 2, static_cast<int64_t>(runs));
+  std::map<std::string, uint32_t> out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    out[reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0))] =
+        static_cast<uint32_t>(sqlite3_column_double(s.get(), 1));
+  }
+  return out;
+}
+
 size_t SqliteResultStore::resultRows(const std::string& run_id) {
   std::lock_guard lock(mu_);
   auto s = prepare(db_.get(), "SELECT COUNT(*) FROM results WHERE run_id = ?");

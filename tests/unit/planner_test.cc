@@ -34,3 +34,20 @@ TEST_CASE("a plan has one job per test, a manifest that counts them, and stable 
   }
   CHECK(ids.size() == 200);
 }
+
+TEST_CASE("history puts unknown jobs first, then the longest") {
+  Suite s;
+  s.name = "h";
+  for (const char* n : {"short", "unknown1", "long", "medium", "unknown2"}) {
+    TestSpec t;
+    t.name = n;
+    t.command = "true";
+    s.tests.push_back(t);
+  }
+  Plan p = planRun(s, "r", 0);
+  std::map<std::string, uint32_t> d{{jobIdFor("short"), 10}, {jobIdFor("long"), 9000}, {jobIdFor("medium"), 500}};
+  CHECK(orderByHistory(p, d) == 3);
+  std::vector<std::string> order;
+  for (const auto& j : p.jobs) order.push_back(j.name());
+  CHECK(order == std::vector<std::string>{"unknown1", "unknown2", "long", "medium", "short"});
+}
