@@ -1,6 +1,7 @@
 #include "aggregator/reports/summary.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "common/verdict.h"
@@ -41,13 +42,13 @@ Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, in
   s.passed_run = run.complete() && !any_failing && s.jobs >= static_cast<int>(run.manifest.expected_jobs());
 
   std::vector<std::pair<int64_t, int>> edges;  // (time, +1 start / -1 end)
-  int64_t first = 0, last = 0;
+  int64_t first = INT64_MAX, last = 0;
   double work = 0, longest = 0;
   for (const auto& r : results) {
     if (r.started_at_ms() <= 0 || r.finished_at_ms() < r.started_at_ms()) continue;
     edges.push_back({r.started_at_ms(), 1});
     edges.push_back({r.finished_at_ms(), -1});
-    first = first == 0 ? r.started_at_ms() : std::min(first, r.started_at_ms());
+    first = std::min(first, r.started_at_ms());  // started_at_ms 0 means "not recorded", skipped above
     last = std::max(last, r.finished_at_ms());
     const double d = static_cast<double>(r.finished_at_ms() - r.started_at_ms());
     work += d;
@@ -56,7 +57,7 @@ Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, in
   std::sort(edges.begin(), edges.end());  // ends sort before starts at the same instant
   int busy = 0;
   for (const auto& [t, delta] : edges) s.peak_slots = std::max(s.peak_slots, busy += delta);
-  s.makespan_ms = static_cast<double>(last - first);
+  s.makespan_ms = edges.empty() ? 0 : static_cast<double>(last - first);
   s.lower_bound_ms = s.peak_slots > 0 ? std::max(longest, work / s.peak_slots) : 0;
   return s;
 }

@@ -80,8 +80,8 @@ TEST_CASE("the JUnit report parses and its counts match the summary") {
 TEST_CASE("makespan against its lower bound from the peak of busy slots") {
   auto timed = [](int64_t start, int64_t end) {
     v1::Result r;
-    r.set_started_at_ms(start);
-    r.set_finished_at_ms(end);
+    r.set_started_at_ms(1000 + start);
+    r.set_finished_at_ms(1000 + end);
     return r;
   };
   // Two slots: [0,100] [0,40] [40,70] [70,130]: peak 2, work 260, longest 100 → bound 130; makespan 130.
