@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/dead_letter.h"
 
 namespace testfleet::aggregator {
 
@@ -57,16 +58,7 @@ void Ingest::run(const std::atomic<bool>& stop) {
       if (!problem.empty()) {
         spdlog::error("{}[{}]@{}: {}; sent to {}", m->tp.topic, m->tp.partition, m->offset, problem, t.dead_letters);
         metrics_.recordRejected("undecodable");
-        v1::DeadLetter dl;
-        dl.set_schema_version(1);
-        dl.set_reason(problem);
-        dl.set_source_topic(m->tp.topic);
-        dl.set_source_partition(m->tp.partition);
-        dl.set_source_offset(m->offset);
-        dl.set_payload(m->payload.substr(0, 1 << 20));
-        dl.set_key(m->key.substr(0, 1024));
-        dl.set_at_ms(nowMillis());
-        dl.set_service("aggregator");
+        v1::DeadLetter dl = makeDeadLetter(problem, m->tp, m->offset, m->key, m->payload, "aggregator");
         dlq.send({t.dead_letters, m->key, dl.SerializeAsString()});
         // The dead letter must be on the broker before the position moves past the record.
         dlq.flush(std::chrono::seconds(30));

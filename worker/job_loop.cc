@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/dead_letter.h"
 
 namespace testfleet::worker {
 namespace {
@@ -173,16 +174,10 @@ struct JobLoop::State : public kafka::RebalanceListener {
                      settings.topics.retries[d.topic_index], d.wait.count() / 1000, job.attempt(), result.error());
         return records;
       }
-      v1::DeadLetter dl;
-      dl.set_schema_version(1);
-      dl.set_reason("attempts exhausted (" + std::to_string(job.attempt()) + "): " + result.error().substr(0, 1000));
-      dl.set_source_topic(w.tp.topic);
-      dl.set_source_partition(w.tp.partition);
-      dl.set_source_offset(w.offset);
-      dl.set_payload(job.SerializeAsString());
-      dl.set_key(job.run_id() + "/" + job.job_id());
-      dl.set_at_ms(nowMillis());
-      dl.set_service("worker " + settings.worker_id);
+      v1::DeadLetter dl =
+          makeDeadLetter("attempts exhausted (" + std::to_string(job.attempt()) + "): " + result.error().substr(0, 1000),
+                         w.tp, w.offset, job.run_id() + "/" + job.job_id(), job.SerializeAsString(),
+                         "worker " + settings.worker_id);
       records.push_back({settings.topics.dead_letters, dl.key(), dl.SerializeAsString()});
       spdlog::error("job {}/{} gave up after {} attempts; final ERROR and a dead letter", job.run_id(), job.name(),
                     job.attempt());
@@ -214,16 +209,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
   void deadLetter(const kafka::Message& m, const std::string& reason) {
     spdlog::error("job record {}[{}]@{} goes to the dead-letter topic: {}", m.tp.topic, m.tp.partition, m.offset,
                   reason);
-    v1::DeadLetter dl;
-    dl.set_schema_version(1);
-    dl.set_reason(reason);
-    dl.set_source_topic(m.tp.topic);
-    dl.set_source_partition(m.tp.partition);
-    dl.set_source_offset(m.offset);
-    dl.set_payload(m.payload.substr(0, 1 << 20));
-    dl.set_key(m.key.substr(0, 1024));
-    dl.set_at_ms(nowMillis());
-    dl.set_service("worker " + settings.worker_id);
+    v1::DeadLetter dl = makeDeadLetter(reason, m.tp, m.offset, m.key, m.payload, "worker " + settings.worker_id);
     if (!commitRecords({{settings.topics.dead_letters, m.key, dl.SerializeAsString()}}, m.tp, m.offset, nullptr)) {
       buffer(m, true);  // not recorded: try again later
     }

@@ -86,10 +86,8 @@ struct ApiServer::Impl {
     server.Get(R"(/v1/runs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       if (req.get_param_value("jobs") == "false") {
         // Progress only (what `submit --wait` polls twice a second): no results are read or summarised.
-        const std::string id = req.matches[1];
-        if (!validRunId(id)) return sendError(res, 400, "not a run id: letters, digits, '-', '_' and '.' only");
-        auto run = store.run(id);
-        if (!run) return sendError(res, 404, "no run " + id + " (not submitted, or its manifest is not ingested yet)");
+        auto run = findRun(req, res);
+        if (!run) return;
         Summary s;
         s.passed_run = run->complete() && run->jobs_failing == 0;
         json header = runHeaderJson(*run, s);
@@ -133,12 +131,23 @@ struct ApiServer::Impl {
     });
   }
 
+  // The run named in the path, or nullopt after answering 400/404.
+  std::optional<RunInfo> findRun(const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    if (!validRunId(id)) {
+      sendError(res, 400, "not a run id: letters, digits, '-', '_' and '.' only");
+      return std::nullopt;
+    }
+    auto run = store.run(id);
+    if (!run) sendError(res, 404, "no run " + id + " (not submitted, or its manifest is not ingested yet)");
+    return run;
+  }
+
   template <typename Fn>
   void withRun(const httplib::Request& req, httplib::Response& res, Fn&& fn) {
-    const std::string id = req.matches[1];
-    if (!validRunId(id)) return sendError(res, 400, "not a run id: letters, digits, '-', '_' and '.' only");
-    auto run = store.run(id);
-    if (!run) return sendError(res, 404, "no run " + id + " (not submitted, or its manifest is not ingested yet)");
+    auto run = findRun(req, res);
+    if (!run) return;
+    const std::string id = run->manifest.run_id();
     std::vector<v1::Result> results = store.finalResults(id);
     markFlaky(results, store.allAttempts(id));
     fn(*run, results, summarise(*run, results, nowMillis()));

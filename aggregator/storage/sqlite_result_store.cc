@@ -187,6 +187,16 @@ Positions SqliteResultStore::positions() {
 }
 
 namespace {
+// Decodes the first column of every row as a Result (rows that do not decode are skipped).
+std::vector<v1::Result> readResults(sqlite3_stmt* s) {
+  std::vector<v1::Result> out;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    v1::Result r;
+    if (r.ParseFromString(columnBytes(s, 0))) out.push_back(std::move(r));
+  }
+  return out;
+}
+
 RunInfo readRunRow(sqlite3_stmt* s) {
   RunInfo info;
   info.manifest.ParseFromString(columnBytes(s, 0));
@@ -221,24 +231,14 @@ std::vector<v1::Result> SqliteResultStore::finalResults(const std::string& run_i
                    "(SELECT MAX(attempt) FROM results y WHERE y.run_id = x.run_id AND y.job_id = x.job_id "
                    "AND y.final = 1) ORDER BY name, job_id");
   bindText(s.get(), 1, run_id);
-  std::vector<v1::Result> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
-    v1::Result r;
-    if (r.ParseFromString(columnBytes(s.get(), 0))) out.push_back(std::move(r));
-  }
-  return out;
+  return readResults(s.get());
 }
 
 std::vector<v1::Result> SqliteResultStore::allAttempts(const std::string& run_id) {
   std::lock_guard lock(mu_);
   auto s = prepare(db_.get(), "SELECT result FROM results WHERE run_id = ? ORDER BY job_id, attempt");
   bindText(s.get(), 1, run_id);
-  std::vector<v1::Result> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
-    v1::Result r;
-    if (r.ParseFromString(columnBytes(s.get(), 0))) out.push_back(std::move(r));
-  }
-  return out;
+  return readResults(s.get());
 }
 
 std::map<std::string, uint32_t> SqliteResultStore::jobDurations(const std::string& suite, size_t runs) {
