@@ -41,6 +41,7 @@ Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms) {
     job.set_teardown(t.teardown);
     job.set_network(t.network);
     job.set_reruns(t.reruns);
+    for (const auto& a : t.artifacts) job.add_artifacts(a);
     job.set_enqueued_at_ms(now_ms);
     m.add_job_ids(job.job_id());
     plan.jobs.push_back(std::move(job));

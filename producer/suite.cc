@@ -131,8 +131,8 @@ bool safeRelativePath(const std::string& p) {
 }
 
 // Keys that a test entry and `defaults` share, applied onto `spec`.
-const std::set<std::string> kCommonKeys = {"framework", "timeout",  "env",     "setup",  "teardown",
-                                           "memory",    "max_pids", "network", "reruns"};
+const std::set<std::string> kCommonKeys = {"framework", "timeout", "env",    "setup",    "teardown",
+                                           "memory",    "max_pids", "network", "reruns", "artifacts"};
 
 void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
   if (auto n = node["framework"]) {
@@ -184,6 +184,17 @@ void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
   }
   if (auto n = node["network"]) {
     if (auto b = check.boolean(n, "network")) spec.network = *b;
+  }
+  if (auto n = node["artifacts"]) {
+    if (auto l = check.stringList(n, "artifacts")) {
+      for (const auto& pattern : *l) {
+        if (pattern.empty() || pattern.size() > 256 || pattern.front() == '/' || pattern.find("..") != std::string::npos) {
+          check.fail(n, "artifact pattern '" + pattern + "' must be relative to the workspace, without '..'");
+        } else {
+          spec.artifacts.push_back(pattern);
+        }
+      }
+    }
   }
   if (auto n = node["reruns"]) {
     int v = 0;

@@ -43,6 +43,7 @@ struct TestSpec {
   uint32_t max_pids = 0;
   bool network = false;
   uint32_t reruns = 0;  // a FAILED job runs again up to this many times; failed-then-passed is FLAKY
+  std::vector<std::string> artifacts;  // workspace files kept after the job (glob patterns)
   int line = 0;  // where it was declared, for messages
 };
 

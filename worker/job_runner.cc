@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -70,6 +71,33 @@ std::string materialise(const v1::Job& job, const fs::path& ws) {
   return "";
 }
 
+// Reads what the stage runner copied out (it already held to the budget; the worker checks again, as the sandbox
+// could have written there itself). Regular files only, links not followed.
+void collectArtifacts(const fs::path& dir, uint64_t budget, v1::Result& r) {
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) return;
+  std::set<std::string> cut;  // paths the stage runner could not copy whole
+  if (auto list = readSmallFile(dir.parent_path() / "artifacts.truncated", 1 << 20)) {
+    std::istringstream lines(*list);
+    for (std::string line; std::getline(lines, line);) cut.insert(line);
+  }
+  uint64_t used = 0;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec) || it->is_symlink(ec) || r.artifacts_size() >= 1000) continue;
+    const uint64_t left = budget > used ? budget - used : 0;
+    auto content = readSmallFile(it->path(), left);
+    if (!content) continue;
+    v1::Artifact* a = r.add_artifacts();
+    a->set_path(fs::relative(it->path(), dir, ec).generic_string());
+    a->set_size(it->file_size(ec));
+    a->set_truncated(content->size() > left || cut.count(a->path()) > 0);
+    content->resize(std::min<uint64_t>(content->size(), left));
+    used += content->size();
+    a->set_content(std::move(*content));
+  }
+}
+
 }  // namespace
 
 JobRunner::JobRunner(JobRunnerSettings settings, Sandbox& sandbox)
@@ -122,6 +150,13 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
     bool scripts_ok = writeNew(control / "test.sh", adapter->command(job) + "\n", 0644);
     if (!job.setup().empty()) scripts_ok &= writeNew(control / "setup.sh", job.setup() + "\n", 0644);
     if (!job.teardown().empty()) scripts_ok &= writeNew(control / "teardown.sh", job.teardown() + "\n", 0644);
+    if (job.artifacts_size() > 0) {
+      std::string patterns;
+      for (const auto& a : job.artifacts()) {
+        if (a.find('\n') == std::string::npos) patterns += a + "\n";
+      }
+      scripts_ok &= writeNew(control / "artifacts.txt", patterns, 0644);
+    }
     ::chmod(out.c_str(), 0777);  // the sandbox user must write its report here
     ::chmod(ws.c_str(), 0777);
     if (!scripts_ok) {
@@ -140,6 +175,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       spec.output_limit = settings_.output_limit;
       spec.tmp_bytes = settings_.tmp_bytes;
       spec.workspace_bytes = settings_.workspace_bytes;
+      spec.artifact_bytes = job.artifacts_size() > 0 ? settings_.artifact_bytes : 0;
       spec.network = job.network();
       spec.cancel = &cancel;
       spec.limits = {limits.memory_bytes(), limits.max_pids(), limits.cpu_millis()};
@@ -152,6 +188,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       if (ev.expects_junit) ev.junit_xml = readSmallFile(out / "report.xml", 16 << 20);
       ev.stages = parseStageLines(ev.sandbox.stage_report);
       buildResult(job, ev, settings_.tail_bytes, r);
+      if (job.artifacts_size() > 0) collectArtifacts(out / "artifacts", settings_.artifact_bytes, r);
     }
   }
   r.set_finished_at_ms(nowMillis());

@@ -20,6 +20,7 @@ struct JobRunnerSettings {
   size_t tail_bytes = 64 << 10;   // per stream, put in the result
   uint64_t tmp_bytes = 256ull << 20;
   uint64_t workspace_bytes = 1ull << 30;
+  uint64_t artifact_bytes = 4ull << 20;  // all of a job's artifacts together (they travel in its result)
   bool keep_workspaces = false;   // for debugging
   // Limits for jobs that do not set their own (a job may ask for less or more; max_* cap what it may ask).
   uint64_t default_memory_bytes = 2ull << 30;

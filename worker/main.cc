@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   ::gethostname(host, sizeof host - 1);
   loop.worker_id = host;
   bool unsandboxed = false;
-  std::string cgroup_mode = "auto", memory = "2Gi", max_file = "1Gi", flood = "256Mi", workspace = "1Gi";
+  std::string cgroup_mode = "auto", memory = "2Gi", max_file = "1Gi", flood = "256Mi", workspace = "1Gi",
+              artifacts = "4Mi";
   fs::path bwrap = "/usr/bin/bwrap";
   bool no_seccomp = false;
   double cpus = 1.0;
@@ -60,6 +61,8 @@ int main(int argc, char** argv) {
   app.add_option("--cpus", cpus, "default CPU limit per job, in cores")->check(CLI::Range(0.01, 1024.0))
       ->capture_default_str();
   app.add_option("--workspace-size", workspace, "size of each job's /work (a tmpfs; counts against its memory)")
+      ->capture_default_str();
+  app.add_option("--artifact-bytes", artifacts, "all of a job's artifacts together (they travel in its result)")
       ->capture_default_str();
   app.add_option("--max-file-size", max_file, "largest single file a job may write (RLIMIT_FSIZE)")
       ->capture_default_str();
@@ -129,14 +132,16 @@ int main(int argc, char** argv) {
   auto max_file_bytes = parseBytes(max_file);
   auto flood_bytes = parseBytes(flood);
   auto workspace_bytes = parseBytes(workspace);
-  if (!max_file_bytes || !flood_bytes || !workspace_bytes) {
-    std::cerr << "testfleet-worker: --workspace-size, --max-file-size and --output-flood-limit take sizes such as "
-                 "1Gi or 64Mi\n";
+  auto artifact_bytes = parseBytes(artifacts);
+  if (!max_file_bytes || !flood_bytes || !workspace_bytes || !artifact_bytes || *artifact_bytes > (6u << 20)) {
+    std::cerr << "testfleet-worker: --workspace-size, --max-file-size, --output-flood-limit and --artifact-bytes "
+                 "take sizes such as 1Gi or 64Mi (artifacts at most 6Mi: they travel in a Kafka message)\n";
     return 2;
   }
   runner.max_file_bytes = *max_file_bytes;
   runner.output_kill_bytes = *flood_bytes;
   runner.workspace_bytes = *workspace_bytes;
+  runner.artifact_bytes = *artifact_bytes;
   runner.default_cpu_millis = static_cast<uint32_t>(cpus * 1000);
   loop.kafka = {brokers, "testfleet-worker-" + loop.worker_id};
   loop.topics = kafka::Topics::withPrefix(prefix);

@@ -109,6 +109,19 @@ struct ApiServer::Impl {
         res.set_content(junitReport(run, results), "application/xml");
       });
     });
+    server.Get(R"(/v1/runs/([^/]+)/jobs/([^/]+)/artifacts/(.+))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 withRun(req, res, [&](const RunInfo&, const std::vector<v1::Result>& results, const Summary&) {
+                   const std::string job = req.matches[2], path = req.matches[3];
+                   for (const auto& r : results) {
+                     if (r.job_id() != job) continue;
+                     for (const auto& a : r.artifacts()) {
+                       if (a.path() == path) return res.set_content(a.content(), "application/octet-stream");
+                     }
+                   }
+                   sendError(res, 404, "job " + job + " has no artifact " + path);
+                 });
+               });
     server.Get(R"(/v1/runs/([^/]+)/summary.md)", [this](const httplib::Request& req, httplib::Response& res) {
       withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary& s) {
         res.set_content(markdownReport(run, s, results), "text/markdown; charset=utf-8");

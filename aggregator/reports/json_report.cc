@@ -54,6 +54,13 @@ json runJson(const RunInfo& run, const Summary& s, const std::vector<v1::Result>
                     {"unsandboxed", r.unsandboxed()}, {"wall_ms", r.usage().wall_ms()},
                     {"cpu_ms", r.usage().cpu_ms()}, {"peak_memory_bytes", r.usage().peak_memory_bytes()},
                     {"stdout_tail", r.stdout_tail()}, {"stderr_tail", r.stderr_tail()}, {"cases", cases}});
+    if (r.artifacts_size() > 0) {
+      json artifacts = json::array();
+      for (const auto& a : r.artifacts()) {
+        artifacts.push_back({{"path", a.path()}, {"size", a.size()}, {"truncated", a.truncated()}});
+      }
+      jobs.back()["artifacts"] = artifacts;
+    }
     if (auto it = history.find(r.job_id()); it != history.end() && it->second.size() > 1) {
       jobs.back()["attempts"] = it->second;
       ++retried;

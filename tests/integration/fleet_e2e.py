@@ -184,6 +184,11 @@ def case_demo_suite():
         by_name = {j["name"]: j for j in json.load(open(os.path.join(fleet.dir, "run.json")))["jobs"]}
         check(by_name["memory hog (OOM on purpose)"]["verdict"] == "oom", "the memory hog is OOM")
         check(by_name["sleeper (TIMEOUT on purpose)"]["verdict"] == "timeout", "the sleeper is TIMEOUT")
+        setup_job = by_name["setup runs before the test"]
+        check([a["path"] for a in setup_job.get("artifacts", [])] == ["prepared.txt"], "the job lists its artifact")
+        run_id = json.load(open(os.path.join(fleet.dir, "run.json")))["run_id"]
+        content = fleet.api(f"/v1/runs/{run_id}/jobs/{setup_job['job_id']}/artifacts/prepared.txt")
+        check(content == "ready\n", f"the artifact downloads from the API ({content!r})")
         flaky = by_name["flaky (fails once, passes on rerun)"]
         check(flaky["verdict"] == "flaky" and [a["verdict"] for a in flaky["attempts"]] == ["failed", "passed"],
               f"failed then passed on rerun is FLAKY ({flaky['verdict']})")
@@ -223,6 +228,32 @@ def case_malformed_suite():
         check(r.returncode == 2, f"exit code 2 (got {r.returncode})")
         check("bad.yaml:4: unknown key 'comand'" in r.stderr, f"message names key and line: {r.stderr.strip()}")
         check(not fleet.topic_exists(f"{fleet.prefix}.jobs"), "nothing was published (no jobs topic)")
+
+
+def case_graceful_stop():
+    print("SIGTERM: the worker finishes its running jobs, commits them and leaves; nothing is run twice")
+    with Fleet("drain") as fleet:
+        fleet.start_aggregator()
+        w1 = fleet.start_worker("w1", 2)
+        suite = trivial_suite(fleet.dir, 6, "sleep 2")
+        sub = fleet.submit_async(suite, "--wait", "--stall-timeout", "2m")
+        run_id = sub.stdout.readline().strip()
+        log = os.path.join(fleet.dir, "worker-w1.log")
+        wait_until(lambda: subprocess.run(["pgrep", "-x", "-f", "sleep 2"], capture_output=True).returncode == 0,
+                   30, "a job to be running")
+        started = time.monotonic()
+        w1.send_signal(signal.SIGTERM)
+        rc = w1.wait(timeout=30)
+        took = time.monotonic() - started
+        check(rc == 0, f"the worker exited cleanly ({rc}) after {took:.1f} s")
+        text = open(log).read()
+        check("stopping: no new jobs" in text and "left the group" in text, "it drained and left the group")
+        finished_by_w1 = text.count("record(s) committed")
+        check(finished_by_w1 >= 1, f"the jobs it was running were committed ({finished_by_w1})")
+        fleet.start_worker("w2", 2)
+        out, err = sub.communicate(timeout=120)
+        check(sub.returncode == 0 and "6 total, 6 passed" in out, f"the run completed ({sub.returncode})")
+        check(len(fleet.committed_results()) == 6, f"exactly 6 results committed ({len(fleet.committed_results())})")
 
 
 def case_stalled():
@@ -345,6 +376,7 @@ CASES = {
     "demo": case_demo_suite,
     "malformed": case_malformed_suite,
     "stalled": case_stalled,
+    "drain": case_graceful_stop,
     "kill": case_200_with_worker_killed,
     "aggregator": case_aggregator_restart,
     "dlq": case_dead_letters,

@@ -193,6 +193,21 @@ def case_isolation():
     check(s["verdict"] == "FAILED" and s["stage"] == "setup", f"failed setup reported as stage setup ({s['stage']})")
 
 
+def case_artifacts():
+    print("artifacts: matching workspace files come back with the result, size-capped")
+    r = run_jobs([sh("leaves files", "mkdir -p reports && echo 'log line' > run.log && echo '<x/>' > reports/a.xml && "
+                                     "head -c 300000 /dev/zero > reports/big.bin && echo ignored > other.txt",
+                     artifacts=["*.log", "reports/*"])], "--artifact-bytes", "100Ki")
+    arts = {a["path"]: a for a in r["leaves files"].get("artifacts", [])}
+    check(set(arts) == {"run.log", "reports/a.xml", "reports/big.bin"}, f"the matching files, and only those: {sorted(arts)}")
+    check(not arts.get("run.log", {}).get("truncated") and arts.get("reports/big.bin", {}).get("truncated"),
+          "small files whole, the one over the budget cut")
+    import base64
+    check(base64.b64decode(arts.get("run.log", {}).get("content", "")) == b"log line\n", "content kept")
+    total = sum(len(base64.b64decode(a.get("content", ""))) for a in arts.values())
+    check(total <= 100 << 10, f"within the 100 KiB artifact budget ({total} bytes)")
+
+
 def case_bwrap_fails():
     print("bubblewrap failing to set up is ERROR (transient), not a test failure")
     d = tempfile.mkdtemp(prefix="testfleet-hostile-")
@@ -227,7 +242,7 @@ def case_frameworks():
 
 
 CASES = {"resources": case_resources, "survivors": case_survivors, "worker_killed": case_worker_killed,
-         "isolation": case_isolation, "bwrap_fails": case_bwrap_fails, "frameworks": case_frameworks}
+         "isolation": case_isolation, "artifacts": case_artifacts, "bwrap_fails": case_bwrap_fails, "frameworks": case_frameworks}
 
 
 def main():

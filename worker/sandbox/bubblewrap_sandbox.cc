@@ -84,7 +84,7 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     args.insert(args.end(), {"--seccomp", std::to_string(kSeccompFd)});
   }
   args.insert(args.end(), {"--json-status-fd", std::to_string(kBwrapStatusFd), "--", "/tf-bin/stage-runner", "/work",
-                           "/tf", "/tf-src"});
+                           "/tf", "/tf-src", std::to_string(spec.artifact_bytes)});
   JobCgroupPtr cgroup = cgroups_ ? cgroups_->create(spec.name, spec.limits) : nullptr;
   if (cgroup) ps.join_files = cgroup->procsFiles();
   ps.max_file_bytes = spec.max_file_bytes;

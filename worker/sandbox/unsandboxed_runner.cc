@@ -6,7 +6,8 @@ namespace testfleet::worker {
 
 SandboxOutcome UnsandboxedRunner::run(const SandboxSpec& spec) {
   ProcessSpec ps;
-  ps.argv = {stage_runner_.string(), spec.workspace.string(), spec.control.string()};
+  ps.argv = {stage_runner_.string(), spec.workspace.string(), spec.control.string(), "",
+             std::to_string(spec.artifact_bytes)};
   std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
                                             {"HOME", spec.workspace.string()},
                                             {"LANG", "C.UTF-8"},
