@@ -184,8 +184,8 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       spec.name = job.job_id();
       Evidence ev;
       ev.sandbox = sandbox_.run(spec);
-      ev.expects_junit = adapter->writesJunit();
-      if (ev.expects_junit) ev.junit_xml = readSmallFile(out / "report.xml", 16 << 20);
+      ev.format = adapter->report();
+      if (ev.format != ReportFormat::kNone) ev.report = readSmallFile(out / kReportFile, 16 << 20);
       ev.stages = parseStageLines(ev.sandbox.stage_report);
       buildResult(job, ev, settings_.tail_bytes, r);
       if (job.artifacts_size() > 0) collectArtifacts(out / "artifacts", settings_.artifact_bytes, r);

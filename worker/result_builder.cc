@@ -4,6 +4,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "common/go_test_reader.h"
 #include "common/junit_reader.h"
 #include "common/text.h"
 #include "common/verdict.h"
@@ -78,8 +79,8 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
 
   // Per-test results from the framework's report, when it wrote one, even for a run that then timed out.
   std::string report_problem;
-  if (ev.junit_xml) {
-    JunitParse parsed = readJunit(*ev.junit_xml);
+  if (ev.report && ev.format != ReportFormat::kNone) {
+    JunitParse parsed = ev.format == ReportFormat::kGoTestJson ? readGoTestJson(*ev.report) : readJunit(*ev.report);
     for (auto& c : parsed.cases) *r.add_cases() = std::move(c);
     report_problem = parsed.error;
   }
@@ -126,7 +127,8 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
     any_failed |= isFailing(c.status());
     all_skipped &= c.status() == v1::SKIPPED;
   }
-  if (ev.expects_junit && !ev.junit_xml && code != 0) {
+  const bool expects_report = ev.format != ReportFormat::kNone;
+  if (expects_report && !ev.report && code != 0) {
     return finish(v1::FAILED, "test", "exit code " + std::to_string(code) + " and no report was written");
   }
   if (!report_problem.empty() && code == 0) return finish(v1::FAILED, "test", "bad report: " + report_problem);
@@ -136,7 +138,7 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
     if (code == 0) error = "the report has failing tests";
     return finish(v1::FAILED, "test", error);
   }
-  if (ev.expects_junit && r.cases_size() == 0) return finish(v1::FAILED, "test", "the framework ran no tests");
+  if (expects_report && r.cases_size() == 0) return finish(v1::FAILED, "test", "the framework ran no tests");
   finish(all_skipped ? v1::SKIPPED : v1::PASSED, "test", "");
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "common/frameworks/framework.h"
 #include "testfleet/v1/testfleet.pb.h"
 #include "worker/sandbox/sandbox.h"
 
@@ -23,8 +24,8 @@ StageEnds parseStageLines(const std::string& text);
 struct Evidence {
   SandboxOutcome sandbox;
   StageEnds stages;
-  std::optional<std::string> junit_xml;  // the framework's report, when it wrote one
-  bool expects_junit = false;
+  ReportFormat format = ReportFormat::kNone;  // what the framework was to write
+  std::optional<std::string> report;          // what it wrote, when it wrote anything
 };
 
 // Fills verdict, cases, exit code/signal, output tails, usage, error and stage of `result`.

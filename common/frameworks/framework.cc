@@ -22,7 +22,7 @@ std::string withExtra(std::string cmd, const v1::Job& job) {
 class ShellAdapter : public FrameworkAdapter {
  public:
   std::string command(const v1::Job& job) const override { return job.command(); }
-  bool writesJunit() const override { return false; }
+  ReportFormat report() const override { return ReportFormat::kNone; }
   std::string_view name() const override { return "shell"; }
 };
 
@@ -34,7 +34,7 @@ class PytestAdapter : public FrameworkAdapter {
                          std::string(kReportPath) + quotedTests(job),
                      job);
   }
-  bool writesJunit() const override { return true; }
+  ReportFormat report() const override { return ReportFormat::kJunitXml; }
   std::string_view name() const override { return "pytest"; }
 };
 
@@ -47,8 +47,23 @@ class NodeTestAdapter : public FrameworkAdapter {
                          std::string(kReportPath) + quotedTests(job),
                      job);
   }
-  bool writesJunit() const override { return true; }
+  ReportFormat report() const override { return ReportFormat::kJunitXml; }
   std::string_view name() const override { return "node"; }
+};
+
+// go test's JSON event stream, written to the report file; packages default to ./... . The module cache and build
+// cache live in the sandbox's /tmp, and no toolchain download is attempted (GOTOOLCHAIN=local, GOFLAGS=-mod=mod
+// only resolves what is vendored or in the workspace).
+class GoTestAdapter : public FrameworkAdapter {
+ public:
+  std::string command(const v1::Job& job) const override {
+    std::string packages = job.tests_size() ? quotedTests(job) : " ./...";
+    return "export GOCACHE=/tmp/go-build GOPATH=/tmp/go GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off "
+           "PATH=\"$PATH:/usr/local/go/bin\"; go test -json" +
+           (job.command().empty() ? "" : " " + job.command()) + packages + " > " + std::string(kReportPath);
+  }
+  ReportFormat report() const override { return ReportFormat::kGoTestJson; }
+  std::string_view name() const override { return "go"; }
 };
 
 }  // namespace
@@ -61,6 +76,8 @@ FrameworkAdapterPtr makeAdapter(v1::Framework framework) {
       return std::make_unique<PytestAdapter>();
     case v1::NODE_TEST:
       return std::make_unique<NodeTestAdapter>();
+    case v1::GO_TEST:
+      return std::make_unique<GoTestAdapter>();
     default:
       return nullptr;
   }
@@ -70,9 +87,10 @@ std::optional<v1::Framework> frameworkFromName(std::string_view name) {
   if (name == "shell") return v1::SHELL;
   if (name == "pytest") return v1::PYTEST;
   if (name == "node") return v1::NODE_TEST;
+  if (name == "go") return v1::GO_TEST;
   return std::nullopt;
 }
 
-std::vector<std::string> frameworkNames() { return {"pytest", "node", "shell"}; }
+std::vector<std::string> frameworkNames() { return {"pytest", "node", "go", "shell"}; }
 
 }  // namespace testfleet

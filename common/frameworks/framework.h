@@ -13,16 +13,20 @@
 namespace testfleet {
 
 // Where the adapter writes its machine-readable report: the sandbox sets TF_OUT to a writable folder the worker
-// reads afterwards, and the command refers to it through the shell.
-inline constexpr std::string_view kReportPath = "\"$TF_OUT/report.xml\"";
+// reads afterwards (as kReportFile), and the command refers to it through the shell.
+inline constexpr std::string_view kReportPath = "\"$TF_OUT/report\"";
+inline constexpr std::string_view kReportFile = "report";
+
+// What the report at kReportPath holds.
+enum class ReportFormat { kNone, kJunitXml, kGoTestJson };
 
 class FrameworkAdapter {
  public:
   virtual ~FrameworkAdapter() = default;
   // The /bin/sh command line that runs the job's tests in the workspace (the current directory).
   virtual std::string command(const v1::Job& job) const = 0;
-  // Whether the command writes a JUnit report at kReportPath.
-  virtual bool writesJunit() const = 0;
+  // What the command writes at kReportPath (kNone: the exit code is the verdict).
+  virtual ReportFormat report() const = 0;
   // A suite file may use this name for the framework.
   virtual std::string_view name() const = 0;
 };

@@ -208,6 +208,42 @@ def case_artifacts():
     check(total <= 100 << 10, f"within the 100 KiB artifact budget ({total} bytes)")
 
 
+GO_MODULE = {
+    "go.mod": "module example.com/calc\n\ngo 1.21\n",
+    "calc.go": "package calc\n\nfunc Add(a, b int) int { return a + b }\n",
+    "calc_test.go": (
+        "package calc\n\nimport \"testing\"\n\n"
+        "func TestAdd(t *testing.T) { if Add(2, 2) != 4 { t.Fatal(\"bad\") } }\n"
+        "func TestWrong(t *testing.T) { if Add(2, 2) != 5 { t.Errorf(\"want 5, got %d\", Add(2, 2)) } }\n"
+        "func TestLater(t *testing.T) { t.Skip(\"not yet\") }\n"),
+}
+
+
+def case_go_adapter():
+    print("go test adapter: per-test verdicts equal go test's own")
+    go = "/usr/local/go/bin/go"
+    if not os.path.exists(go):
+        check(False, "Go is installed at /usr/local/go (the polyglot machine has it)")
+        return
+    r = run_jobs([{"name": "go module", "framework": "go", "timeout": "180s", "files": GO_MODULE}])
+    ours = {c["name"]: c["status"] for c in r["go module"]["cases"]}
+    d = tempfile.mkdtemp(prefix="testfleet-go-")
+    for path, text in GO_MODULE.items():
+        with open(os.path.join(d, path), "w") as f:
+            f.write(text)
+    env = dict(os.environ, GOCACHE=os.path.join(d, ".cache"), GOPATH=os.path.join(d, ".gopath"),
+               GOTOOLCHAIN="local", GOPROXY="off", GOFLAGS="-mod=mod")
+    own = subprocess.run([go, "test", "-json", "./..."], cwd=d, capture_output=True, text=True, env=env, timeout=300)
+    theirs = {}
+    for line in own.stdout.splitlines():
+        ev = json.loads(line)
+        if ev.get("Test") and ev["Action"] in ("pass", "fail", "skip"):
+            theirs[ev["Test"]] = {"pass": "PASSED", "fail": "FAILED", "skip": "SKIPPED"}[ev["Action"]]
+    shutil.rmtree(d, ignore_errors=True)
+    check(ours == theirs and len(ours) == 3, f"same verdicts per test: ours {ours}, go test {theirs}")
+    check(r["go module"]["verdict"] == "FAILED", "the job fails because one test does")
+
+
 def case_bwrap_fails():
     print("bubblewrap failing to set up is ERROR (transient), not a test failure")
     d = tempfile.mkdtemp(prefix="testfleet-hostile-")
@@ -242,7 +278,7 @@ def case_frameworks():
 
 
 CASES = {"resources": case_resources, "survivors": case_survivors, "worker_killed": case_worker_killed,
-         "isolation": case_isolation, "artifacts": case_artifacts, "bwrap_fails": case_bwrap_fails, "frameworks": case_frameworks}
+         "isolation": case_isolation, "artifacts": case_artifacts, "go": case_go_adapter, "bwrap_fails": case_bwrap_fails, "frameworks": case_frameworks}
 
 
 def main():

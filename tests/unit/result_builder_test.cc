@@ -87,22 +87,22 @@ TEST_CASE("verdicts follow the evidence") {
 
 TEST_CASE("a JUnit report decides per-test verdicts; a clean exit with a failing case is FAILED") {
   Evidence ev = exited(0);
-  ev.expects_junit = true;
-  ev.junit_xml = R"(<testsuite><testcase name="a"/><testcase name="b"><failure message="no"/></testcase></testsuite>)";
+  ev.format = ReportFormat::kJunitXml;
+  ev.report = R"(<testsuite><testcase name="a"/><testcase name="b"><failure message="no"/></testcase></testsuite>)";
   v1::Result r = build(ev);
   CHECK(r.verdict() == v1::FAILED);
   CHECK(r.cases_size() == 2);
 
-  ev.junit_xml = R"(<testsuite><testcase name="a"><skipped/></testcase></testsuite>)";
+  ev.report = R"(<testsuite><testcase name="a"><skipped/></testcase></testsuite>)";
   CHECK(build(ev).verdict() == v1::SKIPPED);
 
   Evidence none = exited(5);
-  none.expects_junit = true;
+  none.format = ReportFormat::kJunitXml;
   CHECK(build(none).verdict() == v1::FAILED);
 
   Evidence empty = exited(0);
-  empty.expects_junit = true;
-  empty.junit_xml = "<testsuite></testsuite>";
+  empty.format = ReportFormat::kJunitXml;
+  empty.report = "<testsuite></testsuite>";
   CHECK(build(empty).verdict() == v1::FAILED);  // ran no tests
 }
 
