@@ -462,6 +462,9 @@ PartitionReader::PartitionReader(const ClientSettings& settings) : impl_(std::ma
   ConfPtr conf = baseConf(settings);
   // A group id is required by the KafkaConsumer API; it is never joined (assign only) nor committed to.
   set(*conf, "group.id", settings.client_id + "-reader");
+  // The reader's owner consumes as fast as it fetches; a small prefetch bounds librdkafka's buffers (the default
+  // allows 64 MiB per instance).
+  set(*conf, "queued.max.messages.kbytes", "4096");
   set(*conf, "enable.auto.commit", "false");
   set(*conf, "enable.auto.offset.store", "false");
   set(*conf, "isolation.level", "read_committed");
