@@ -3,6 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+SUITE ?= examples/demo/suite.yaml
 
 .PHONY: all bootstrap build kafka-up kafka-down demo test unit clean
 
@@ -22,7 +23,7 @@ kafka-down:
 	@scripts/kafka.sh stop
 
 demo: build kafka-up
-	@scripts/demo.sh $(BUILD)
+	@scripts/demo.sh $(BUILD) $(SUITE)
 
 test: build kafka-up
 	@cd $(BUILD) && ctest --output-on-failure --timeout 900 -j 2

@@ -9,6 +9,23 @@
 #include "common/text.h"
 
 namespace testfleet {
+namespace {
+
+// The first output line that says something: go prints "=== RUN", "=== PAUSE" and "--- FAIL" markers around it.
+std::string firstTellingLine(const std::string& text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + start, end - start);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (!line.empty() && !line.starts_with("=== ") && !line.starts_with("--- ")) return std::string(line);
+    start = end + 1;
+  }
+  return text.substr(0, text.find('\n'));
+}
+
+}  // namespace
 
 JunitParse readGoTestJson(std::string_view stream, const JunitLimits& limits) {
   JunitParse out;
@@ -47,7 +64,7 @@ JunitParse readGoTestJson(std::string_view stream, const JunitLimits& limits) {
     c.set_status(action == "pass" ? v1::PASSED : action == "skip" ? v1::SKIPPED : v1::FAILED);
     if (action != "pass") {
       const std::string& text = output[{package, test}];
-      c.set_message(keepHeadAndTail(text.substr(0, text.find('\n')), limits.max_message_bytes));
+      c.set_message(keepHeadAndTail(firstTellingLine(text), limits.max_message_bytes));
       c.set_details(keepHeadAndTail(text, limits.max_message_bytes * 4));
     }
     out.cases.push_back(std::move(c));
@@ -58,6 +75,7 @@ JunitParse readGoTestJson(std::string_view stream, const JunitLimits& limits) {
     c.set_name(package);
     c.set_classname(package);
     c.set_status(v1::FAILED);
+    c.set_errored(true);
     c.set_message("the package failed without running tests (build error?)");
     c.set_details(keepHeadAndTail(output[{package, ""}], limits.max_message_bytes * 4));
     out.cases.push_back(std::move(c));

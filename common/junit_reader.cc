@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <string_view>
 
 #include "common/text.h"
 
@@ -34,10 +35,15 @@ v1::TestCase readCase(const pugi::xml_node& node, const JunitLimits& limits) {
     describe(f, "");
   } else if (auto e = node.child("error")) {
     tc.set_status(v1::FAILED);
+    tc.set_errored(true);
     describe(e, "error: ");
   } else if (auto s = node.child("skipped")) {
     tc.set_status(v1::SKIPPED);
     describe(s, "");
+  } else if (std::string_view(node.attribute("status").as_string()) == "notrun" ||
+             std::string_view(node.attribute("result").as_string()) == "suppressed") {
+    tc.set_status(v1::SKIPPED);  // GoogleTest's DISABLED_ tests
+    tc.set_message("disabled");
   }
   return tc;
 }

@@ -21,7 +21,8 @@ struct JunitParse {
 };
 
 // Accepts <testsuites> or <testsuite> at the root (nested suites too). <failure> and <error> are FAILED
-// (an <error> keeps "error:" in its message), <skipped> is SKIPPED, anything else PASSED.
+// (an <error> is marked errored and keeps "error:" in its message), <skipped> and GoogleTest's status="notrun"
+// are SKIPPED, anything else PASSED.
 JunitParse readJunit(std::string_view xml, const JunitLimits& limits = {});
 
 }  // namespace testfleet

@@ -27,6 +27,7 @@ Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms) {
     job.set_name(t.name);
     for (const auto& id : t.tests) job.add_tests(id);
     job.set_command(t.command);
+    job.set_junit_file(t.junit_file);
     for (const auto& f : t.files) {
       v1::WorkspaceFile* wf = job.add_files();
       wf->set_path(f.path);

@@ -224,14 +224,16 @@ void checkWorkspace(Checker& check, const TestSpec& spec, const SuiteLimits& lim
   }
 }
 
-void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults, const SuiteLimits& limits,
-               Suite& suite) {
+std::vector<InlineFile> readTree(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits);
+
+void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults, const fs::path& base_dir,
+               const SuiteLimits& limits, Suite& suite) {
   if (!node.IsMap()) {
     check.fail(node, "each entry of 'tests' must be a mapping with at least 'name'");
     return;
   }
   std::set<std::string> allowed = kCommonKeys;
-  allowed.insert({"name", "files", "command", "tests"});
+  allowed.insert({"name", "files", "command", "tests", "root", "junit"});
   check.onlyKeys(node, allowed, "a test");
   TestSpec spec = defaults;
   spec.line = node.Mark().line + 1;
@@ -259,6 +261,30 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
         spec.files.push_back({path, content, false});
       }
     }
+  }
+  if (auto n = node["root"]) {
+    // The workspace is a whole folder (a project), read like the directory form's root.
+    if (auto s = check.string(n, "root")) {
+      fs::path root = fs::path(*s).is_absolute() ? fs::path(*s) : base_dir / *s;
+      if (!fs::is_directory(root)) {
+        check.fail(n, "'root' " + root.string() + " is not a directory");
+      } else {
+        for (auto& f : readTree(check, n, root, limits)) spec.files.push_back(std::move(f));
+      }
+    }
+  }
+  if (auto n = node["junit"]) {
+    auto s = check.string(n, "junit");
+    if (s && spec.framework != v1::SHELL) {
+      check.fail(n, "'junit' (the JUnit file a command writes) belongs to the shell framework");
+    } else if (s && !safeRelativePath(*s)) {
+      check.fail(n, "'junit' path '" + *s + "' must be relative to the workspace, without '..'");
+    } else if (s) {
+      spec.junit_file = *s;
+    }
+  }
+  if (spec.framework == v1::GTEST && spec.tests.empty()) {
+    check.fail(node, "test '" + spec.name + "' uses gtest and needs 'tests': [the test binary, then optional filters]");
   }
   if (spec.framework == v1::SHELL && spec.command.empty()) {
     check.fail(node, "test '" + spec.name + "' uses the shell framework and needs a 'command'");
@@ -346,7 +372,7 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     check.fail(node, "'directory' needs 'root', the folder holding the tests");
     return;
   }
-  std::string pattern = base.framework == v1::NODE_TEST ? "*.test.js" : "test_*.py";
+  std::string pattern = base.framework == v1::NODE_TEST || base.framework == v1::JEST ? "*.test.js" : "test*.py";
   if (auto n = node["pattern"]) {
     if (auto s = check.string(n, "pattern")) pattern = *s;
   }
@@ -354,8 +380,9 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     auto s = check.string(n, "split");
     if (s && *s != "file") check.fail(n, "'split' must be 'file' (one job per test file)");
   }
-  if (base.framework == v1::SHELL) {
-    check.fail(node, "'directory' needs a test framework (pytest or node), not shell");
+  if (base.framework == v1::SHELL || base.framework == v1::GTEST || base.framework == v1::GO_TEST) {
+    check.fail(node, "'directory' splits files of pytest, unittest, node or jest; for go or gtest use a test "
+                     "entry with 'root'");
     return;
   }
   fs::path root = fs::path(root_text).is_absolute() ? fs::path(root_text) : base_dir / root_text;
@@ -422,7 +449,7 @@ Suite parseSuite(const std::string& text, const std::string& display_name, const
       check.fail(tests, "'tests' has " + std::to_string(tests.size()) + " entries, over the limit of " +
                             std::to_string(limits.max_tests));
     } else {
-      for (const auto& t : tests) parseTest(check, t, defaults, limits, suite);
+      for (const auto& t : tests) parseTest(check, t, defaults, base_dir, limits, suite);
     }
   }
   if (directory) parseDirectory(check, directory, defaults, base_dir, limits, suite);

@@ -34,6 +34,7 @@ struct TestSpec {
   v1::Framework framework = v1::SHELL;
   std::vector<std::string> tests;  // what the framework is told to run (files, ids); empty = its default
   std::string command;
+  std::string junit_file;  // shell: a JUnit XML file the command writes, relative to the workspace
   std::vector<InlineFile> files;
   std::map<std::string, std::string> env;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};

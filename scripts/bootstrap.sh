@@ -12,6 +12,7 @@ packages=(
   libspdlog-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev libpugixml-dev libsqlite3-dev
   libcpp-httplib-dev libcli11-dev libseccomp-dev libarchive-dev
   bubblewrap openjdk-17-jre-headless maven kcat python3 python3-pytest nodejs procps
+  googletest libgtest-dev  # the worker's C++ test toolchain (the gtest adapter and example)
   chromium  # headless, for checking the HTML report as a browser renders it
 )
 
@@ -25,6 +26,17 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# jest for the jest adapter, installed where the sandbox sees it (/usr is mounted read-only into every job).
+jest_version=29.7.0
+if [ "$(jest --version 2>/dev/null)" != "$jest_version" ]; then
+  echo "bootstrap: installing jest $jest_version from the npm registry"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  # NodeSource's nodejs carries npm; Debian's own splits it out.
+  command -v npm >/dev/null || $sudo_cmd apt-get install -y -q --no-install-recommends npm >/dev/null
+  $sudo_cmd npm install -g --prefix /usr --no-fund --no-audit "jest@$jest_version" >/dev/null
 fi
 
 # Kafka broker jars, resolved from Maven Central through scripts/kafka/pom.xml into a cache outside the build tree.

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs examples/demo end to end: an aggregator and two workers against the local Kafka, the suite submitted with
-# --wait, the verdict printed. Exits 0 when the pipeline worked (the suite has a test that fails on purpose).
+# Runs a suite end to end (examples/demo unless a suite file is given): an aggregator and two workers against the
+# local Kafka, the suite submitted with --wait, the verdict printed. Exits 0 when the pipeline worked (the example
+# suites have tests that fail on purpose).
+#   scripts/demo.sh [BUILD_DIR] [SUITE_FILE]      e.g. make demo SUITE=examples/go/suite.yaml
 set -euo pipefail
 build=${1:-build}
+suite=${2:-examples/demo/suite.yaml}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/env.sh"
 brokers=127.0.0.1:$TESTFLEET_KAFKA_PORT
@@ -27,7 +30,7 @@ for i in 1 2; do
 done
 echo "demo: aggregator on http://127.0.0.1:$port, 2 workers, logs in $state"
 rc=0
-"$build/producer/testfleet" --brokers "$brokers" --topic-prefix "$prefix" submit examples/demo/suite.yaml --wait \
+"$build/producer/testfleet" --brokers "$brokers" --topic-prefix "$prefix" submit "$suite" --wait \
   --aggregator "http://127.0.0.1:$port" --junit "$state/junit.xml" --html "$state/report.html" \
   --markdown "$state/summary.md" --stall-timeout 2m || rc=$?
 case $rc in

@@ -184,7 +184,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       spec.name = job.job_id();
       Evidence ev;
       ev.sandbox = sandbox_.run(spec);
-      ev.format = adapter->report();
+      ev.format = adapter->report(job);
       if (ev.format != ReportFormat::kNone) ev.report = readSmallFile(out / kReportFile, 16 << 20);
       ev.stages = parseStageLines(ev.sandbox.stage_report);
       buildResult(job, ev, settings_.tail_bytes, r);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/go_test_reader.h"
+#include "common/jest_json_reader.h"
 #include "common/junit_reader.h"
 #include "common/text.h"
 #include "common/verdict.h"
@@ -80,7 +81,9 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
   // Per-test results from the framework's report, when it wrote one, even for a run that then timed out.
   std::string report_problem;
   if (ev.report && ev.format != ReportFormat::kNone) {
-    JunitParse parsed = ev.format == ReportFormat::kGoTestJson ? readGoTestJson(*ev.report) : readJunit(*ev.report);
+    JunitParse parsed = ev.format == ReportFormat::kGoTestJson ? readGoTestJson(*ev.report)
+                        : ev.format == ReportFormat::kJestJson ? readJestJson(*ev.report)
+                                                               : readJunit(*ev.report);
     for (auto& c : parsed.cases) *r.add_cases() = std::move(c);
     report_problem = parsed.error;
   }

@@ -46,7 +46,7 @@ json runJson(const RunInfo& run, const Summary& s, const std::vector<v1::Result>
     json cases = json::array();
     for (const auto& c : r.cases()) {
       cases.push_back({{"name", c.name()}, {"classname", c.classname()}, {"status", verdictName(c.status())},
-                       {"duration_ms", c.duration_ms()}, {"message", c.message()}});
+                       {"duration_ms", c.duration_ms()}, {"message", c.message()}, {"errored", c.errored()}});
     }
     jobs.push_back({{"job_id", r.job_id()}, {"name", r.name()}, {"attempt", r.attempt()},
                     {"verdict", verdictName(r.verdict())}, {"stage", r.stage()}, {"error", r.error()},

@@ -12,10 +12,10 @@ namespace {
 struct Counts {
   int tests = 0, failures = 0, errors = 0, skipped = 0;
   double seconds = 0;
-  void add(v1::Verdict v, double s) {
+  void add(v1::Verdict v, double s, bool errored) {
     ++tests;
     seconds += s;
-    if (v == v1::FAILED) ++failures;
+    if (v == v1::FAILED && !errored) ++failures;
     else if (v == v1::SKIPPED) ++skipped;
     else if (isFailing(v)) ++errors;
   }
@@ -62,8 +62,8 @@ std::string junitReport(const RunInfo& run, const std::vector<v1::Result>& resul
     Counts counts;
     for (const auto& c : r.cases()) {
       double s = c.duration_ms() / 1000.0;
-      counts.add(c.status(), s);
-      all.add(c.status(), s);
+      counts.add(c.status(), s, c.errored());
+      all.add(c.status(), s, c.errored());
       pugi::xml_node tc = suite.append_child("testcase");
       tc.append_attribute("name") = xmlSafe(c.name()).c_str();
       tc.append_attribute("classname") = xmlSafe(c.classname()).c_str();
@@ -76,7 +76,8 @@ std::string junitReport(const RunInfo& run, const std::vector<v1::Result>& resul
         if (!c.details().empty()) flaky.text() = xmlSafe(c.details()).c_str();
         continue;
       }
-      const char* element = c.status() == v1::FAILED ? "failure" : c.status() == v1::SKIPPED ? "skipped" : "error";
+      const bool failure = c.status() == v1::FAILED && !c.errored();
+      const char* element = failure ? "failure" : c.status() == v1::SKIPPED ? "skipped" : "error";
       pugi::xml_node detail = tc.append_child(element);
       detail.append_attribute("message") = xmlSafe(c.message()).c_str();
       if (c.status() != v1::FAILED && c.status() != v1::SKIPPED) {

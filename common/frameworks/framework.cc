@@ -1,7 +1,9 @@
 #include "common/frameworks/framework.h"
 
+#include <array>
 #include <stdexcept>
 
+#include "common/frameworks/unittest_runner.h"
 #include "common/text.h"
 
 namespace testfleet {
@@ -18,11 +20,18 @@ std::string withExtra(std::string cmd, const v1::Job& job) {
   return cmd;
 }
 
-// The command runs as it is; its exit code is the verdict.
+// Any command; its exit code is the verdict. With a junit_file, the JUnit XML the command wrote there gives the
+// per-test cases (copied to the report path whatever the exit code, so failures keep their details).
 class ShellAdapter : public FrameworkAdapter {
  public:
-  std::string command(const v1::Job& job) const override { return job.command(); }
-  ReportFormat report() const override { return ReportFormat::kNone; }
+  std::string command(const v1::Job& job) const override {
+    if (job.junit_file().empty()) return job.command();
+    return "(" + job.command() + ")\ntf_rc=$?\ncp -- " + shellQuote(job.junit_file()) + " " +
+           std::string(kReportPath) + " 2>/dev/null\nexit $tf_rc";
+  }
+  ReportFormat report(const v1::Job& job) const override {
+    return job.junit_file().empty() ? ReportFormat::kNone : ReportFormat::kJunitXml;
+  }
   std::string_view name() const override { return "shell"; }
 };
 
@@ -34,8 +43,21 @@ class PytestAdapter : public FrameworkAdapter {
                          std::string(kReportPath) + quotedTests(job),
                      job);
   }
-  ReportFormat report() const override { return ReportFormat::kJunitXml; }
+  ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
   std::string_view name() const override { return "pytest"; }
+};
+
+// python's unittest through testfleet's runner (unittest_runner.py, embedded at build time): unittest's own
+// loader and text runner, plus a JUnit report. Tests are files, modules or dotted ids; none = discovery.
+class UnittestAdapter : public FrameworkAdapter {
+ public:
+  std::string command(const v1::Job& job) const override {
+    return withExtra("python3 -c " + shellQuote(std::string(kUnittestRunner)) + " " + std::string(kReportPath) +
+                         quotedTests(job),
+                     job);
+  }
+  ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
+  std::string_view name() const override { return "unittest"; }
 };
 
 // node's built-in runner with its JUnit reporter, plus the human-readable one on stdout.
@@ -47,8 +69,26 @@ class NodeTestAdapter : public FrameworkAdapter {
                          std::string(kReportPath) + quotedTests(job),
                      job);
   }
-  ReportFormat report() const override { return ReportFormat::kJunitXml; }
+  ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
   std::string_view name() const override { return "node"; }
+};
+
+// jest from the worker's toolchain (the project's own node_modules/.bin/jest when the workspace has one), in one
+// process, its JSON result written to the report path. Tests are file paths, taken literally. A workspace without
+// package.json or jest.config.* runs with an empty config (jest would otherwise search up to / and give up).
+class JestAdapter : public FrameworkAdapter {
+ public:
+  std::string command(const v1::Job& job) const override {
+    std::string cmd =
+        "tf_jest=jest; [ -x node_modules/.bin/jest ] && tf_jest=node_modules/.bin/jest; tf_cfg=; "
+        "[ -f package.json ] || ls jest.config.* >/dev/null 2>&1 || tf_cfg=--config={}; "
+        "\"$tf_jest\" $tf_cfg --ci --runInBand --watchman=false --colors=false --json --outputFile=" +
+        std::string(kReportPath);
+    if (job.tests_size()) cmd += " --runTestsByPath" + quotedTests(job);
+    return withExtra(cmd, job);
+  }
+  ReportFormat report(const v1::Job&) const override { return ReportFormat::kJestJson; }
+  std::string_view name() const override { return "jest"; }
 };
 
 // go test's JSON event stream, written to the report file; packages default to ./... . The module cache and build
@@ -62,9 +102,37 @@ class GoTestAdapter : public FrameworkAdapter {
            "PATH=\"$PATH:/usr/local/go/bin\"; go test -json" +
            (job.command().empty() ? "" : " " + job.command()) + packages + " > " + std::string(kReportPath);
   }
-  ReportFormat report() const override { return ReportFormat::kGoTestJson; }
+  ReportFormat report(const v1::Job&) const override { return ReportFormat::kGoTestJson; }
   std::string_view name() const override { return "go"; }
 };
+
+// A GoogleTest binary (tests[0], relative to the workspace; built by the job's setup or shipped in its files) with
+// its XML report. Further entries of `tests` are a --gtest_filter ("Suite.Name", patterns allowed).
+class GtestAdapter : public FrameworkAdapter {
+ public:
+  std::string command(const v1::Job& job) const override {
+    std::string binary = job.tests_size() ? job.tests(0) : "";
+    if (!binary.empty() && binary.front() != '/' && !binary.starts_with("./")) binary = "./" + binary;
+    std::string cmd = shellQuote(binary) + " --gtest_color=no --gtest_output=xml:" + std::string(kReportPath);
+    if (job.tests_size() > 1) {
+      std::string filter;
+      for (int i = 1; i < job.tests_size(); ++i) filter += (filter.empty() ? "" : ":") + job.tests(i);
+      cmd += " --gtest_filter=" + shellQuote(filter);
+    }
+    return withExtra(cmd, job);
+  }
+  ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
+  std::string_view name() const override { return "gtest"; }
+};
+
+struct Known {
+  std::string_view name;
+  v1::Framework framework;
+};
+constexpr std::array kKnown = {Known{"pytest", v1::PYTEST},  Known{"unittest", v1::UNITTEST},
+                               Known{"node", v1::NODE_TEST}, Known{"jest", v1::JEST},
+                               Known{"go", v1::GO_TEST},     Known{"gtest", v1::GTEST},
+                               Known{"shell", v1::SHELL}};
 
 }  // namespace
 
@@ -74,23 +142,32 @@ FrameworkAdapterPtr makeAdapter(v1::Framework framework) {
       return std::make_unique<ShellAdapter>();
     case v1::PYTEST:
       return std::make_unique<PytestAdapter>();
+    case v1::UNITTEST:
+      return std::make_unique<UnittestAdapter>();
     case v1::NODE_TEST:
       return std::make_unique<NodeTestAdapter>();
+    case v1::JEST:
+      return std::make_unique<JestAdapter>();
     case v1::GO_TEST:
       return std::make_unique<GoTestAdapter>();
+    case v1::GTEST:
+      return std::make_unique<GtestAdapter>();
     default:
       return nullptr;
   }
 }
 
 std::optional<v1::Framework> frameworkFromName(std::string_view name) {
-  if (name == "shell") return v1::SHELL;
-  if (name == "pytest") return v1::PYTEST;
-  if (name == "node") return v1::NODE_TEST;
-  if (name == "go") return v1::GO_TEST;
+  for (const auto& k : kKnown) {
+    if (k.name == name) return k.framework;
+  }
   return std::nullopt;
 }
 
-std::vector<std::string> frameworkNames() { return {"pytest", "node", "go", "shell"}; }
+std::vector<std::string> frameworkNames() {
+  std::vector<std::string> out;
+  for (const auto& k : kKnown) out.emplace_back(k.name);
+  return out;
+}
 
 }  // namespace testfleet

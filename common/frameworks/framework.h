@@ -18,7 +18,7 @@ inline constexpr std::string_view kReportPath = "\"$TF_OUT/report\"";
 inline constexpr std::string_view kReportFile = "report";
 
 // What the report at kReportPath holds.
-enum class ReportFormat { kNone, kJunitXml, kGoTestJson };
+enum class ReportFormat { kNone, kJunitXml, kGoTestJson, kJestJson };
 
 class FrameworkAdapter {
  public:
@@ -26,7 +26,7 @@ class FrameworkAdapter {
   // The /bin/sh command line that runs the job's tests in the workspace (the current directory).
   virtual std::string command(const v1::Job& job) const = 0;
   // What the command writes at kReportPath (kNone: the exit code is the verdict).
-  virtual ReportFormat report() const = 0;
+  virtual ReportFormat report(const v1::Job& job) const = 0;
   // A suite file may use this name for the framework.
   virtual std::string_view name() const = 0;
 };
@@ -34,7 +34,7 @@ class FrameworkAdapter {
 using FrameworkAdapterPtr = std::unique_ptr<FrameworkAdapter>;
 
 FrameworkAdapterPtr makeAdapter(v1::Framework framework);
-// "pytest", "shell", "node" → the enum; nullopt for an unknown name.
+// "pytest", "unittest", "node", "jest", "go", "gtest", "shell" → the enum; nullopt for an unknown name.
 std::optional<v1::Framework> frameworkFromName(std::string_view name);
 std::vector<std::string> frameworkNames();
 

@@ -24,7 +24,7 @@ not json at all
   CHECK(p.cases[0].status() == v1::PASSED);
   CHECK(p.cases[0].duration_ms() == 250);
   CHECK(p.cases[1].status() == v1::FAILED);
-  CHECK(p.cases[1].message() == "    m_test.go:9: want 2, got 3");
+  CHECK(p.cases[1].message() == "m_test.go:9: want 2, got 3");  // markers and indent dropped
   CHECK(p.cases[2].status() == v1::SKIPPED);
   CHECK(p.cases[3].name() == "ex/broken");  // a package that failed to build
   CHECK(p.cases[3].status() == v1::FAILED);

@@ -51,3 +51,15 @@ TEST_CASE("nonsense durations are clamped, not trusted") {
   CHECK(p.cases[0].duration_ms() == 0);
   CHECK(p.cases[1].duration_ms() == 0);
 }
+
+TEST_CASE("<error> is an errored failure; GoogleTest's disabled tests are skipped") {
+  auto parsed = testfleet::readJunit(R"(<testsuites><testsuite name="S">
+    <testcase name="a" classname="S"><error message="boom">trace</error></testcase>
+    <testcase name="DISABLED_b" classname="S" status="notrun" result="suppressed"/>
+    <testcase name="c" classname="S"><failure message="no"/></testcase></testsuite></testsuites>)");
+  REQUIRE(parsed.cases.size() == 3);
+  CHECK(parsed.cases[0].status() == testfleet::v1::FAILED);
+  CHECK(parsed.cases[0].errored());
+  CHECK(parsed.cases[1].status() == testfleet::v1::SKIPPED);
+  CHECK_FALSE(parsed.cases[2].errored());
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Every framework adapter, through the whole fleet, against the framework's own runner.
+
+For each example project under examples/ (each has passing, failing, skipped and erroring tests), the suite is
+submitted to a real fleet (real Kafka, aggregator, sandboxed worker) and the per-test verdicts in its JSON report
+are compared with what the framework's own runner prints when run directly on a copy of the project: the same
+test ids with the same passed / failed / skipped / error outcome. The generic command adapter is checked the same
+way, with pytest run as a plain command that writes a JUnit file.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fleet_e2e  # noqa: E402  (the Fleet harness and check())
+from fleet_e2e import Fleet, check  # noqa: E402
+
+GO = "/usr/local/go/bin/go"
+PYTHON = "/usr/bin/python3"  # the interpreter the sandbox sees
+
+
+def copy_project(name):
+    d = tempfile.mkdtemp(prefix=f"testfleet-native-{name}-")
+    shutil.copytree(os.path.join(fleet_e2e.ARGS.source, "examples", name), d, dirs_exist_ok=True)
+    return d
+
+
+def run(cmd, cwd, **kw):
+    env = dict(os.environ, **kw.pop("env", {}))
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600, env=env, **kw)
+
+
+# ---- the frameworks' own runners, parsed from what they print -------------------------------------------------
+
+def native_pytest(d, files=()):
+    out = run([PYTHON, "-m", "pytest", "-v", "-p", "no:cacheprovider", *files], d).stdout
+    verdicts = {}
+    for m in re.finditer(r"^(\S+?)::(\S+) (PASSED|FAILED|SKIPPED|ERROR|XFAIL|XPASS)", out, re.M):
+        module = m.group(1)[:-3].replace("/", ".")
+        test = m.group(2).replace("::", ".")
+        verdicts[f"{module}.{test}"] = {"PASSED": "passed", "XFAIL": "passed", "SKIPPED": "skipped",
+                                        "ERROR": "error"}.get(m.group(3), "failed")
+    return verdicts
+
+
+def native_unittest(d):
+    err = run([PYTHON, "-m", "unittest", "-v"], d).stderr
+    verdicts = {}
+    for m in re.finditer(r"^\w+ \(([\w.]+)\) \.\.\. (ok|FAIL|ERROR|skipped|expected failure|unexpected success)",
+                         err, re.M):
+        verdicts[m.group(1)] = {"ok": "passed", "expected failure": "passed", "skipped": "skipped",
+                                "ERROR": "error"}.get(m.group(2), "failed")
+    return verdicts
+
+
+def native_node(d):
+    out = run(["node", "--test", "--test-reporter=tap"], d).stdout
+    verdicts = {}
+    for m in re.finditer(r"^(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO).*)?$", out, re.M):
+        verdicts[m.group(2)] = "skipped" if m.group(3) else ("passed" if m.group(1) == "ok" else "failed")
+    return verdicts
+
+
+def native_jest(d):
+    report = os.path.join(d, ".native-jest.json")
+    run(["jest", "--ci", "--runInBand", "--json", "--outputFile=" + report], d)
+    with open(report) as f:
+        doc = json.load(f)
+    verdicts = {}
+    for file in doc["testResults"]:
+        path = os.path.relpath(file["name"], d)
+        if not file["assertionResults"] and file["status"] == "failed":
+            verdicts[f"{path}.{path}"] = "error"
+        for a in file["assertionResults"]:
+            verdicts[f"{path}.{a['fullName']}"] = {"passed": "passed", "failed": "failed"}.get(a["status"], "skipped")
+    return verdicts
+
+
+def native_go(d):
+    env = {"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOCACHE": os.path.join(d, ".gocache")}
+    out = run([GO, "test", "-json", "./..."], d, env=env).stdout
+    verdicts = {}
+    for line in out.splitlines():
+        ev = json.loads(line)
+        if ev.get("Test") and ev["Action"] in ("pass", "fail", "skip"):
+            verdicts[f"{ev['Package']}.{ev['Test']}"] = {"pass": "passed", "fail": "failed", "skip": "skipped"}[ev["Action"]]
+    return verdicts
+
+
+def native_gtest(d):
+    built = run(["make", "--quiet", "stack_test"], d)
+    assert built.returncode == 0, f"host build of the gtest example failed: {built.stderr}"
+    out = run(["./stack_test", "--gtest_color=no"], d).stdout
+    verdicts = {}
+    for m in re.finditer(r"^\[ +(OK|FAILED|SKIPPED) +\] (\w+\.\w+)", out, re.M):
+        verdicts[m.group(2)] = {"OK": "passed", "FAILED": "failed", "SKIPPED": "skipped"}[m.group(1)]
+    listed = run(["./stack_test", "--gtest_list_tests"], d).stdout
+    suite = None
+    for line in listed.splitlines():
+        if not line.startswith(" "):
+            suite = line.strip().rstrip(".")
+        elif line.strip().startswith("DISABLED_"):
+            verdicts[f"{suite}.{line.strip()}"] = "skipped"  # gtest lists disabled tests and never runs them
+    return verdicts
+
+
+# ---- the fleet's side -----------------------------------------------------------------------------------------
+
+def fleet_verdicts(fleet, suite, key):
+    report = os.path.join(fleet.dir, os.path.basename(os.path.dirname(suite)) + "-report.json")
+    r = fleet.submit(suite, "--wait", "--no-history", "--json", report)
+    assert r.returncode in (0, 1), f"submit exit {r.returncode}: {r.stdout}\n{r.stderr}"
+    with open(report) as f:
+        doc = json.load(f)
+    verdicts = {}
+    for job in doc["jobs"]:
+        for c in job["cases"]:
+            status = c["status"]
+            outcome = {"passed": "passed", "skipped": "skipped"}.get(status, "error" if c.get("errored") else "failed")
+            verdicts[key(job, c)] = outcome
+    return verdicts, r.returncode
+
+
+def dotted(job, c):
+    return f"{c['classname']}.{c['name']}"
+
+
+def compare(name, ours, theirs, exit_code):
+    print(f"{name}: {len(ours)} tests through the fleet, {len(theirs)} by the framework's own runner")
+    check(ours == theirs, f"{name}: same ids and verdicts" + ("" if ours == theirs else
+                                                             f"\n      ours   {sorted(ours.items())}"
+                                                             f"\n      theirs {sorted(theirs.items())}"))
+    outcomes = set(theirs.values())
+    check({"passed", "failed", "skipped"} <= outcomes, f"{name}: the example has passing, failing and skipped tests")
+    check(any("rror" in k for k in theirs), f"{name}: the example has a test that errors (named so)")
+    check(exit_code == 1, f"{name}: submit exits 1 because tests failed")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--build", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("adapters", nargs="*",
+                        default=["pytest", "unittest", "node", "jest", "go", "gtest", "command"])
+    fleet_e2e.ARGS = parser.parse_args()
+    args = fleet_e2e.ARGS
+    args.source = os.path.abspath(args.source)
+    examples = os.path.join(args.source, "examples")
+    natives = {"pytest": native_pytest, "unittest": native_unittest, "node": native_node, "jest": native_jest,
+               "go": native_go, "gtest": native_gtest}
+    keys = {"node": lambda job, c: c["name"]}
+    with Fleet("adapters") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2)
+        for name in args.adapters:
+            try:
+                if name == "command":
+                    # The generic adapter: any command, plus the JUnit file it says it writes.
+                    suite = fleet_e2e.write_suite(fleet.dir, "command.yaml", f"""
+name: generic-command
+tests:
+  - name: pytest as a plain command
+    framework: shell
+    root: {examples}/pytest
+    command: python3 -m pytest -q -p no:cacheprovider -o junit_family=xunit1 --junitxml=out/junit.xml
+    junit: out/junit.xml
+""")
+                    os.makedirs(os.path.join(fleet.dir, "command"), exist_ok=True)
+                    os.rename(suite, os.path.join(fleet.dir, "command", "suite.yaml"))
+                    ours, code = fleet_verdicts(fleet, os.path.join(fleet.dir, "command", "suite.yaml"), dotted)
+                    compare(name, ours, native_pytest(copy_project("pytest")), code)
+                    continue
+                ours, code = fleet_verdicts(fleet, os.path.join(examples, name, "suite.yaml"),
+                                            keys.get(name, dotted))
+                compare(name, ours, natives[name](copy_project(name)), code)
+            except Exception as e:  # one adapter blowing up is a failure; the others still run
+                check(False, f"{name}: {e!r}")
+    print(f"{len(fleet_e2e.FAILURES)} failed checks")
+    return 1 if fleet_e2e.FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

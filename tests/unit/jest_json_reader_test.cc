@@ -1,0 +1,37 @@
+#include <doctest/doctest.h>
+
+#include "common/jest_json_reader.h"
+
+using testfleet::readJestJson;
+namespace v1 = testfleet::v1;
+
+TEST_CASE("jest's JSON gives a case per assertion, relative to the workspace") {
+  auto parsed = readJestJson(R"({"testResults": [
+    {"name": "/work/src/sum.test.js", "status": "failed", "assertionResults": [
+      {"fullName": "sum adds", "status": "passed", "duration": 3},
+      {"fullName": "sum rounds", "status": "failed", "failureMessages": ["Error: expected 1\n  at line 3"]},
+      {"fullName": "sum later", "status": "todo"},
+      {"fullName": "sum skipped", "status": "pending"}]},
+    {"name": "/work/load.test.js", "status": "failed", "message": "Cannot find module './x'", "assertionResults": []}
+  ]})");
+  CHECK(parsed.error.empty());
+  REQUIRE(parsed.cases.size() == 5);
+  CHECK(parsed.cases[0].classname() == "src/sum.test.js");
+  CHECK(parsed.cases[0].status() == v1::PASSED);
+  CHECK(parsed.cases[0].duration_ms() == 3);
+  CHECK(parsed.cases[1].status() == v1::FAILED);
+  CHECK_FALSE(parsed.cases[1].errored());
+  CHECK(parsed.cases[1].message() == "Error: expected 1");
+  CHECK(parsed.cases[2].status() == v1::SKIPPED);
+  CHECK(parsed.cases[3].status() == v1::SKIPPED);
+  CHECK(parsed.cases[4].name() == "load.test.js");
+  CHECK(parsed.cases[4].errored());
+}
+
+TEST_CASE("what is not jest's JSON is refused with a reason") {
+  CHECK_FALSE(readJestJson("not json").error.empty());
+  CHECK_FALSE(readJestJson(R"({"testResults": 3})").error.empty());
+  testfleet::JunitLimits small;
+  small.max_bytes = 10;
+  CHECK(readJestJson(R"({"testResults": []})", small).error.find("over the limit") != std::string::npos);
+}
