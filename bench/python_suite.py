@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A realistic multi-file Python suite (50 files, skewed durations) run three ways on this machine, in one go:
 plain `pytest`, `pytest -n 2` (pytest-xdist from PyPI), and testfleet with one worker of 2 slots, one sandboxed job
-per file — cold, then with history (longest first). Prints wall times, ratios and makespan against lower bound.
+per file — cold, then with history (longest first) — and with files packed into jobs of ~2 s and ~4 s of expected
+work, and into 4 shards (isolation per job, not per file). Prints wall times, ratios and makespan against lower
+bound.
 
   bench/python_suite.py --build build [--files 50] [--seed 7]
 
@@ -72,20 +74,30 @@ def main():
         fleet.start_worker("bench", 2)
         warm = fleet.submit(fleet_e2e.trivial_suite(fleet.dir, 2, "true"), "--wait")
         assert warm.returncode == 0, warm.stderr
-        for label in ("testfleet, 2 slots, cold", "testfleet, 2 slots, with history"):
+        variants = {"group2": "  group: 2s\n", "group4": "  group: 4s\n", "shards4": "  shards: 4\n"}
+        for name, extra in variants.items():
+            with open(os.path.join(root, f"{name}.yaml"), "w") as f:
+                f.write("name: python-bench\ndirectory:\n  root: tests\n  framework: pytest\n  timeout: 5m\n" + extra)
+        runs = [("testfleet, 2 slots, per file, cold", "suite.yaml"),
+                ("testfleet, 2 slots, per file, history", "suite.yaml"),
+                ("testfleet, grouped ~2 s, history", "group2.yaml"),
+                ("testfleet, grouped ~4 s, history", "group4.yaml"),
+                ("testfleet, 4 shards, history", "shards4.yaml")]
+        for label, suite_file in runs:
             out = os.path.join(fleet.dir, "run.json")
             start = time.monotonic()
-            r = fleet.submit(os.path.join(root, "suite.yaml"), "--wait", "--json", out)
+            r = fleet.submit(os.path.join(root, suite_file), "--wait", "--json", out)
             elapsed = time.monotonic() - start
             assert r.returncode == 0, r.stdout + r.stderr
             s = json.load(open(out))["summary"]
-            rows.append((label, elapsed, f"makespan {s['makespan_ms'] / 1000:.2f} s vs lower bound "
+            jobs = len(json.load(open(out))["jobs"])
+            rows.append((label, elapsed, f"{jobs} jobs; makespan {s['makespan_ms'] / 1000:.2f} s vs lower bound "
                                          f"{s['lower_bound_ms'] / 1000:.2f} s ({s['peak_slots']} slots)"))
     base = rows[1][1]
     print(f"{args.files} files, {work:.1f} s of test work (seed {args.seed}); 2 cores")
-    print(f"{'mode':<36}{'wall s':>8}{'vs plain':>10}{'vs -n 2':>9}  schedule")
+    print(f"{'mode':<40}{'wall s':>8}{'vs plain':>10}{'vs -n 2':>9}  schedule")
     for name, t, note in rows:
-        print(f"{name:<36}{t:>8.2f}{rows[0][1] / t:>9.2f}x{t / base:>8.2f}x  {note}")
+        print(f"{name:<40}{t:>8.2f}{rows[0][1] / t:>9.2f}x{t / base:>8.2f}x  {note}")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,80 @@ Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms) {
   return plan;
 }
 
+std::map<std::string, uint32_t> groupTests(Suite& suite, const std::map<std::string, uint32_t>& test_ms) {
+  std::map<std::string, uint32_t> expected;
+  const Grouping& g = suite.grouping;
+  if (!g.active()) return expected;
+  struct Item {
+    TestSpec spec;
+    uint64_t ms;
+    bool known;
+  };
+  std::vector<Item> items;
+  std::vector<TestSpec> kept;
+  size_t insert_at = std::string::npos;
+  for (auto& spec : suite.tests) {
+    if (!spec.groupable || spec.tests.size() != 1) {
+      kept.push_back(std::move(spec));
+      continue;
+    }
+    if (insert_at == std::string::npos) insert_at = kept.size();
+    auto it = test_ms.find(spec.tests[0]);
+    bool known = it != test_ms.end();
+    uint64_t ms = known ? it->second : static_cast<uint64_t>(g.unknown_estimate.count());
+    items.push_back({std::move(spec), ms, known});
+  }
+  // Longest first; names break ties so the same history gives the same jobs.
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    return a.ms != b.ms ? a.ms > b.ms : a.spec.name < b.spec.name;
+  });
+  struct Bin {
+    std::vector<const Item*> items;
+    uint64_t ms = 0;
+    bool known = true;
+  };
+  std::vector<Bin> bins;
+  if (g.shards > 0) {
+    bins.resize(std::min<size_t>(g.shards, items.size()));
+    for (const auto& item : items) {
+      auto least = std::min_element(bins.begin(), bins.end(), [](const Bin& a, const Bin& b) { return a.ms < b.ms; });
+      least->items.push_back(&item);
+      least->ms += item.ms;
+      least->known &= item.known;
+    }
+  } else {
+    const auto target = static_cast<uint64_t>(g.target.count());
+    for (const auto& item : items) {
+      auto fits = std::find_if(bins.begin(), bins.end(), [&](const Bin& b) { return b.ms + item.ms <= target; });
+      if (item.ms >= target || fits == bins.end()) {
+        bins.emplace_back();
+        fits = bins.end() - 1;
+      }
+      fits->items.push_back(&item);
+      fits->ms += item.ms;
+      fits->known &= item.known;
+    }
+  }
+  std::vector<TestSpec> grouped;
+  for (auto& bin : bins) {
+    if (bin.items.empty()) continue;
+    std::sort(bin.items.begin(), bin.items.end(), [](const Item* a, const Item* b) { return a->spec.name < b->spec.name; });
+    TestSpec spec = bin.items.front()->spec;
+    if (bin.items.size() > 1) {
+      spec.name += " +" + std::to_string(bin.items.size() - 1) + " more";
+      spec.tests.clear();
+      for (const Item* item : bin.items) spec.tests.push_back(item->spec.tests[0]);
+    }
+    if (bin.known) expected[jobIdFor(spec.name)] = static_cast<uint32_t>(std::min<uint64_t>(bin.ms, UINT32_MAX));
+    grouped.push_back(std::move(spec));
+  }
+  if (insert_at == std::string::npos) insert_at = kept.size();
+  kept.insert(kept.begin() + static_cast<std::ptrdiff_t>(insert_at), std::make_move_iterator(grouped.begin()),
+              std::make_move_iterator(grouped.end()));
+  suite.tests = std::move(kept);
+  return expected;
+}
+
 size_t orderByHistory(Plan& plan, const std::map<std::string, uint32_t>& durations) {
   size_t known = 0;
   for (const auto& j : plan.jobs) known += durations.count(j.job_id());

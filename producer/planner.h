@@ -20,6 +20,14 @@ std::string jobIdFor(const std::string& test_name);
 
 Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms);
 
+// Packs the directory form's files into jobs as suite.grouping says (nothing to do when it is not active), from
+// expected durations per file (test_ms: file → ms from history; others count as grouping.unknown_estimate).
+// Target: first-fit decreasing into jobs of at most the target, a file at or over it alone. Shards: longest
+// first onto the least loaded of N jobs. A job of one file keeps the file's name (and job id); a job of several
+// is named "<first file> +<n> more". Returns the expected duration of every job whose files all have history,
+// by job id, for orderByHistory.
+std::map<std::string, uint32_t> groupTests(Suite& suite, const std::map<std::string, uint32_t>& test_ms);
+
 // Orders the jobs so the tail of the run is short: jobs with no history first (they may be long), then the
 // longest expected first. durations: job id → mean wall time in ms from earlier runs. Returns how many were known.
 size_t orderByHistory(Plan& plan, const std::map<std::string, uint32_t>& durations);

@@ -62,6 +62,29 @@ void printMissing(const FollowSettings& follow, const Plan& plan, std::ostream& 
   if (missing.size() > 20) err << "  … and " << missing.size() - 20 << " more\n";
 }
 
+struct History {
+  std::map<std::string, uint32_t> jobs;   // job id → ms
+  std::map<std::string, uint32_t> tests;  // test file → ms
+};
+
+// The aggregator's memory of this suite; empty when it has none or cannot be reached (the run goes on without).
+History fetchHistory(const std::string& aggregator_url, const std::string& suite) {
+  History h;
+  HttpClient http(std::chrono::seconds(3));
+  HttpResponse r = http.get(aggregator_url + "/v1/history/durations?suite=" + http.escape(suite));
+  auto doc = r.status == 200 ? nlohmann::json::parse(r.body, nullptr, false) : nlohmann::json();
+  if (!doc.is_object()) return h;
+  auto read = [&](const char* key, std::map<std::string, uint32_t>& into) {
+    if (!doc.contains(key) || !doc[key].is_object()) return;
+    for (const auto& [id, ms] : doc[key].items()) {
+      if (ms.is_number_unsigned()) into[id] = ms.get<uint32_t>();
+    }
+  };
+  read("jobs", h.jobs);
+  read("tests", h.tests);
+  return h;
+}
+
 }  // namespace
 
 int runSubmit(const SubmitOptions& options) {
@@ -76,20 +99,18 @@ int runSubmit(const SubmitOptions& options) {
   Suite labelled = suite;
   for (const auto& [k, v] : options.labels) labelled.labels[k] = v;
   const std::string run_id = options.run_id.empty() ? randomId() : options.run_id;
+  History history;
+  if (options.use_history || labelled.grouping.active()) history = fetchHistory(options.follow.aggregator_url, suite.name);
+  if (labelled.grouping.active()) {
+    const size_t files = labelled.tests.size();
+    for (const auto& [id, ms] : groupTests(labelled, history.tests)) history.jobs[id] = ms;
+    std::cerr << "testfleet: " << files << " test files packed into " << labelled.tests.size() << " jobs ("
+              << history.tests.size() << " files with history)\n";
+  }
   Plan plan = planRun(labelled, run_id, nowMillis());
   if (options.use_history) {
     // Longest expected jobs first, from the aggregator's history of this suite; without it, the suite's order.
-    HttpClient http(std::chrono::seconds(3));
-    HttpResponse r = http.get(options.follow.aggregator_url + "/v1/history/durations?suite=" +
-                              http.escape(suite.name));
-    auto doc = r.status == 200 ? nlohmann::json::parse(r.body, nullptr, false) : nlohmann::json();
-    std::map<std::string, uint32_t> durations;
-    if (doc.is_object() && doc.contains("jobs") && doc["jobs"].is_object()) {
-      for (const auto& [id, ms] : doc["jobs"].items()) {
-        if (ms.is_number_unsigned()) durations[id] = ms.get<uint32_t>();
-      }
-    }
-    size_t known = orderByHistory(plan, durations);
+    size_t known = orderByHistory(plan, history.jobs);
     if (known > 0) std::cerr << "testfleet: ordered by history: " << known << " of " << plan.jobs.size()
                              << " jobs have earlier durations; longest first\n";
   }

@@ -360,7 +360,7 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     return;
   }
   std::set<std::string> allowed = kCommonKeys;
-  allowed.insert({"root", "pattern", "split"});
+  allowed.insert({"root", "pattern", "split", "group", "shards", "unknown_estimate"});
   check.onlyKeys(node, allowed, "'directory'");
   TestSpec base = defaults;
   base.line = node.Mark().line + 1;
@@ -378,7 +378,22 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
   }
   if (auto n = node["split"]) {
     auto s = check.string(n, "split");
-    if (s && *s != "file") check.fail(n, "'split' must be 'file' (one job per test file)");
+    if (s && *s != "file") check.fail(n, "'split' must be 'file' (one job per test file, or per group: see 'group')");
+  }
+  if (auto n = node["group"]) {
+    if (auto d = check.duration(n, "group")) suite.grouping.target = *d;
+  }
+  if (auto n = node["shards"]) {
+    int v = 0;
+    if (n.IsScalar() && YAML::convert<int>::decode(n, v) && v >= 1 && v <= 1000) {
+      suite.grouping.shards = static_cast<uint32_t>(v);
+    } else {
+      check.fail(n, "'shards' must be a whole number from 1 to 1000");
+    }
+  }
+  if (node["group"] && node["shards"]) check.fail(node["shards"], "give 'group' (a target duration) or 'shards', not both");
+  if (auto n = node["unknown_estimate"]) {
+    if (auto d = check.duration(n, "unknown_estimate")) suite.grouping.unknown_estimate = *d;
   }
   if (base.framework == v1::SHELL || base.framework == v1::GTEST || base.framework == v1::GO_TEST) {
     check.fail(node, "'directory' splits files of pytest, unittest, node or jest; for go or gtest use a test "
@@ -399,6 +414,7 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     spec.name = f.path;
     spec.tests = {f.path};
     spec.files = files;
+    spec.groupable = true;
     suite.tests.push_back(std::move(spec));
   }
   if (suite.tests.size() == before) {

@@ -46,6 +46,17 @@ struct TestSpec {
   uint32_t reruns = 0;  // a FAILED job runs again up to this many times; failed-then-passed is FLAKY
   std::vector<std::string> artifacts;  // workspace files kept after the job (glob patterns)
   int line = 0;  // where it was declared, for messages
+  bool groupable = false;  // one file of the directory form: may share a job with others (see Grouping)
+};
+
+// How the directory form's files become jobs: one per file (the default), files packed into jobs of about
+// `target` expected duration, or exactly `shards` jobs of about equal expected duration. Expected durations come
+// from the aggregator's history; a file without history counts as `unknown_estimate`.
+struct Grouping {
+  std::chrono::milliseconds target{0};
+  uint32_t shards = 0;
+  std::chrono::milliseconds unknown_estimate{std::chrono::seconds(1)};
+  bool active() const { return target.count() > 0 || shards > 0; }
 };
 
 struct Suite {
@@ -53,6 +64,7 @@ struct Suite {
   bool flaky_fails_run = false;
   std::map<std::string, std::string> labels;
   std::vector<TestSpec> tests;
+  Grouping grouping;
 };
 
 // Every problem found, each "FILE:LINE: message"; what() joins them.

@@ -117,6 +117,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
   r.set_job_id(job.job_id());
   r.set_attempt(job.attempt());
   r.set_name(job.name());
+  for (const auto& t : job.tests()) r.add_tests(t);
   r.set_worker_id(settings_.worker_id);
   r.set_unsandboxed(!sandbox_.isolated());
   r.set_final(true);

@@ -83,7 +83,9 @@ struct ApiServer::Impl {
       }
       json jobs = json::object();
       for (const auto& [id, ms] : store.jobDurations(suite, runs)) jobs[id] = ms;
-      res.set_content(dump({{"suite", suite}, {"runs", runs}, {"jobs", jobs}}), "application/json");
+      json tests = json::object();
+      for (const auto& [test, ms] : store.testDurations(suite, runs)) tests[test] = ms;
+      res.set_content(dump({{"suite", suite}, {"runs", runs}, {"jobs", jobs}, {"tests", tests}}), "application/json");
     });
     server.Get(R"(/v1/runs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       if (req.get_param_value("jobs") == "false") {

@@ -41,6 +41,8 @@ class ResultStore {
   virtual std::vector<v1::Result> allAttempts(const std::string& run_id) = 0;
   // Mean wall time per job id over the final results of the suite's last `runs` completed runs.
   virtual std::map<std::string, uint32_t> jobDurations(const std::string& suite, size_t runs) = 0;
+  // Mean duration per test file over the suite's last `runs` completed runs (see apportionToTests).
+  virtual std::map<std::string, uint32_t> testDurations(const std::string& suite, size_t runs) = 0;
   // How many result rows exist for the run (every attempt).
   virtual size_t resultRows(const std::string& run_id) = 0;
 };

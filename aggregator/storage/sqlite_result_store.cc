@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "aggregator/reports/test_durations.h"
 #include "common/verdict.h"
 
 namespace testfleet::aggregator {
@@ -254,6 +255,31 @@ std::map<std::string, uint32_t> SqliteResultStore::jobDurations(const std::strin
     out[reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0))] =
         static_cast<uint32_t>(sqlite3_column_double(s.get(), 1));
   }
+  return out;
+}
+
+std::map<std::string, uint32_t> SqliteResultStore::testDurations(const std::string& suite, size_t runs) {
+  std::vector<v1::Result> results;
+  {
+    std::lock_guard lock(mu_);
+    auto s = prepare(db_.get(),
+                     "SELECT result FROM results WHERE final = 1 AND run_id IN "
+                     "(SELECT run_id FROM runs WHERE suite = ? AND completed_at_ms > 0 "
+                     "ORDER BY submitted_at_ms DESC LIMIT ?)");
+    bindText(s.get(), 1, suite);
+    sqlite3_bind_int64(s.get(), 2, static_cast<int64_t>(runs));
+    results = readResults(s.get());
+  }
+  std::map<std::string, std::pair<double, int>> sums;
+  for (const auto& r : results) {
+    for (const auto& [test, ms] : apportionToTests(r)) {
+      auto& [total, count] = sums[test];
+      total += ms;
+      ++count;
+    }
+  }
+  std::map<std::string, uint32_t> out;
+  for (const auto& [test, sum] : sums) out[test] = static_cast<uint32_t>(sum.first / sum.second);
   return out;
 }
 

@@ -24,6 +24,7 @@ class SqliteResultStore : public ResultStore {
   std::vector<v1::Result> finalResults(const std::string& run_id) override;
   std::vector<v1::Result> allAttempts(const std::string& run_id) override;
   std::map<std::string, uint32_t> jobDurations(const std::string& suite, size_t runs) override;
+  std::map<std::string, uint32_t> testDurations(const std::string& suite, size_t runs) override;
   size_t resultRows(const std::string& run_id) override;
 
  private:

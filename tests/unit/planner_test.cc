@@ -51,3 +51,72 @@ TEST_CASE("history puts unknown jobs first, then the longest") {
   for (const auto& j : p.jobs) order.push_back(j.name());
   CHECK(order == std::vector<std::string>{"unknown1", "unknown2", "long", "medium", "short"});
 }
+
+namespace {
+
+Suite directorySuite(int files) {
+  Suite s;
+  s.name = "dir";
+  TestSpec lint;
+  lint.name = "lint";
+  lint.command = "true";
+  s.tests.push_back(lint);
+  for (int i = 0; i < files; ++i) {
+    TestSpec t;
+    t.name = "test_" + std::to_string(i) + ".py";
+    t.tests = {t.name};
+    t.groupable = true;
+    s.tests.push_back(t);
+  }
+  return s;
+}
+
+std::multiset<std::string> allFiles(const Suite& s) {
+  std::multiset<std::string> out;
+  for (const auto& t : s.tests) {
+    if (t.groupable) out.insert(t.tests.begin(), t.tests.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("files pack into jobs of about the target duration; long files run alone") {
+  Suite s = directorySuite(6);
+  s.grouping.target = std::chrono::milliseconds(1000);
+  std::map<std::string, uint32_t> ms = {{"test_0.py", 2500}, {"test_1.py", 600}, {"test_2.py", 400},
+                                        {"test_3.py", 300},  {"test_4.py", 300}, {"test_5.py", 100}};
+  const auto before = allFiles(s);
+  auto expected = groupTests(s, ms);
+  CHECK(allFiles(s) == before);  // every file in exactly one job
+  CHECK(s.tests.front().name == "lint");  // jobs of other kinds keep their place
+  REQUIRE(s.tests.size() == 1 + 3);      // {0} {1,2} {3,4,5}
+  CHECK(s.tests[1].name == "test_0.py");  // alone: keeps its own name and so its job id and history
+  CHECK(s.tests[1].tests.size() == 1);
+  CHECK(s.tests[2].tests == std::vector<std::string>{"test_1.py", "test_2.py"});
+  CHECK(s.tests[2].name == "test_1.py +1 more");
+  CHECK(s.tests[3].tests.size() == 3);
+  CHECK(expected.at(jobIdFor("test_1.py +1 more")) == 1000);
+  // Same history, same jobs: ids are stable.
+  Suite again = directorySuite(6);
+  again.grouping = s.grouping;
+  groupTests(again, ms);
+  for (size_t i = 0; i < s.tests.size(); ++i) CHECK(again.tests[i].name == s.tests[i].name);
+}
+
+TEST_CASE("shards: N jobs, longest file first onto the least loaded; unknown files count as the estimate") {
+  Suite s = directorySuite(10);
+  s.grouping.shards = 3;
+  s.grouping.unknown_estimate = std::chrono::milliseconds(100);
+  std::map<std::string, uint32_t> ms = {{"test_0.py", 900}, {"test_1.py", 500}, {"test_2.py", 400}};
+  auto expected = groupTests(s, ms);
+  CHECK(s.tests.size() == 1 + 3);
+  CHECK(allFiles(s).size() == 10);
+  // test_0 (900 ms) fills its shard alone; the other two take the 400 and 500 ms files and the 7 unknown ones.
+  CHECK(expected.size() == 1);
+  CHECK(expected.count(jobIdFor("test_0.py")) == 1);
+  Suite few = directorySuite(2);
+  few.grouping.shards = 5;
+  groupTests(few, {});
+  CHECK(few.tests.size() == 1 + 2);  // never more jobs than files
+}

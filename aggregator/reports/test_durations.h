@@ -1,0 +1,17 @@
+// Per test-file durations for history, from results whose jobs may have run one file or a group of them.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "testfleet/v1/testfleet.pb.h"
+
+namespace testfleet::aggregator {
+
+// Splits a result's wall time over the job's tests (its files). One file takes it all; a group shares it by the
+// durations of the cases each file reported (a case belongs to "dir/test_x.py" when its classname is that path,
+// "dir.test_x" or starts with "dir.test_x."), or evenly when the cases do not tell.
+std::vector<std::pair<std::string, uint32_t>> apportionToTests(const v1::Result& result);
+
+}  // namespace testfleet::aggregator
