@@ -17,7 +17,8 @@ using namespace testfleet;
 int main(int argc, char** argv) {
   CLI::App app{"testfleet-aggregator — stores results, tracks runs, serves reports and metrics"};
   std::string brokers = "127.0.0.1:19092", prefix = "testfleet", db = "testfleet.db", host = "127.0.0.1";
-  std::string log_level = "info";
+  std::string log_level = "info", blobs;
+  double max_blob_mib = 256;
   int port = 8480;
   app.add_option("--brokers", brokers, "Kafka bootstrap servers")->envname("TESTFLEET_BROKERS")->capture_default_str();
   app.add_option("--topic-prefix", prefix, "prefix of the topic names")
@@ -27,6 +28,11 @@ int main(int argc, char** argv) {
   app.add_option("--listen", host, "HTTP address")->capture_default_str();
   app.add_option("--port", port, "HTTP port (0: any free port, printed at start)")
       ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--blobs", blobs, "folder for uploaded bundles (default: next to the database, <db>.blobs)")
+      ->envname("TESTFLEET_BLOBS");
+  app.add_option("--max-blob-mib", max_blob_mib, "largest bundle accepted, in MiB")
+      ->check(CLI::Range(1.0, 16384.0))
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -42,7 +48,9 @@ int main(int argc, char** argv) {
   try {
     aggregator::SqliteResultStore store(db);
     aggregator::AggregatorMetrics metrics;
-    aggregator::ApiServer api(store, metrics);
+    aggregator::BlobSettings blob_settings{blobs.empty() ? db + ".blobs" : blobs,
+                                           static_cast<uint64_t>(max_blob_mib * (1 << 20))};
+    aggregator::ApiServer api(store, metrics, blob_settings);
     int bound = api.start(host, port);
     spdlog::info("HTTP API on http://{}:{} (database {})", host, bound, db);
     std::cout << "listening on http://" << host << ":" << bound << std::endl;

@@ -42,7 +42,13 @@ HttpClient::HttpClient(std::chrono::milliseconds timeout, size_t max_body) : imp
 
 HttpClient::~HttpClient() = default;
 
-HttpResponse HttpClient::get(const std::string& url) {
+HttpResponse HttpClient::get(const std::string& url) { return perform(url, nullptr, ""); }
+
+HttpResponse HttpClient::put(const std::string& url, const std::string& body, const std::string& content_type) {
+  return perform(url, &body, content_type);
+}
+
+HttpResponse HttpClient::perform(const std::string& url, const std::string* upload, const std::string& content_type) {
   HttpResponse out;
   CURL* c = impl_->handle.get();
   if (!c) {
@@ -57,6 +63,14 @@ HttpResponse HttpClient::get(const std::string& url) {
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(impl_->timeout.count()));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
+  if (upload) {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, upload->data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upload->size()));
+    headers.reset(curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str()));
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  }
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     out.error = sink.overflow ? "response larger than " + std::to_string(impl_->max_body) + " bytes"

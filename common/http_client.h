@@ -21,10 +21,12 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   HttpResponse get(const std::string& url);
+  HttpResponse put(const std::string& url, const std::string& body, const std::string& content_type);
   // Percent-encodes text for a query parameter.
   std::string escape(const std::string& text);
 
  private:
+  HttpResponse perform(const std::string& url, const std::string* upload, const std::string& content_type);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

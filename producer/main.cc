@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   sub->add_option("--aggregator", submit.follow.aggregator_url, "aggregator base URL")
       ->envname("TESTFLEET_AGGREGATOR")
       ->capture_default_str();
+  sub->add_option("--bundle-base-url", submit.bundle_base_url,
+                  "the aggregator's URL as workers reach it, for bundles (default: --aggregator)")
+      ->envname("TESTFLEET_BUNDLE_BASE_URL");
   bool no_history = false;
   sub->add_flag("--no-history", no_history, "publish jobs in suite order instead of longest-expected first");
   sub->add_option("--run-id", submit.run_id, "use this run id instead of a random one");

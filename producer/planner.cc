@@ -28,6 +28,18 @@ Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms) {
     for (const auto& id : t.tests) job.add_tests(id);
     job.set_command(t.command);
     job.set_junit_file(t.junit_file);
+    if (!t.bundle_sha256.empty()) {
+      v1::Bundle* b = job.mutable_bundle();
+      b->set_sha256(t.bundle_sha256);
+      if (auto url = suite.bundle_urls.find(t.bundle_sha256); url != suite.bundle_urls.end()) {
+        b->set_url(url->second);
+      } else {
+        b->set_url(t.bundle_url);
+      }
+      if (auto packed = suite.bundles.find(t.bundle_sha256); packed != suite.bundles.end()) {
+        b->set_size(packed->second.archive.size());
+      }
+    }
     for (const auto& f : t.files) {
       v1::WorkspaceFile* wf = job.add_files();
       wf->set_path(f.path);

@@ -85,6 +85,28 @@ History fetchHistory(const std::string& aggregator_url, const std::string& suite
   return h;
 }
 
+// Puts every folder packed for the suite on the aggregator's blob endpoint (a bundle it has is not sent twice
+// in effect: the endpoint answers 200 without storing) and records the URL workers fetch it from.
+bool uploadBundles(const SubmitOptions& options, Suite& suite) {
+  const std::string base = options.bundle_base_url.empty() ? options.follow.aggregator_url : options.bundle_base_url;
+  HttpClient http(std::chrono::minutes(5));
+  for (const auto& [sha, packed] : suite.bundles) {
+    const std::string url = options.follow.aggregator_url + "/v1/blobs/" + sha;
+    HttpResponse r = http.put(url, packed.archive, "application/gzip");
+    if (!r.error.empty() || (r.status != 200 && r.status != 201)) {
+      std::cerr << "testfleet: could not upload the suite's bundle (" << packed.files << " files, "
+                << packed.archive.size() << " bytes) to " << url << ": "
+                << (r.error.empty() ? "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 300) : r.error)
+                << "\n  is the aggregator running there (--aggregator)?\n";
+      return false;
+    }
+    std::cerr << "testfleet: bundle " << sha.substr(0, 12) << " (" << packed.files << " files, "
+              << packed.archive.size() << " bytes) " << (r.status == 201 ? "uploaded" : "already there") << "\n";
+    suite.bundle_urls[sha] = base + "/v1/blobs/" + sha;
+  }
+  return true;
+}
+
 }  // namespace
 
 int runSubmit(const SubmitOptions& options) {
@@ -107,6 +129,7 @@ int runSubmit(const SubmitOptions& options) {
     std::cerr << "testfleet: " << files << " test files packed into " << labelled.tests.size() << " jobs ("
               << history.tests.size() << " files with history)\n";
   }
+  if (!uploadBundles(options, labelled)) return kInfrastructure;
   Plan plan = planRun(labelled, run_id, nowMillis());
   if (options.use_history) {
     // Longest expected jobs first, from the aggregator's history of this suite; without it, the suite's order.

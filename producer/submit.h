@@ -24,6 +24,7 @@ struct SubmitOptions {
   std::string json_file;
   std::string markdown_file;
   std::string html_file;
+  std::string bundle_base_url;  // where workers fetch uploaded bundles; empty = the aggregator URL
   FollowSettings follow;
 };
 

@@ -224,7 +224,8 @@ void checkWorkspace(Checker& check, const TestSpec& spec, const SuiteLimits& lim
   }
 }
 
-std::vector<InlineFile> readTree(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits);
+std::string bundleFolder(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits,
+                         Suite& suite);
 
 void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults, const fs::path& base_dir,
                const SuiteLimits& limits, Suite& suite) {
@@ -233,7 +234,7 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
     return;
   }
   std::set<std::string> allowed = kCommonKeys;
-  allowed.insert({"name", "files", "command", "tests", "root", "junit"});
+  allowed.insert({"name", "files", "command", "tests", "root", "junit", "bundle"});
   check.onlyKeys(node, allowed, "a test");
   TestSpec spec = defaults;
   spec.line = node.Mark().line + 1;
@@ -269,9 +270,31 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
       if (!fs::is_directory(root)) {
         check.fail(n, "'root' " + root.string() + " is not a directory");
       } else {
-        for (auto& f : readTree(check, n, root, limits)) spec.files.push_back(std::move(f));
+        spec.bundle_sha256 = bundleFolder(check, n, root, limits, suite);
       }
     }
+  }
+  if (auto n = node["bundle"]) {
+    // A bundle built elsewhere: {url: http(s)://… or file://…, sha256: <64 hex>}.
+    if (!n.IsMap() || !n["url"] || !n["sha256"]) {
+      check.fail(n, "'bundle' must be a mapping with 'url' and 'sha256'");
+    } else {
+      check.onlyKeys(n, {"url", "sha256"}, "'bundle'");
+      auto url = check.string(n["url"], "bundle.url");
+      auto sha = check.string(n["sha256"], "bundle.sha256");
+      if (url && !(url->starts_with("http://") || url->starts_with("https://") || url->starts_with("file://"))) {
+        check.fail(n["url"], "'bundle.url' must start with http://, https:// or file://");
+      } else if (sha && (sha->size() != 64 || sha->find_first_not_of("0123456789abcdef") != std::string::npos)) {
+        check.fail(n["sha256"], "'bundle.sha256' must be 64 lowercase hex digits");
+      } else if (url && sha) {
+        spec.bundle_url = *url;
+        spec.bundle_sha256 = *sha;
+      }
+    }
+  }
+  if (node["root"] && node["bundle"]) check.fail(node["bundle"], "give 'root' or 'bundle', not both");
+  if ((node["root"] || node["bundle"]) && node["files"]) {
+    check.fail(node["files"], "'files' cannot be combined with 'root' or 'bundle' (put the files in the folder)");
   }
   if (auto n = node["junit"]) {
     auto s = check.string(n, "junit");
@@ -289,17 +312,16 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
   if (spec.framework == v1::SHELL && spec.command.empty()) {
     check.fail(node, "test '" + spec.name + "' uses the shell framework and needs a 'command'");
   }
-  if (spec.framework != v1::SHELL && spec.files.empty() && spec.tests.empty()) {
+  if (spec.framework != v1::SHELL && spec.files.empty() && spec.tests.empty() && spec.bundle_sha256.empty()) {
     check.fail(node, "test '" + spec.name + "' needs 'files' (or 'tests') for its framework to run");
   }
   checkWorkspace(check, spec, limits);
   suite.tests.push_back(std::move(spec));
 }
 
-// Reads every regular file under root (skipping hidden entries and caches) into the workspace.
-std::vector<InlineFile> readTree(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits) {
-  std::vector<InlineFile> files;
-  size_t bytes = 0;
+// The test files under root (relative paths, sorted), skipping what bundles leave out too.
+std::vector<std::string> listTree(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits) {
+  std::vector<std::string> files;
   std::error_code ec;
   fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end;
   if (ec) {
@@ -317,25 +339,30 @@ std::vector<InlineFile> readTree(Checker& check, const YAML::Node& at, const fs:
       continue;
     }
     if (!it->is_regular_file() || it->is_symlink()) continue;
-    if (files.size() >= limits.max_files_per_job) {
-      check.fail(at, "directory " + root.string() + " has more than " + std::to_string(limits.max_files_per_job) +
-                         " files; point 'root' at the test folder");
+    if (files.size() >= limits.max_tests) {
+      check.fail(at, "directory " + root.string() + " has more than " + std::to_string(limits.max_tests) + " files");
       break;
     }
-    bytes += it->file_size();
-    if (bytes > limits.max_workspace_bytes) {
-      check.fail(at, "directory " + root.string() + " holds more than " + std::to_string(limits.max_workspace_bytes) +
-                         " bytes, over the inline workspace limit");
-      break;
-    }
-    std::ifstream in(it->path(), std::ios::binary);
-    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto perms = it->status().permissions();
-    bool exec = (perms & fs::perms::owner_exec) != fs::perms::none;
-    files.push_back({fs::relative(it->path(), root).generic_string(), std::move(content), exec});
+    files.push_back(fs::relative(it->path(), root).generic_string());
   }
-  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  std::sort(files.begin(), files.end());
   return files;
+}
+
+// Packs root into a bundle once per suite; returns its SHA-256, or empty after reporting the problem.
+std::string bundleFolder(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits,
+                         Suite& suite) {
+  try {
+    BundleLimits bl;
+    bl.max_archive_bytes = limits.max_bundle_bytes;
+    PackedBundle packed = packDirectory(root, bl);
+    std::string sha = packed.sha256;
+    suite.bundles.emplace(sha, std::move(packed));
+    return sha;
+  } catch (const std::exception& e) {
+    check.fail(at, std::string("cannot bundle 'root': ") + e.what());
+    return {};
+  }
 }
 
 // fnmatch-style match of a file name against a pattern with '*' and '?'.
@@ -405,15 +432,16 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     check.fail(node["root"], "'root' " + root.string() + " is not a directory");
     return;
   }
-  std::vector<InlineFile> files = readTree(check, node["root"], root, limits);
+  std::vector<std::string> files = listTree(check, node["root"], root, limits);
+  const std::string sha = bundleFolder(check, node["root"], root, limits, suite);
   size_t before = suite.tests.size();
   for (const auto& f : files) {
-    std::string leaf = fs::path(f.path).filename().string();
+    std::string leaf = fs::path(f).filename().string();
     if (!globMatch(pattern, leaf)) continue;
     TestSpec spec = base;
-    spec.name = f.path;
-    spec.tests = {f.path};
-    spec.files = files;
+    spec.name = f;
+    spec.tests = {f};
+    spec.bundle_sha256 = sha;
     spec.groupable = true;
     suite.tests.push_back(std::move(spec));
   }

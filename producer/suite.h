@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bundle.h"
 #include "testfleet/v1/testfleet.pb.h"
 
 namespace testfleet::producer {
@@ -20,6 +21,7 @@ struct SuiteLimits {
   size_t max_files_per_job = 2000;
   size_t max_workspace_bytes = 4 << 20;  // inline files travel in the Kafka message
   size_t max_tests = 100000;
+  uint64_t max_bundle_bytes = 256ull << 20;  // a folder packed for 'root' or the directory form
 };
 
 struct InlineFile {
@@ -36,6 +38,8 @@ struct TestSpec {
   std::string command;
   std::string junit_file;  // shell: a JUnit XML file the command writes, relative to the workspace
   std::vector<InlineFile> files;
+  std::string bundle_sha256;  // the workspace is this bundle (Suite::bundles, or bundle_url) instead of files
+  std::string bundle_url;     // given in the suite (a prebuilt bundle); empty = packed from a folder here
   std::map<std::string, std::string> env;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   std::string setup;
@@ -65,6 +69,8 @@ struct Suite {
   std::map<std::string, std::string> labels;
   std::vector<TestSpec> tests;
   Grouping grouping;
+  std::map<std::string, PackedBundle> bundles;      // folders packed while loading, by SHA-256
+  std::map<std::string, std::string> bundle_urls;   // where workers fetch them, by SHA-256 (set before planning)
 };
 
 // Every problem found, each "FILE:LINE: message"; what() joins them.

@@ -101,7 +101,7 @@ void collectArtifacts(const fs::path& dir, uint64_t budget, v1::Result& r) {
 }  // namespace
 
 JobRunner::JobRunner(JobRunnerSettings settings, Sandbox& sandbox)
-    : settings_(std::move(settings)), sandbox_(sandbox) {}
+    : settings_(std::move(settings)), sandbox_(sandbox), bundles_(settings_.work_root / "bundles", {}, settings_.allow_file_bundles) {}
 
 v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& cancel) {
   // The limits this run gets: the job's own, or the worker's defaults; recorded in the job the result refers to.
@@ -141,10 +141,22 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
   };
 
   FrameworkAdapterPtr adapter = makeAdapter(job.framework());
+  fs::path source = ws;  // what the sandbox copies into /work: the inline files, or an unpacked bundle
+  BundleFetch fetched;
+  if (!ec && adapter && job.has_bundle()) {
+    fetched = bundles_.get(job.bundle());
+    if (fetched.error.empty()) source = fetched.dir;
+  }
   if (ec) {
     fail(v1::ERROR, "workspace", "cannot create " + dir.string() + ": " + ec.message());
   } else if (!adapter) {
     fail(v1::FAILED, "workspace", "unknown framework " + std::to_string(job.framework()));
+  } else if (job.has_bundle() && job.files_size() > 0) {
+    fail(v1::FAILED, "workspace", "the job has both a bundle and inline files; it may have one of them");
+  } else if (!fetched.error.empty()) {
+    // A failed fetch is the infrastructure's side (a retry may reach the server); a wrong hash or an unsafe
+    // archive stays wrong, so it fails the job at once.
+    fail(fetched.transient ? v1::ERROR : v1::FAILED, "bundle", fetched.error);
   } else if (std::string problem = materialise(job, ws); !problem.empty()) {
     fail(v1::FAILED, "workspace", problem);
   } else {
@@ -164,7 +176,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       fail(v1::ERROR, "workspace", "cannot write the job's scripts under " + control.string());
     } else {
       SandboxSpec spec;
-      spec.workspace = ws;
+      spec.workspace = source;
       spec.control = control;
       spec.output = out;
       spec.env.insert(job.env().begin(), job.env().end());

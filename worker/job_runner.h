@@ -7,6 +7,7 @@
 #include <string>
 
 #include "testfleet/v1/testfleet.pb.h"
+#include "worker/bundle_cache.h"
 #include "worker/job_executor.h"
 #include "worker/sandbox/sandbox.h"
 
@@ -22,6 +23,7 @@ struct JobRunnerSettings {
   uint64_t workspace_bytes = 1ull << 30;
   uint64_t artifact_bytes = 4ull << 20;  // all of a job's artifacts together (they travel in its result)
   bool keep_workspaces = false;   // for debugging
+  bool allow_file_bundles = false;  // file:// bundle URLs read the worker's own disk: only when asked for
   // Limits for jobs that do not set their own (a job may ask for less or more; max_* cap what it may ask).
   uint64_t default_memory_bytes = 2ull << 30;
   uint32_t default_max_pids = 1024;
@@ -38,6 +40,7 @@ class JobRunner : public JobExecutor {
  private:
   JobRunnerSettings settings_;
   Sandbox& sandbox_;
+  BundleCache bundles_;
   std::atomic<uint64_t> sequence_{0};
 };
 

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <fstream>
 #include <iostream>
 
 #include "common/clock.h"
@@ -20,6 +21,14 @@ int runSuiteLocally(const std::filesystem::path& suite_file, JobExecutor& runner
     std::cerr << e.what();
     return 2;
   }
+  // Bundles go to files beside the worker's work folder; jobs fetch them by file:// URL.
+  const auto bundle_dir = std::filesystem::temp_directory_path() / ("testfleet-local-bundles-" + randomId().substr(0, 8));
+  if (!suite.bundles.empty()) std::filesystem::create_directories(bundle_dir);
+  for (const auto& [sha, packed] : suite.bundles) {
+    const auto path = bundle_dir / (sha + ".tar.gz");
+    std::ofstream(path, std::ios::binary).write(packed.archive.data(), static_cast<std::streamsize>(packed.archive.size()));
+    suite.bundle_urls[sha] = "file://" + path.string();
+  }
   producer::Plan plan = producer::planRun(suite, "local-" + randomId().substr(0, 8), nowMillis());
   bool all_passed = true;
   std::atomic<bool> never{false};
@@ -32,6 +41,8 @@ int runSuiteLocally(const std::filesystem::path& suite_file, JobExecutor& runner
     (void)google::protobuf::util::MessageToJsonString(r, &line, options);
     out << line << "\n" << std::flush;
   }
+  std::error_code ec;
+  std::filesystem::remove_all(bundle_dir, ec);
   return all_passed ? 0 : 1;
 }
 

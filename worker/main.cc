@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
   app.add_option("--bwrap", bwrap, "path of the bubblewrap binary")->capture_default_str();
   app.add_flag("--no-seccomp", no_seccomp, "do not apply the seccomp filter (diagnosis only; weakens the sandbox)");
   app.add_flag("--keep-workspaces", runner.keep_workspaces, "keep job folders after the job (debugging)");
+  app.add_flag("--allow-file-bundles", runner.allow_file_bundles,
+               "let jobs name bundles by file:// URL (a folder shared with the producer); off: http(s) only");
   std::string retry_delays = "10s,60s,5m";
   double fault_probability = 0;
   app.add_option("--max-attempts", loop.retry.max_attempts,
@@ -192,6 +194,7 @@ int main(int argc, char** argv) {
                  fault_probability * 100);
     faulty = std::make_unique<worker::FaultInjectingSandbox>(*sandbox, fault_probability);
   }
+  if (!run_suite.empty()) runner.allow_file_bundles = true;  // the local run writes its bundles to files
   worker::JobRunner job_runner(runner, faulty ? *faulty : *sandbox);
   if (!run_suite.empty()) return worker::runSuiteLocally(run_suite, job_runner, std::cout);
   worker::StatusServer status({loop.worker_id, unsandboxed ? "unsandboxed" : "bubblewrap", !unsandboxed && !no_seccomp,

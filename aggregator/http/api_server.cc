@@ -5,6 +5,9 @@
 
 #include <malloc.h>
 
+#include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -13,6 +16,7 @@
 #include "aggregator/reports/junit_report.h"
 #include "aggregator/reports/summary.h"
 #include "aggregator/reports/text_reports.h"
+#include "common/bundle.h"
 #include "common/clock.h"
 
 namespace testfleet::aggregator {
@@ -35,13 +39,51 @@ bool validRunId(const std::string& id) {
 struct ApiServer::Impl {
   ResultStore& store;
   AggregatorMetrics& metrics;
+  BlobSettings blobs;
   httplib::Server server;
   std::thread thread;
+  std::atomic<uint64_t> blob_sequence{0};
 
-  Impl(ResultStore& s, AggregatorMetrics& m) : store(s), metrics(m) {}
+  Impl(ResultStore& s, AggregatorMetrics& m, BlobSettings b) : store(s), metrics(m), blobs(std::move(b)) {}
+
+  // Bundles by SHA-256: PUT stores a body whose hash matches the name (idempotent), GET serves it.
+  void blobRoutes() {
+    namespace fs = std::filesystem;
+    if (blobs.dir.empty()) return;
+    fs::create_directories(blobs.dir);
+    server.Put(R"(/v1/blobs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
+      const std::string hash = req.matches[1];
+      const fs::path path = fs::path(blobs.dir) / hash;
+      std::error_code ec;
+      if (fs::exists(path, ec)) return res.set_content(dump({{"sha256", hash}, {"stored", false}}), "application/json");
+      if (sha256Hex(req.body) != hash) return sendError(res, 400, "the body's SHA-256 is not " + hash);
+      const fs::path partial = path.string() + ".partial-" + std::to_string(blob_sequence++);
+      {
+        std::ofstream out(partial, std::ios::binary);
+        out.write(req.body.data(), static_cast<std::streamsize>(req.body.size()));
+        if (!out.flush()) {
+          fs::remove(partial, ec);
+          return sendError(res, 507, "cannot store the blob in " + blobs.dir);
+        }
+      }
+      fs::rename(partial, path, ec);
+      if (ec) return sendError(res, 500, "cannot store the blob: " + ec.message());
+      res.status = 201;
+      res.set_content(dump({{"sha256", hash}, {"stored", true}, {"bytes", req.body.size()}}), "application/json");
+    });
+    server.Get(R"(/v1/blobs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
+      const fs::path path = fs::path(blobs.dir) / std::string(req.matches[1]);
+      std::ifstream in(path, std::ios::binary);
+      if (!in) return sendError(res, 404, "no blob " + std::string(req.matches[1]));
+      std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      res.set_content(std::move(body), "application/octet-stream");
+    });
+  }
 
   void routes() {
-    server.set_payload_max_length(1 << 20);
+    // Bodies are read only by the blob endpoint; everything else is a GET.
+    server.set_payload_max_length(blobs.dir.empty() ? (1 << 20) : blobs.max_bytes);
+    blobRoutes();
     server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok\n", "text/plain");
     });
@@ -177,8 +219,8 @@ struct ApiServer::Impl {
   }
 };
 
-ApiServer::ApiServer(ResultStore& store, AggregatorMetrics& metrics)
-    : impl_(std::make_unique<Impl>(store, metrics)) {
+ApiServer::ApiServer(ResultStore& store, AggregatorMetrics& metrics, BlobSettings blobs)
+    : impl_(std::make_unique<Impl>(store, metrics, std::move(blobs))) {
   impl_->routes();
 }
 

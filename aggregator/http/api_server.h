@@ -2,6 +2,7 @@
 // start() returns once listening, stop() (or the destructor) joins them.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -10,9 +11,14 @@
 
 namespace testfleet::aggregator {
 
+struct BlobSettings {
+  std::string dir;                         // where bundles are kept, one file per SHA-256; empty = no blob endpoint
+  uint64_t max_bytes = 256ull << 20;       // the largest bundle accepted
+};
+
 class ApiServer {
  public:
-  ApiServer(ResultStore& store, AggregatorMetrics& metrics);
+  ApiServer(ResultStore& store, AggregatorMetrics& metrics, BlobSettings blobs = {});
   ~ApiServer();
   // Binds host:port (port 0 picks a free one); returns the bound port. Throws std::runtime_error.
   int start(const std::string& host, int port);

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
@@ -372,6 +373,87 @@ def case_dead_letters():
         check(job["attempt"] == 4, f"the replayed job ran as attempt 4 ({job['attempt']})")
 
 
+def case_bundles():
+    """A folder travels as a bundle through the aggregator's blob endpoint; bad bundles fail their job, not the worker."""
+    import hashlib
+    import io
+    import tarfile
+    print("bundles: upload once, fetch, verify, refuse tampered and hostile archives")
+    with Fleet("bundles") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2)
+        project = os.path.join(fleet.dir, "project")
+        os.makedirs(os.path.join(project, "data"))
+        with open(os.path.join(project, "data", "numbers.txt"), "w") as f:
+            f.write("1 2 3\n")
+        with open(os.path.join(project, "test_sum.py"), "w") as f:
+            f.write("def test_sum():\n    assert sum(map(int, open('data/numbers.txt').read().split())) == 6\n")
+        suite = write_suite(fleet.dir, "bundle.yaml", "name: bundled\ntests:\n  - name: reads its data\n"
+                                                      "    framework: pytest\n    root: project\n")
+        first = fleet.submit(suite, "--wait")
+        check(first.returncode == 0, f"a job whose workspace is a bundled folder passes (exit {first.returncode}): "
+                                     f"{first.stderr[-500:]}")
+        check("uploaded" in first.stderr, "the first submit uploads the bundle")
+        again = fleet.submit(suite, "--wait")
+        check(again.returncode == 0 and "already there" in again.stderr,
+              f"the same folder again is not stored twice: {again.stderr[-300:]}")
+
+        def put(body, sha):
+            req = urllib.request.Request(f"http://127.0.0.1:{fleet.port}/v1/blobs/{sha}", data=body, method="PUT")
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+
+        check(put(b"something else", "0" * 64) == 400, "the blob endpoint refuses a body whose hash is not its name")
+
+        def tar_of(entries):
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w:gz") as t:
+                for name, data in entries:
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    t.addfile(info, io.BytesIO(data))
+            return buf.getvalue()
+
+        hostile = tar_of([("../../escaped.txt", b"out"), ("test_x.py", b"def test_x(): pass\n")])
+        hostile_sha = hashlib.sha256(hostile).hexdigest()
+        check(put(hostile, hostile_sha) == 201, "a hostile archive with the right hash is stored (it is just bytes)")
+        good = tar_of([("test_x.py", b"def test_x(): pass\n")])
+        good_sha = hashlib.sha256(good).hexdigest()
+        put(good, good_sha)
+        base = f"http://127.0.0.1:{fleet.port}/v1/blobs"
+        suite = write_suite(fleet.dir, "bad.yaml", f"""name: bad-bundles
+tests:
+  - name: good
+    framework: pytest
+    bundle: {{url: "{base}/{good_sha}", sha256: "{good_sha}"}}
+  - name: escapes
+    framework: pytest
+    bundle: {{url: "{base}/{hostile_sha}", sha256: "{hostile_sha}"}}
+  - name: tampered
+    framework: pytest
+    bundle: {{url: "{base}/{good_sha}", sha256: "{hostile_sha}"}}
+  - name: local file
+    framework: pytest
+    bundle: {{url: "file:///etc/passwd", sha256: "{'ab' * 32}"}}
+""")
+        report = os.path.join(fleet.dir, "bad.json")
+        r = fleet.submit(suite, "--wait", "--json", report)
+        jobs = {j["name"]: j for j in json.load(open(report))["jobs"]} if os.path.exists(report) else {}
+        check(r.returncode == 1, f"bad bundles fail the run as tests failed (exit {r.returncode})")
+        check(jobs.get("good", {}).get("verdict") == "passed", "a prebuilt bundle named by URL and hash runs")
+        for name, words in [("escapes", "would leave the workspace"), ("tampered", "does not have the SHA-256"),
+                            ("local file", "does not accept")]:
+            j = jobs.get(name, {})
+            check(j.get("verdict") == "failed" and j.get("stage") == "bundle" and words in j.get("error", ""),
+                  f"{name}: failed at stage bundle ({j.get('verdict')}, {j.get('stage')}: {j.get('error', '')[:120]})")
+        check(not os.path.exists(os.path.join(fleet.dir, "escaped.txt")) and
+              not any(f == "escaped.txt" for _, _, fs in os.walk(fleet.dir) for f in fs),
+              "nothing was written outside the bundle's folder")
+
+
 CASES = {
     "demo": case_demo_suite,
     "malformed": case_malformed_suite,
@@ -380,6 +462,7 @@ CASES = {
     "kill": case_200_with_worker_killed,
     "aggregator": case_aggregator_restart,
     "dlq": case_dead_letters,
+    "bundles": case_bundles,
 }
 
 

@@ -105,6 +105,14 @@ TEST_CASE("the directory form splits one job per matching file and carries the w
   CHECK(s.tests[0].name == "sub/test_b.py");
   CHECK(s.tests[1].name == "test_a.py");
   CHECK(s.tests[1].tests == std::vector<std::string>{"test_a.py"});
-  CHECK(s.tests[1].files.size() == 3);  // helper and both tests, no cache
+  // The folder travels as one bundle both jobs name: helper and both tests, no cache.
+  REQUIRE(s.bundles.size() == 1);
+  CHECK(s.bundles.begin()->second.files == 3);
+  CHECK(s.tests[0].bundle_sha256 == s.bundles.begin()->first);
+  CHECK(s.tests[1].bundle_sha256 == s.bundles.begin()->first);
+  CHECK(s.tests[1].files.empty());
+  // Packing is deterministic: the same folder gives the same hash (and so a worker's cache hit) again.
+  sleep(1);  // a packing time stored anywhere would show as a new hash
+  CHECK(loadSuite(dir / "suite.yaml").bundles.begin()->first == s.bundles.begin()->first);
   fs::remove_all(dir);
 }
