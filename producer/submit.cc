@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 #include <iostream>
+#include <sstream>
 
 #include "common/clock.h"
 #include "common/http_client.h"
@@ -107,6 +108,95 @@ bool uploadBundles(const SubmitOptions& options, Suite& suite) {
   return true;
 }
 
+// split: test — every test entry (or directory-form file) that asks for it is listed in a sandbox first, through
+// the fleet itself: a small run of list_tests jobs, one per set of entries that run alike (same bundle,
+// framework, setup, command and environment). Each id found becomes its own entry (name = id), which grouping
+// may then pack. Returns an exit code: 0 when the suite was expanded.
+int expandByListing(const SubmitOptions& options, Suite& suite, const kafka::Topics& topics, kafka::Producer& producer) {
+  auto likeness = [](const TestSpec& t) {
+    std::string key = t.bundle_sha256 + "\n" + std::to_string(t.framework) + "\n" + t.setup + "\n" + t.command;
+    for (const auto& [k, v] : t.env) key += "\n" + k + "=" + v;
+    if (t.framework == v1::GTEST && !t.tests.empty()) key += "\n" + t.tests[0];
+    return key;
+  };
+  std::map<std::string, std::vector<size_t>> sets;  // likeness → entries
+  std::vector<std::string> order;
+  for (size_t i = 0; i < suite.tests.size(); ++i) {
+    if (!suite.tests[i].split_tests) continue;
+    auto [it, fresh] = sets.try_emplace(likeness(suite.tests[i]));
+    if (fresh) order.push_back(it->first);
+    it->second.push_back(i);
+  }
+  if (sets.empty()) return kAllPassed;
+  Suite listing;
+  listing.name = suite.name + " (listing)";
+  listing.labels = suite.labels;
+  listing.bundles = suite.bundles;
+  listing.bundle_urls = suite.bundle_urls;
+  for (size_t n = 0; n < order.size(); ++n) {
+    const auto& members = sets[order[n]];
+    TestSpec spec = suite.tests[members.front()];
+    spec.name = "list " + std::to_string(n + 1) + ": " + spec.name + (members.size() > 1 ? " +" + std::to_string(members.size() - 1) + " more" : "");
+    spec.reruns = 0;
+    spec.artifacts.clear();
+    if (spec.framework != v1::GTEST) {
+      spec.tests.clear();
+      for (size_t i : members) spec.tests.insert(spec.tests.end(), suite.tests[i].tests.begin(), suite.tests[i].tests.end());
+    } else {
+      spec.tests.resize(1);  // the binary
+    }
+    listing.tests.push_back(std::move(spec));
+  }
+  const std::string run_id = randomId();
+  Plan plan = planRun(listing, run_id, nowMillis());
+  for (auto& job : plan.jobs) job.set_list_tests(true);
+  publish(plan, producer, topics);
+  std::cerr << "testfleet: listing tests for split: test (run " << run_id << ", " << plan.jobs.size() << " jobs)\n";
+  std::ostringstream quiet;
+  FollowResult followed = followRun(run_id, options.follow, quiet);
+  if (followed.outcome != FollowOutcome::kCompleted) {
+    std::cerr << "testfleet: listing the tests did not complete: " << followed.problem << "\n";
+    return kInfrastructure;
+  }
+  std::map<std::string, const nlohmann::json*> by_name;
+  for (const auto& job : followed.run["jobs"]) by_name[job.value("name", "")] = &job;
+  std::vector<TestSpec> expanded;
+  std::set<size_t> replaced;
+  for (size_t n = 0; n < order.size(); ++n) {
+    const auto& members = sets[order[n]];
+    auto it = by_name.find(plan.jobs[n].name());
+    if (it == by_name.end() || it->second->value("verdict", "") != "passed" || !it->second->contains("listed")) {
+      std::cerr << "testfleet: could not list the tests of '" << suite.tests[members.front()].name << "'"
+                << (members.size() > 1 ? " and " + std::to_string(members.size() - 1) + " more listed with it" : "");
+      if (it != by_name.end()) {
+        std::cerr << ": " << it->second->value("error", "") << "\n" << it->second->value("stdout_tail", "")
+                  << it->second->value("stderr_tail", "");
+      }
+      std::cerr << "\n";
+      return kTestsFailed;
+    }
+    const TestSpec& prototype = suite.tests[members.front()];
+    for (const auto& id : (*it->second)["listed"]) {
+      TestSpec spec = prototype;
+      spec.name = id.get<std::string>();
+      spec.tests = prototype.framework == v1::GTEST ? std::vector<std::string>{prototype.tests[0], spec.name}
+                                                    : std::vector<std::string>{spec.name};
+      spec.split_tests = false;
+      expanded.push_back(std::move(spec));
+    }
+    replaced.insert(members.begin(), members.end());
+  }
+  std::vector<TestSpec> tests;
+  for (size_t i = 0; i < suite.tests.size(); ++i) {
+    if (!replaced.count(i)) tests.push_back(std::move(suite.tests[i]));
+  }
+  const size_t entries = replaced.size();
+  tests.insert(tests.end(), std::make_move_iterator(expanded.begin()), std::make_move_iterator(expanded.end()));
+  suite.tests = std::move(tests);
+  std::cerr << "testfleet: " << entries << " entries split into " << expanded.size() << " tests\n";
+  return kAllPassed;
+}
+
 }  // namespace
 
 int runSubmit(const SubmitOptions& options) {
@@ -130,6 +220,16 @@ int runSubmit(const SubmitOptions& options) {
               << history.tests.size() << " files with history)\n";
   }
   if (!uploadBundles(options, labelled)) return kInfrastructure;
+  const auto topics = kafka::Topics::withPrefix(options.topic_prefix);
+  std::unique_ptr<kafka::Producer> producer;
+  try {
+    kafka::ensureTopics(options.kafka, topics.specs());
+    producer = std::make_unique<kafka::Producer>(options.kafka);
+    if (int rc = expandByListing(options, labelled, topics, *producer); rc != kAllPassed) return rc;
+  } catch (const kafka::Error& e) {
+    std::cerr << "testfleet: could not publish to Kafka at " << options.kafka.brokers << ": " << e.what() << "\n";
+    return kInfrastructure;
+  }
   Plan plan = planRun(labelled, run_id, nowMillis());
   if (options.use_history) {
     // Longest expected jobs first, from the aggregator's history of this suite; without it, the suite's order.
@@ -137,11 +237,8 @@ int runSubmit(const SubmitOptions& options) {
     if (known > 0) std::cerr << "testfleet: ordered by history: " << known << " of " << plan.jobs.size()
                              << " jobs have earlier durations; longest first\n";
   }
-  const auto topics = kafka::Topics::withPrefix(options.topic_prefix);
   try {
-    kafka::ensureTopics(options.kafka, topics.specs());
-    kafka::Producer producer(options.kafka);
-    publish(plan, producer, topics);
+    publish(plan, *producer, topics);
   } catch (const kafka::Error& e) {
     std::cerr << "testfleet: could not publish to Kafka at " << options.kafka.brokers << ": " << e.what() << "\n";
     return kInfrastructure;

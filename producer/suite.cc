@@ -234,7 +234,7 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
     return;
   }
   std::set<std::string> allowed = kCommonKeys;
-  allowed.insert({"name", "files", "command", "tests", "root", "junit", "bundle"});
+  allowed.insert({"name", "files", "command", "tests", "root", "junit", "bundle", "split"});
   check.onlyKeys(node, allowed, "a test");
   TestSpec spec = defaults;
   spec.line = node.Mark().line + 1;
@@ -305,6 +305,18 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
     } else if (s) {
       spec.junit_file = *s;
     }
+  }
+  if (auto n = node["split"]) {
+    auto s = check.string(n, "split");
+    if (s && *s == "test") {
+      spec.split_tests = true;
+    } else if (s) {
+      check.fail(n, "'split' of a test entry must be 'test' (one job per test case, listed first)");
+    }
+  }
+  if (spec.split_tests && spec.framework != v1::PYTEST && spec.framework != v1::UNITTEST &&
+      spec.framework != v1::GTEST) {
+    check.fail(node["split"], "'split: test' works with pytest, unittest and gtest, which can list their tests");
   }
   if (spec.framework == v1::GTEST && spec.tests.empty()) {
     check.fail(node, "test '" + spec.name + "' uses gtest and needs 'tests': [the test binary, then optional filters]");
@@ -403,9 +415,17 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
   if (auto n = node["pattern"]) {
     if (auto s = check.string(n, "pattern")) pattern = *s;
   }
+  bool split_tests = false;
   if (auto n = node["split"]) {
     auto s = check.string(n, "split");
-    if (s && *s != "file") check.fail(n, "'split' must be 'file' (one job per test file, or per group: see 'group')");
+    if (s && *s == "test") {
+      split_tests = true;
+      if (base.framework != v1::PYTEST && base.framework != v1::UNITTEST) {
+        check.fail(n, "'split: test' in the directory form works with pytest and unittest");
+      }
+    } else if (s && *s != "file") {
+      check.fail(n, "'split' must be 'file' (one job per test file) or 'test' (one job per test case)");
+    }
   }
   if (auto n = node["group"]) {
     if (auto d = check.duration(n, "group")) suite.grouping.target = *d;
@@ -443,6 +463,7 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     spec.tests = {f};
     spec.bundle_sha256 = sha;
     spec.groupable = true;
+    spec.split_tests = split_tests;
     suite.tests.push_back(std::move(spec));
   }
   if (suite.tests.size() == before) {

@@ -51,6 +51,7 @@ struct TestSpec {
   std::vector<std::string> artifacts;  // workspace files kept after the job (glob patterns)
   int line = 0;  // where it was declared, for messages
   bool groupable = false;  // one file of the directory form: may share a job with others (see Grouping)
+  bool split_tests = false;  // split: test — listed in a sandbox first, then one job per test id
 };
 
 // How the directory form's files become jobs: one per file (the default), files packed into jobs of about

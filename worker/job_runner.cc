@@ -71,6 +71,30 @@ std::string materialise(const v1::Job& job, const fs::path& ws) {
   return "";
 }
 
+// The ids a listing job found, bounded so the result stays a small Kafka record; too many is a failure that says
+// what to do instead.
+void readListing(const FrameworkAdapter& adapter, const fs::path& report, v1::Result& r) {
+  constexpr size_t kMaxIds = 20000, kMaxBytes = 768 << 10;
+  auto text = readSmallFile(report, 16 << 20);
+  std::vector<std::string> ids = text ? adapter.parseListing(*text) : std::vector<std::string>{};
+  size_t bytes = 0;
+  for (const auto& id : ids) bytes += id.size();
+  auto failed = [&](const std::string& why) {
+    r.set_verdict(v1::FAILED);
+    r.set_error(why);
+    if (r.cases_size() > 0) {
+      r.mutable_cases(0)->set_status(v1::FAILED);
+      r.mutable_cases(0)->set_message(why);
+    }
+  };
+  if (ids.empty()) return failed("the listing found no tests");
+  if (ids.size() > kMaxIds || bytes > kMaxBytes) {
+    return failed("the listing found " + std::to_string(ids.size()) + " tests (" + std::to_string(bytes) +
+                  " bytes of ids), over what one split may hold; split by file and use 'group' instead");
+  }
+  for (auto& id : ids) r.add_listed(std::move(id));
+}
+
 // Reads what the stage runner copied out (it already held to the budget; the worker checks again, as the sandbox
 // could have written there itself). Regular files only, links not followed.
 void collectArtifacts(const fs::path& dir, uint64_t budget, v1::Result& r) {
@@ -160,7 +184,8 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
   } else if (std::string problem = materialise(job, ws); !problem.empty()) {
     fail(v1::FAILED, "workspace", problem);
   } else {
-    bool scripts_ok = writeNew(control / "test.sh", adapter->command(job) + "\n", 0644);
+    const std::string test_command = job.list_tests() ? adapter->listCommand(job) : adapter->command(job);
+    bool scripts_ok = !test_command.empty() && writeNew(control / "test.sh", test_command + "\n", 0644);
     if (!job.setup().empty()) scripts_ok &= writeNew(control / "setup.sh", job.setup() + "\n", 0644);
     if (!job.teardown().empty()) scripts_ok &= writeNew(control / "teardown.sh", job.teardown() + "\n", 0644);
     if (job.artifacts_size() > 0) {
@@ -172,7 +197,9 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
     }
     ::chmod(out.c_str(), 0777);  // the sandbox user must write its report here
     ::chmod(ws.c_str(), 0777);
-    if (!scripts_ok) {
+    if (test_command.empty()) {
+      fail(v1::FAILED, "test", "the " + std::string(adapter->name()) + " adapter cannot list tests (split: test)");
+    } else if (!scripts_ok) {
       fail(v1::ERROR, "workspace", "cannot write the job's scripts under " + control.string());
     } else {
       SandboxSpec spec;
@@ -197,10 +224,11 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       spec.name = job.job_id();
       Evidence ev;
       ev.sandbox = sandbox_.run(spec);
-      ev.format = adapter->report(job);
+      ev.format = job.list_tests() ? ReportFormat::kNone : adapter->report(job);
       if (ev.format != ReportFormat::kNone) ev.report = readSmallFile(out / kReportFile, 16 << 20);
       ev.stages = parseStageLines(ev.sandbox.stage_report);
       buildResult(job, ev, settings_.tail_bytes, r);
+      if (job.list_tests() && r.verdict() == v1::PASSED) readListing(*adapter, out / kReportFile, r);
       if (job.artifacts_size() > 0) collectArtifacts(out / "artifacts", settings_.artifact_bytes, r);
     }
   }

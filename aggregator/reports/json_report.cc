@@ -54,6 +54,7 @@ json runJson(const RunInfo& run, const Summary& s, const std::vector<v1::Result>
                     {"unsandboxed", r.unsandboxed()}, {"wall_ms", r.usage().wall_ms()},
                     {"cpu_ms", r.usage().cpu_ms()}, {"peak_memory_bytes", r.usage().peak_memory_bytes()},
                     {"stdout_tail", r.stdout_tail()}, {"stderr_tail", r.stderr_tail()}, {"cases", cases}});
+    if (r.listed_size() > 0) jobs.back()["listed"] = json(std::vector<std::string>(r.listed().begin(), r.listed().end()));
     if (r.artifacts_size() > 0) {
       json artifacts = json::array();
       for (const auto& a : r.artifacts()) {

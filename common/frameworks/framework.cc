@@ -15,6 +15,20 @@ std::string quotedTests(const v1::Job& job) {
   return out;
 }
 
+std::vector<std::string> lines(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line(text.substr(start, end - start));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(std::move(line));
+    start = end + 1;
+  }
+  return out;
+}
+
 std::string withExtra(std::string cmd, const v1::Job& job) {
   if (!job.command().empty()) cmd += " " + job.command();
   return cmd;
@@ -45,6 +59,20 @@ class PytestAdapter : public FrameworkAdapter {
   }
   ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
   std::string_view name() const override { return "pytest"; }
+  // Collection only: one node id per line ("dir/test_x.py::TestC::test_y[param]"), then a summary after a blank line.
+  std::string listCommand(const v1::Job& job) const override {
+    // On a collection error the listing is the error report: shown on stdout too.
+    return withExtra("python3 -m pytest --collect-only -q -p no:cacheprovider" + quotedTests(job), job) + " > " +
+           std::string(kReportPath) + "; tf_rc=$?; [ $tf_rc -eq 0 ] || cat " + std::string(kReportPath) + "; exit $tf_rc";
+  }
+  std::vector<std::string> parseListing(std::string_view text) const override {
+    std::vector<std::string> ids;
+    for (const auto& line : lines(text)) {
+      if (line.empty()) break;
+      if (line.find("::") != std::string::npos && line.find(' ') == std::string::npos) ids.push_back(line);
+    }
+    return ids;
+  }
 };
 
 // python's unittest through testfleet's runner (unittest_runner.py, embedded at build time): unittest's own
@@ -58,6 +86,12 @@ class UnittestAdapter : public FrameworkAdapter {
   }
   ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
   std::string_view name() const override { return "unittest"; }
+  // The runner with --list writes one dotted id per line ("module.Class.test_name").
+  std::string listCommand(const v1::Job& job) const override {
+    return "python3 -c " + shellQuote(std::string(kUnittestRunner)) + " --list " + std::string(kReportPath) +
+           quotedTests(job);
+  }
+  std::vector<std::string> parseListing(std::string_view text) const override { return lines(text); }
 };
 
 // node's built-in runner with its JUnit reporter, plus the human-readable one on stdout.
@@ -111,9 +145,7 @@ class GoTestAdapter : public FrameworkAdapter {
 class GtestAdapter : public FrameworkAdapter {
  public:
   std::string command(const v1::Job& job) const override {
-    std::string binary = job.tests_size() ? job.tests(0) : "";
-    if (!binary.empty() && binary.front() != '/' && !binary.starts_with("./")) binary = "./" + binary;
-    std::string cmd = shellQuote(binary) + " --gtest_color=no --gtest_output=xml:" + std::string(kReportPath);
+    std::string cmd = shellQuote(binary(job)) + " --gtest_color=no --gtest_output=xml:" + std::string(kReportPath);
     if (job.tests_size() > 1) {
       std::string filter;
       for (int i = 1; i < job.tests_size(); ++i) filter += (filter.empty() ? "" : ":") + job.tests(i);
@@ -123,6 +155,32 @@ class GtestAdapter : public FrameworkAdapter {
   }
   ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
   std::string_view name() const override { return "gtest"; }
+  // --gtest_list_tests prints "Suite." lines with indented test names under them (comments after '#').
+  std::string listCommand(const v1::Job& job) const override {
+    return shellQuote(binary(job)) + " --gtest_list_tests > " + std::string(kReportPath);
+  }
+  std::vector<std::string> parseListing(std::string_view text) const override {
+    std::vector<std::string> ids;
+    std::string suite;
+    for (std::string line : lines(text)) {
+      if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      if (line.empty()) continue;
+      if (line.front() != ' ') {
+        suite = line;
+      } else {
+        ids.push_back(suite + line.substr(line.find_first_not_of(' ')));
+      }
+    }
+    return ids;
+  }
+
+ private:
+  static std::string binary(const v1::Job& job) {
+    std::string path = job.tests_size() ? job.tests(0) : "";
+    if (!path.empty() && path.front() != '/' && !path.starts_with("./")) path = "./" + path;
+    return path;
+  }
 };
 
 struct Known {

@@ -29,6 +29,12 @@ class FrameworkAdapter {
   virtual ReportFormat report(const v1::Job& job) const = 0;
   // A suite file may use this name for the framework.
   virtual std::string_view name() const = 0;
+
+  // Listing, for splitting a suite per test case: the command that writes the ids of the job's tests to
+  // kReportPath (empty: this framework cannot list), and how to read them back. An id given back as the job's
+  // tests runs that one test (for gtest after the binary: job.tests = [binary, id]).
+  virtual std::string listCommand(const v1::Job&) const { return ""; }
+  virtual std::vector<std::string> parseListing(std::string_view) const { return {}; }
 };
 
 using FrameworkAdapterPtr = std::unique_ptr<FrameworkAdapter>;

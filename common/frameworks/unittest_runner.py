@@ -1,4 +1,4 @@
-# testfleet's runner for python's unittest: runs the named tests (files, modules or dotted ids; discovery from the
+# testfleet's runner for python's unittest (with --list first: lists them instead): runs the named tests (files, modules or dotted ids; discovery from the
 # workspace when none are named) with unittest's own loader and text runner, and writes a JUnit XML report to
 # the path in argv[1]. Verdicts follow unittest's: an assertion is a failure, any other exception an error, an
 # expected failure passes, an unexpected success fails. Embedded into the worker at build time.
@@ -84,7 +84,18 @@ def write_report(path, cases):
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
+def each_test(suite):
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from each_test(item)
+        else:
+            yield item
+
+
 def main():
+    listing = sys.argv[1] == "--list"
+    if listing:
+        del sys.argv[1]
     report, names = sys.argv[1], sys.argv[2:]
     sys.path.insert(0, ".")
     loader = unittest.TestLoader()
@@ -99,6 +110,17 @@ def main():
                 return 1
     else:
         suite = loader.discover(".")
+    if listing:
+        # One dotted id per line; a module that cannot load fails the listing with its traceback.
+        ids = []
+        for test in each_test(suite):
+            if isinstance(test, unittest.loader._FailedTest):
+                sys.stderr.write(str(test._exception) + "\n")
+                return 1
+            ids.append(test.id())
+        with open(report, "w") as f:
+            f.write("".join(i + "\n" for i in ids))
+        return 0
     runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=2, resultclass=Recorder)
     result = runner.run(suite)
     write_report(report, result.cases)

@@ -146,7 +146,8 @@ def main():
     parser.add_argument("--build", required=True)
     parser.add_argument("--source", required=True)
     parser.add_argument("adapters", nargs="*",
-                        default=["pytest", "unittest", "node", "jest", "go", "gtest", "command"])
+                        default=["pytest", "unittest", "node", "jest", "go", "gtest", "command", "pytest-split",
+                                 "unittest-split", "split-error"])
     fleet_e2e.ARGS = parser.parse_args()
     args = fleet_e2e.ARGS
     args.source = os.path.abspath(args.source)
@@ -174,6 +175,36 @@ tests:
                     os.rename(suite, os.path.join(fleet.dir, "command", "suite.yaml"))
                     ours, code = fleet_verdicts(fleet, os.path.join(fleet.dir, "command", "suite.yaml"), dotted)
                     compare(name, ours, native_pytest(copy_project("pytest")), code)
+                    continue
+                if name == "split-error":
+                    # A file that does not even collect: the listing fails and says why; nothing else runs.
+                    folder = os.path.join(fleet.dir, name)
+                    os.makedirs(os.path.join(folder, "t"))
+                    with open(os.path.join(folder, "t", "test_ok.py"), "w") as f:
+                        f.write("def test_ok():\n    pass\n")
+                    with open(os.path.join(folder, "t", "test_bad.py"), "w") as f:
+                        f.write("def test_bad(:\n")
+                    suite = fleet_e2e.write_suite(folder, "suite.yaml", "name: split-error\ndirectory:\n  root: t\n"
+                                                                        "  framework: pytest\n  split: test\n")
+                    r = fleet.submit(suite, "--wait")
+                    check(r.returncode == 1 and "could not list the tests" in r.stderr and "SyntaxError" in r.stderr,
+                          f"split-error: a collection error stops the run with pytest's message (exit {r.returncode})")
+                    continue
+                if name.endswith("-split"):
+                    # split: test — listed in a sandbox through the fleet, then one job per test case.
+                    framework = name[:-len("-split")]
+                    folder = os.path.join(fleet.dir, name)
+                    os.makedirs(folder, exist_ok=True)
+                    suite = os.path.join(folder, "suite.yaml")
+                    with open(suite, "w") as f:
+                        f.write(f"name: {name}\ndirectory:\n  root: {examples}/{framework}\n  framework: {framework}\n"
+                                f"  split: test\n")
+                    ours, code = fleet_verdicts(fleet, suite, dotted)
+                    with open(os.path.join(fleet.dir, f"{name}-report.json")) as f:
+                        jobs = json.load(f)["jobs"]
+                    check(len(jobs) == len(ours) and all(len(j["cases"]) == 1 for j in jobs),
+                          f"{name}: one job per test case ({len(jobs)} jobs for {len(ours)} tests)")
+                    compare(name, ours, natives[framework](copy_project(framework)), code)
                     continue
                 ours, code = fleet_verdicts(fleet, os.path.join(examples, name, "suite.yaml"),
                                             keys.get(name, dotted))
