@@ -46,10 +46,81 @@ std::string fetch(const std::string& url, uint64_t max_bytes, std::string& error
   return std::move(r.body);
 }
 
+uint64_t treeBytes(const fs::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
 }  // namespace
 
-BundleCache::BundleCache(fs::path root, BundleLimits limits, bool allow_file_urls)
-    : root_(std::move(root)), limits_(limits), allow_file_urls_(allow_file_urls) {}
+BundleCache::BundleCache(fs::path root, BundleLimits limits, bool allow_file_urls, uint64_t max_bytes)
+    : root_(std::move(root)), limits_(limits), allow_file_urls_(allow_file_urls), max_bytes_(max_bytes) {
+  // Trees a previous run of this worker left: kept (same hash, same content) and counted; half-unpacked ones go.
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(root_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (isHexSha256(name) && it->is_directory(ec)) {
+      Entry& e = entries_[name];
+      e.bytes = treeBytes(it->path());
+      e.present = true;
+      e.used = std::chrono::steady_clock::now();
+    } else if (name.find(".partial-") != std::string::npos) {
+      fs::remove_all(it->path(), ec);
+    }
+  }
+}
+
+uint64_t BundleCache::bytes() const {
+  std::lock_guard g(mu_);
+  uint64_t total = 0;
+  for (const auto& [sha, e] : entries_) total += e.present ? e.bytes : 0;
+  return total;
+}
+
+size_t BundleCache::entries() const {
+  std::lock_guard g(mu_);
+  size_t n = 0;
+  for (const auto& [sha, e] : entries_) n += e.present;
+  return n;
+}
+
+std::shared_ptr<void> BundleCache::hold(const std::string& sha) {
+  std::lock_guard g(mu_);
+  Entry& e = entries_[sha];
+  ++e.holders;
+  e.used = std::chrono::steady_clock::now();
+  return std::shared_ptr<void>(nullptr, [this, sha](void*) {
+    std::lock_guard g(mu_);
+    --entries_[sha].holders;
+  });
+}
+
+// Removes least recently used trees nobody holds until the cache fits (the one just added stays regardless).
+void BundleCache::evictOver(const std::string& keep) {
+  std::lock_guard g(mu_);
+  auto total = [&] {
+    uint64_t t = 0;
+    for (const auto& [sha, e] : entries_) t += e.present ? e.bytes : 0;
+    return t;
+  };
+  while (total() > max_bytes_) {
+    auto victim = entries_.end();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (!it->second.present || it->second.holders > 0 || it->first == keep) continue;
+      if (victim == entries_.end() || it->second.used < victim->second.used) victim = it;
+    }
+    if (victim == entries_.end()) return;  // everything left is in use
+    std::error_code ec;
+    fs::remove_all(root_ / victim->first, ec);
+    victim->second.present = false;
+    victim->second.bytes = 0;
+  }
+}
 
 BundleFetch BundleCache::get(const v1::Bundle& bundle) {
   BundleFetch out;
@@ -57,22 +128,25 @@ BundleFetch BundleCache::get(const v1::Bundle& bundle) {
     out.error = "bundle sha256 '" + bundle.sha256().substr(0, 80) + "' is not 64 lowercase hex digits";
     return out;
   }
-  std::shared_ptr<std::mutex> lock;
+  const std::string sha = bundle.sha256();
+  out.lease = hold(sha);  // from here on the tree cannot be evicted under this job
+  std::shared_ptr<std::mutex> fetching;
   uint64_t n = 0;
   {
     std::lock_guard g(mu_);
-    auto& slot = per_hash_[bundle.sha256()];
-    if (!slot) slot = std::make_shared<std::mutex>();
-    lock = slot;
+    Entry& e = entries_[sha];
+    fetching = e.fetching;
     n = sequence_++;
   }
-  std::lock_guard g(*lock);
-  const fs::path dir = root_ / bundle.sha256();
-  std::error_code ec;
-  if (fs::is_directory(dir, ec)) {
-    out.dir = dir;
-    out.cached = true;
-    return out;
+  std::lock_guard one_fetch(*fetching);
+  const fs::path dir = root_ / sha;
+  {
+    std::lock_guard g(mu_);
+    if (entries_[sha].present) {
+      out.dir = dir;
+      out.cached = true;
+      return out;
+    }
   }
   if (bundle.url().starts_with("file://") && !allow_file_urls_) {
     out.error = "bundle URL is file://, which this worker does not accept (--allow-file-bundles)";
@@ -83,15 +157,15 @@ BundleFetch BundleCache::get(const v1::Bundle& bundle) {
     out.transient = true;
     return out;
   }
-  if (sha256Hex(bytes) != bundle.sha256()) {
+  if (sha256Hex(bytes) != sha) {
     // The hash found is not told: it would let a job learn the hash of any file the worker can fetch.
-    out.error = "bundle from " + bundle.url().substr(0, 200) + " does not have the SHA-256 the job expects (" +
-                bundle.sha256() + ")";
+    out.error = "bundle from " + bundle.url().substr(0, 200) + " does not have the SHA-256 the job expects (" + sha + ")";
     return out;
   }
   // Unpacked beside its final place, then renamed: a worker killed half-way leaves no tree that looks complete.
+  std::error_code ec;
   fs::create_directories(root_, ec);
-  const fs::path partial = root_ / (bundle.sha256() + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(n));
+  const fs::path partial = root_ / (sha + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(n));
   fs::remove_all(partial, ec);
   try {
     unpackBundle(bytes, partial, limits_);
@@ -102,12 +176,20 @@ BundleFetch BundleCache::get(const v1::Bundle& bundle) {
   }
   fs::permissions(partial, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                fs::perms::others_read | fs::perms::others_exec, ec);
+  fs::remove_all(dir, ec);  // a tree evicted from the map but not yet from disk
   fs::rename(partial, dir, ec);
   if (ec) {
     fs::remove_all(partial, ec);
     out.error = "cannot keep the unpacked bundle in " + dir.string() + ": " + ec.message();
     return out;
   }
+  {
+    std::lock_guard g(mu_);
+    Entry& e = entries_[sha];
+    e.present = true;
+    e.bytes = treeBytes(dir);
+  }
+  evictOver(sha);
   out.dir = dir;
   return out;
 }

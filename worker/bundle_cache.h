@@ -1,6 +1,10 @@
 // Fetched bundles, unpacked once per hash and shared read-only by every job that names them. Thread-safe.
+// The cache holds at most max_bytes of unpacked trees: when a new one pushes it over, the least recently used
+// trees that no running job holds are removed.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -17,21 +21,36 @@ struct BundleFetch {
   std::string error;          // why it failed (fetch, hash, unsafe or oversized archive)
   bool cached = false;        // it was already here
   bool transient = false;     // the fetch failed (may work later); a bad hash or archive will not
+  std::shared_ptr<void> lease;  // keeps the tree from eviction while the job runs
 };
 
 class BundleCache {
  public:
-  explicit BundleCache(std::filesystem::path root, BundleLimits limits = {}, bool allow_file_urls = false);
+  explicit BundleCache(std::filesystem::path root, BundleLimits limits = {}, bool allow_file_urls = false,
+                       uint64_t max_bytes = 4ull << 30);
   // Fetches (http, https or file URL), checks the SHA-256, unpacks safely into root/<sha256>; a second call for the
   // same hash waits for the first and reuses its tree.
   BundleFetch get(const v1::Bundle& bundle);
+  uint64_t bytes() const;
+  size_t entries() const;
 
  private:
+  struct Entry {
+    uint64_t bytes = 0;
+    std::chrono::steady_clock::time_point used;
+    int holders = 0;
+    std::shared_ptr<std::mutex> fetching = std::make_shared<std::mutex>();
+    bool present = false;
+  };
+  std::shared_ptr<void> hold(const std::string& sha);
+  void evictOver(const std::string& keep);
+
   std::filesystem::path root_;
   BundleLimits limits_;
   bool allow_file_urls_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<std::mutex>> per_hash_;
+  uint64_t max_bytes_;
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> entries_;
   uint64_t sequence_ = 0;
 };
 

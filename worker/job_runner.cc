@@ -125,7 +125,7 @@ void collectArtifacts(const fs::path& dir, uint64_t budget, v1::Result& r) {
 }  // namespace
 
 JobRunner::JobRunner(JobRunnerSettings settings, Sandbox& sandbox)
-    : settings_(std::move(settings)), sandbox_(sandbox), bundles_(settings_.work_root / "bundles", {}, settings_.allow_file_bundles) {}
+    : settings_(std::move(settings)), sandbox_(sandbox), bundles_(settings_.work_root / "bundles", {}, settings_.allow_file_bundles, settings_.bundle_cache_bytes) {}
 
 v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& cancel) {
   // The limits this run gets: the job's own, or the worker's defaults; recorded in the job the result refers to.

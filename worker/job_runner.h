@@ -23,6 +23,7 @@ struct JobRunnerSettings {
   uint64_t workspace_bytes = 1ull << 30;
   uint64_t artifact_bytes = 4ull << 20;  // all of a job's artifacts together (they travel in its result)
   bool keep_workspaces = false;   // for debugging
+  uint64_t bundle_cache_bytes = 4ull << 30;  // unpacked bundles kept; least recently used ones go beyond this
   bool allow_file_bundles = false;  // file:// bundle URLs read the worker's own disk: only when asked for
   // Limits for jobs that do not set their own (a job may ask for less or more; max_* cap what it may ask).
   uint64_t default_memory_bytes = 2ull << 30;

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   CLI::App app{"testfleet-worker — takes test jobs from Kafka and runs each in a fresh sandbox"};
   worker::JobLoopSettings loop;
   worker::JobRunnerSettings runner;
+  std::filesystem::path shared_cache;
   std::string brokers = "127.0.0.1:19092", prefix = "testfleet", grace = "30s", log_level = "info";
   char host[256] = "worker";
   ::gethostname(host, sizeof host - 1);
@@ -71,6 +72,15 @@ int main(int argc, char** argv) {
   app.add_option("--bwrap", bwrap, "path of the bubblewrap binary")->capture_default_str();
   app.add_flag("--no-seccomp", no_seccomp, "do not apply the seccomp filter (diagnosis only; weakens the sandbox)");
   app.add_flag("--keep-workspaces", runner.keep_workspaces, "keep job folders after the job (debugging)");
+  app.add_option("--shared-cache", shared_cache,
+                 "host folder every job sees read-only at /cache ($TESTFLEET_CACHE): prepared dependencies "
+                 "(Go modules under go/mod, wheels, npm tarballs) for offline setup")
+      ->check(CLI::ExistingDirectory)
+      ->envname("TESTFLEET_SHARED_CACHE");
+  double bundle_cache_mib = 4096;
+  app.add_option("--bundle-cache-mib", bundle_cache_mib, "unpacked bundles kept, in MiB (least recently used go first)")
+      ->check(CLI::Range(1.0, 1048576.0))
+      ->capture_default_str();
   app.add_flag("--allow-file-bundles", runner.allow_file_bundles,
                "let jobs name bundles by file:// URL (a folder shared with the producer); off: http(s) only");
   std::string retry_delays = "10s,60s,5m";
@@ -170,7 +180,7 @@ int main(int argc, char** argv) {
   }
 
   worker::SandboxPtr sandbox;
-  worker::BubblewrapSettings bw{bwrap, stage_runner, !no_seccomp};
+  worker::BubblewrapSettings bw{bwrap, stage_runner, !no_seccomp, shared_cache};
   if (no_seccomp) spdlog::warn("the seccomp filter is OFF (--no-seccomp)");
   if (unsandboxed) {
     spdlog::critical("RUNNING TESTS WITHOUT A SANDBOX (--unsandboxed): tests can read and change this machine; "
@@ -194,6 +204,7 @@ int main(int argc, char** argv) {
                  fault_probability * 100);
     faulty = std::make_unique<worker::FaultInjectingSandbox>(*sandbox, fault_probability);
   }
+  runner.bundle_cache_bytes = static_cast<uint64_t>(bundle_cache_mib * (1 << 20));
   if (!run_suite.empty()) runner.allow_file_bundles = true;  // the local run writes its bundles to files
   worker::JobRunner job_runner(runner, faulty ? *faulty : *sandbox);
   if (!run_suite.empty()) return worker::runSuiteLocally(run_suite, job_runner, std::cout);

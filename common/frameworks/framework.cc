@@ -125,15 +125,16 @@ class JestAdapter : public FrameworkAdapter {
   std::string_view name() const override { return "jest"; }
 };
 
-// go test's JSON event stream, written to the report file; packages default to ./... . The module cache and build
-// cache live in the sandbox's /tmp, and no toolchain download is attempted (GOTOOLCHAIN=local, GOFLAGS=-mod=mod
-// only resolves what is vendored or in the workspace).
+// go test's JSON event stream, written to the report file; packages default to ./... . The build cache lives in
+// the sandbox's /tmp; modules come from the workspace (vendored) or from the worker's shared cache
+// (/cache/go/mod, read-only); nothing is downloaded (GOPROXY=off) and no toolchain is fetched (GOTOOLCHAIN=local).
 class GoTestAdapter : public FrameworkAdapter {
  public:
   std::string command(const v1::Job& job) const override {
     std::string packages = job.tests_size() ? quotedTests(job) : " ./...";
     return "export GOCACHE=/tmp/go-build GOPATH=/tmp/go GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off "
-           "PATH=\"$PATH:/usr/local/go/bin\"; go test -json" +
+           "PATH=\"$PATH:/usr/local/go/bin\"; "
+           "[ -d \"$TESTFLEET_CACHE/go/mod\" ] && export GOMODCACHE=\"$TESTFLEET_CACHE/go/mod\"; go test -json" +
            (job.command().empty() ? "" : " " + job.command()) + packages + " > " + std::string(kReportPath);
   }
   ReportFormat report(const v1::Job&) const override { return ReportFormat::kGoTestJson; }

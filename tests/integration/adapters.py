@@ -141,16 +141,50 @@ def compare(name, ours, theirs, exit_code):
     check(exit_code == 1, f"{name}: submit exits 1 because tests failed")
 
 
+def go_shared_cache(fleet):
+    """A Go module with a dependency runs offline in the sandbox from the worker's read-only shared cache."""
+    module = os.path.join(fleet.dir, "gomod")
+    os.makedirs(module)
+    with open(os.path.join(module, "go.mod"), "w") as f:
+        f.write("module example.com/ids\n\ngo 1.21\n\nrequire github.com/google/uuid v1.6.0\n")
+    with open(os.path.join(module, "ids_test.go"), "w") as f:
+        f.write('package ids\n\nimport (\n\t"testing"\n\n\t"github.com/google/uuid"\n)\n\n'
+                'func TestNewIsVersion4(t *testing.T) {\n\tif v := uuid.New().Version(); v != 4 {\n'
+                '\t\tt.Fatalf("version %d", v)\n\t}\n}\n')
+    cache = os.path.join(fleet.dir, "shared-cache")
+    env = {"GOMODCACHE": os.path.join(cache, "go", "mod"), "GOFLAGS": "-modcacherw", "GOTOOLCHAIN": "local",
+           "GOCACHE": os.path.join(fleet.dir, "gocache")}
+    tidy = run([GO, "mod", "tidy"], module, env=env)  # the operator's side: fill the cache from the module proxy
+    assert tidy.returncode == 0, f"go mod tidy on the host failed: {tidy.stderr}"
+    suite = fleet_e2e.write_suite(fleet.dir, "gomod.yaml", "name: go-deps\ntests:\n  - name: uses uuid\n"
+                                                           "    framework: go\n    root: gomod\n    timeout: 180s\n")
+    worker = os.path.join(fleet_e2e.ARGS.build, "worker", "testfleet-worker")
+
+    def local(*extra):
+        out = run([worker, "--run-suite", suite, "--work-dir", os.path.join(fleet.dir, "local"), *extra], fleet.dir)
+        results = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+        return results[0] if results else {"verdict": f"no result: {out.stderr[-300:]}"}
+
+    with_cache = local("--shared-cache", cache)
+    check(with_cache["verdict"] == "PASSED" and any(c["name"] == "TestNewIsVersion4" and c["status"] == "PASSED"
+                                                    for c in with_cache.get("cases", [])),
+          f"go-shared-cache: with the cache the module's test passes offline ({with_cache['verdict']})")
+    without = local()
+    check(without["verdict"] == "FAILED",
+          f"go-shared-cache: without it the dependency cannot be had, so the job fails ({without['verdict']})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build", required=True)
     parser.add_argument("--source", required=True)
     parser.add_argument("adapters", nargs="*",
                         default=["pytest", "unittest", "node", "jest", "go", "gtest", "command", "pytest-split",
-                                 "unittest-split", "split-error"])
+                                 "unittest-split", "split-error", "go-shared-cache"])
     fleet_e2e.ARGS = parser.parse_args()
     args = fleet_e2e.ARGS
     args.source = os.path.abspath(args.source)
+    args.build = os.path.abspath(args.build)
     examples = os.path.join(args.source, "examples")
     natives = {"pytest": native_pytest, "unittest": native_unittest, "node": native_node, "jest": native_jest,
                "go": native_go, "gtest": native_gtest}
@@ -175,6 +209,9 @@ tests:
                     os.rename(suite, os.path.join(fleet.dir, "command", "suite.yaml"))
                     ours, code = fleet_verdicts(fleet, os.path.join(fleet.dir, "command", "suite.yaml"), dotted)
                     compare(name, ours, native_pytest(copy_project("pytest")), code)
+                    continue
+                if name == "go-shared-cache":
+                    go_shared_cache(fleet)
                     continue
                 if name == "split-error":
                     # A file that does not even collect: the listing fails and says why; nothing else runs.

@@ -64,10 +64,12 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   args.insert(args.end(), {"--ro-bind", spec.control.string(), "/tf"});
   args.insert(args.end(), {"--bind", spec.output.string(), "/tf-out"});
   args.insert(args.end(), {"--ro-bind", settings_.stage_runner.string(), "/tf-bin/stage-runner"});
+  if (!settings_.shared_cache.empty()) args.insert(args.end(), {"--ro-bind", settings_.shared_cache.string(), "/cache"});
   args.insert(args.end(), {"--chdir", "/work", "--clearenv"});
   std::map<std::string, std::string> env = {
       {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/tmp"}, {"TMPDIR", "/tmp"},
       {"LANG", "C.UTF-8"}, {"TESTFLEET", "1"}, {"TF_OUT", "/tf-out"}};
+  if (!settings_.shared_cache.empty()) env["TESTFLEET_CACHE"] = "/cache";
   for (const auto& [k, v] : spec.env) env[k] = v;
   for (const auto& [k, v] : env) args.insert(args.end(), {"--setenv", k, v});
   ProcessSpec ps;

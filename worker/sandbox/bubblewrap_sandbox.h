@@ -16,6 +16,9 @@ struct BubblewrapSettings {
   std::filesystem::path bwrap = "/usr/bin/bwrap";
   std::filesystem::path stage_runner;  // host path of testfleet-stage-runner
   bool seccomp = true;
+  // A host folder every job sees read-only at /cache (TESTFLEET_CACHE): dependencies prepared by the operator
+  // (Go modules, wheels, npm tarballs) that setup commands and tests use offline. Empty = none.
+  std::filesystem::path shared_cache;
 };
 
 class BubblewrapSandbox : public Sandbox {
