@@ -40,9 +40,10 @@ v1::TestCase readCase(const pugi::xml_node& node, const JunitLimits& limits) {
   } else if (auto s = node.child("skipped")) {
     tc.set_status(v1::SKIPPED);
     describe(s, "");
-  } else if (std::string_view(node.attribute("status").as_string()) == "notrun" ||
+  } else if (const std::string_view status = node.attribute("status").as_string();
+             status == "notrun" || status == "disabled" ||
              std::string_view(node.attribute("result").as_string()) == "suppressed") {
-    tc.set_status(v1::SKIPPED);  // GoogleTest's DISABLED_ tests
+    tc.set_status(v1::SKIPPED);  // GoogleTest's DISABLED_ tests, CTest's disabled and not-run ones
     tc.set_message("disabled");
   }
   return tc;

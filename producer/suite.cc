@@ -315,8 +315,8 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
     }
   }
   if (spec.split_tests && spec.framework != v1::PYTEST && spec.framework != v1::UNITTEST &&
-      spec.framework != v1::GTEST) {
-    check.fail(node["split"], "'split: test' works with pytest, unittest and gtest, which can list their tests");
+      spec.framework != v1::GTEST && spec.framework != v1::CTEST) {
+    check.fail(node["split"], "'split: test' works with pytest, unittest, gtest and ctest, which can list their tests");
   }
   if (spec.framework == v1::GTEST && spec.tests.empty()) {
     check.fail(node, "test '" + spec.name + "' uses gtest and needs 'tests': [the test binary, then optional filters]");
@@ -442,9 +442,10 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
   if (auto n = node["unknown_estimate"]) {
     if (auto d = check.duration(n, "unknown_estimate")) suite.grouping.unknown_estimate = *d;
   }
-  if (base.framework == v1::SHELL || base.framework == v1::GTEST || base.framework == v1::GO_TEST) {
-    check.fail(node, "'directory' splits files of pytest, unittest, node or jest; for go or gtest use a test "
-                     "entry with 'root'");
+  if (base.framework == v1::SHELL || base.framework == v1::GTEST || base.framework == v1::GO_TEST ||
+      base.framework == v1::CTEST) {
+    check.fail(node, "'directory' splits files of pytest, unittest, node or jest; for go, gtest or ctest use a "
+                     "test entry with 'root'");
     return;
   }
   fs::path root = fs::path(root_text).is_absolute() ? fs::path(root_text) : base_dir / root_text;

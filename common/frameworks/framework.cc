@@ -184,6 +184,50 @@ class GtestAdapter : public FrameworkAdapter {
   }
 };
 
+// CTest over the build folder "build" (made by the job's setup, usually `cmake -S . -B build && cmake --build
+// build`), with its JUnit output. Tests are CTest test names, run exactly (-R ^name$ each); none = all.
+class CtestAdapter : public FrameworkAdapter {
+ public:
+  std::string command(const v1::Job& job) const override {
+    return withExtra("ctest --test-dir build --output-on-failure --no-tests=error --output-junit " +
+                         std::string(kReportPath) + selection(job),
+                     job);
+  }
+  ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
+  std::string_view name() const override { return "ctest"; }
+  std::string listCommand(const v1::Job& job) const override {
+    return "ctest --test-dir build -N" + selection(job) + " > " + std::string(kReportPath) +
+           "; tf_rc=$?; [ $tf_rc -eq 0 ] || cat " + std::string(kReportPath) + "; exit $tf_rc";
+  }
+  // "  Test  #3: name" lines.
+  std::vector<std::string> parseListing(std::string_view text) const override {
+    std::vector<std::string> ids;
+    for (const auto& line : lines(text)) {
+      auto test = line.find("Test ");
+      auto colon = line.find(": ", test == std::string::npos ? 0 : test);
+      if (test == std::string::npos || colon == std::string::npos || line.find('#', test) > colon) continue;
+      ids.push_back(line.substr(colon + 2));
+    }
+    return ids;
+  }
+
+ private:
+  // One regex for all named tests, each matched whole and with its regex characters escaped.
+  static std::string selection(const v1::Job& job) {
+    if (job.tests_size() == 0) return "";
+    std::string regex;
+    for (const auto& name : job.tests()) {
+      std::string escaped;
+      for (char c : name) {
+        if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) escaped += '\\';
+        escaped += c;
+      }
+      regex += (regex.empty() ? "" : "|") + ("^" + escaped + "$");
+    }
+    return " -R " + shellQuote(regex);
+  }
+};
+
 struct Known {
   std::string_view name;
   v1::Framework framework;
@@ -191,7 +235,7 @@ struct Known {
 constexpr std::array kKnown = {Known{"pytest", v1::PYTEST},  Known{"unittest", v1::UNITTEST},
                                Known{"node", v1::NODE_TEST}, Known{"jest", v1::JEST},
                                Known{"go", v1::GO_TEST},     Known{"gtest", v1::GTEST},
-                               Known{"shell", v1::SHELL}};
+                               Known{"ctest", v1::CTEST},    Known{"shell", v1::SHELL}};
 
 }  // namespace
 
@@ -211,6 +255,8 @@ FrameworkAdapterPtr makeAdapter(v1::Framework framework) {
       return std::make_unique<GoTestAdapter>();
     case v1::GTEST:
       return std::make_unique<GtestAdapter>();
+    case v1::CTEST:
+      return std::make_unique<CtestAdapter>();
     default:
       return nullptr;
   }

@@ -109,6 +109,17 @@ def native_gtest(d):
     return verdicts
 
 
+def native_ctest(d):
+    for step in (["cmake", "-S", ".", "-B", "build", "-G", "Ninja"], ["cmake", "--build", "build"]):
+        built = run(step, d)
+        assert built.returncode == 0, f"host build of the ctest example failed: {built.stdout}{built.stderr}"
+    out = run(["ctest", "--test-dir", "build"], d).stdout
+    verdicts = {}
+    for m in re.finditer(r"Test +#\d+: (\S+) \.+\s*(\*+)?(Passed|Failed|Skipped|Not Run|Exception)", out):
+        verdicts[m.group(1)] = {"Passed": "passed", "Skipped": "skipped", "Not Run": "skipped"}.get(m.group(3), "failed")
+    return verdicts
+
+
 # ---- the fleet's side -----------------------------------------------------------------------------------------
 
 def fleet_verdicts(fleet, suite, key):
@@ -180,15 +191,15 @@ def main():
     parser.add_argument("--source", required=True)
     parser.add_argument("adapters", nargs="*",
                         default=["pytest", "unittest", "node", "jest", "go", "gtest", "command", "pytest-split",
-                                 "unittest-split", "split-error", "go-shared-cache"])
+                                 "unittest-split", "split-error", "go-shared-cache", "ctest", "ctest-split"])
     fleet_e2e.ARGS = parser.parse_args()
     args = fleet_e2e.ARGS
     args.source = os.path.abspath(args.source)
     args.build = os.path.abspath(args.build)
     examples = os.path.join(args.source, "examples")
     natives = {"pytest": native_pytest, "unittest": native_unittest, "node": native_node, "jest": native_jest,
-               "go": native_go, "gtest": native_gtest}
-    keys = {"node": lambda job, c: c["name"]}
+               "go": native_go, "gtest": native_gtest, "ctest": native_ctest}
+    keys = {"node": lambda job, c: c["name"], "ctest": lambda job, c: c["name"]}
     with Fleet("adapters") as fleet:
         fleet.start_aggregator()
         fleet.start_worker("w1", 2)
@@ -226,6 +237,24 @@ tests:
                     r = fleet.submit(suite, "--wait")
                     check(r.returncode == 1 and "could not list the tests" in r.stderr and "SyntaxError" in r.stderr,
                           f"split-error: a collection error stops the run with pytest's message (exit {r.returncode})")
+                    continue
+                if name == "ctest-split":
+                    folder = os.path.join(fleet.dir, name)
+                    os.makedirs(folder, exist_ok=True)
+                    suite = fleet_e2e.write_suite(folder, "suite.yaml", f"""name: ctest-split
+tests:
+  - name: ctest
+    framework: ctest
+    root: {examples}/ctest
+    setup: cmake -S . -B build -G Ninja >/dev/null && cmake --build build
+    split: test
+    timeout: 180s
+""")
+                    ours, code = fleet_verdicts(fleet, suite, keys["ctest"])
+                    with open(os.path.join(fleet.dir, f"{name}-report.json")) as f:
+                        jobs = json.load(f)["jobs"]
+                    check(len(jobs) == len(ours) == 5, f"{name}: one job per CTest test ({len(jobs)} jobs)")
+                    compare(name, ours, native_ctest(copy_project("ctest")), code)
                     continue
                 if name.endswith("-split"):
                     # split: test — listed in a sandbox through the fleet, then one job per test case.

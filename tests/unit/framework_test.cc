@@ -24,6 +24,12 @@ TEST_CASE("listings are read the way each framework prints them") {
         std::vector<std::string>{"Stack.PushThenPop", "Stack.DISABLED_Iterate", "Param/Calc.Adds/0"});
   auto unittest = makeAdapter(v1::UNITTEST);
   CHECK(unittest->parseListing("m.C.test_a\nm.C.test_b\n") == std::vector<std::string>{"m.C.test_a", "m.C.test_b"});
+  auto ctest = makeAdapter(v1::CTEST);
+  CHECK(ctest->parseListing("Test project /work/build\n  Test #1: adds_up\n  Test #2: a.b+c\n\nTotal Tests: 2\n") ==
+        std::vector<std::string>{"adds_up", "a.b+c"});
+  v1::Job one;
+  one.add_tests("a.b+c");
+  CHECK(ctest->command(one).find("-R '^a\\.b\\+c$'") != std::string::npos);  // run exactly that test
   v1::Job job;
   job.add_tests("bin/calc_test");
   CHECK(gtest->listCommand(job).find("'./bin/calc_test' --gtest_list_tests") != std::string::npos);
