@@ -48,7 +48,10 @@ HttpResponse HttpClient::put(const std::string& url, const std::string& body, co
   return perform(url, &body, content_type);
 }
 
-HttpResponse HttpClient::perform(const std::string& url, const std::string* upload, const std::string& content_type) {
+HttpResponse HttpClient::head(const std::string& url) { return perform(url, nullptr, "", true); }
+
+HttpResponse HttpClient::perform(const std::string& url, const std::string* upload, const std::string& content_type,
+                                 bool no_body) {
   HttpResponse out;
   CURL* c = impl_->handle.get();
   if (!c) {
@@ -64,6 +67,7 @@ HttpResponse HttpClient::perform(const std::string& url, const std::string* uplo
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
+  if (no_body) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   if (upload) {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, upload->data());

@@ -22,11 +22,14 @@ class HttpClient {
 
   HttpResponse get(const std::string& url);
   HttpResponse put(const std::string& url, const std::string& body, const std::string& content_type);
+  // Status only, no body.
+  HttpResponse head(const std::string& url);
   // Percent-encodes text for a query parameter.
   std::string escape(const std::string& text);
 
  private:
-  HttpResponse perform(const std::string& url, const std::string* upload, const std::string& content_type);
+  HttpResponse perform(const std::string& url, const std::string* upload, const std::string& content_type,
+                       bool no_body = false);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

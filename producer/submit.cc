@@ -86,14 +86,15 @@ History fetchHistory(const std::string& aggregator_url, const std::string& suite
   return h;
 }
 
-// Puts every folder packed for the suite on the aggregator's blob endpoint (a bundle it has is not sent twice
-// in effect: the endpoint answers 200 without storing) and records the URL workers fetch it from.
+// Puts every folder packed for the suite on the aggregator's blob endpoint (unless a HEAD says it is there
+// already) and records the URL workers fetch it from.
 bool uploadBundles(const SubmitOptions& options, Suite& suite) {
   const std::string base = options.bundle_base_url.empty() ? options.follow.aggregator_url : options.bundle_base_url;
   HttpClient http(std::chrono::minutes(5));
   for (const auto& [sha, packed] : suite.bundles) {
     const std::string url = options.follow.aggregator_url + "/v1/blobs/" + sha;
-    HttpResponse r = http.put(url, packed.archive, "application/gzip");
+    HttpResponse r = http.head(url);
+    if (r.status != 200) r = http.put(url, packed.archive, "application/gzip");
     if (!r.error.empty() || (r.status != 200 && r.status != 201)) {
       std::cerr << "testfleet: could not upload the suite's bundle (" << packed.files << " files, "
                 << packed.archive.size() << " bytes) to " << url << ": "

@@ -75,6 +75,7 @@ struct ApiServer::Impl {
       const fs::path path = fs::path(blobs.dir) / std::string(req.matches[1]);
       std::ifstream in(path, std::ios::binary);
       if (!in) return sendError(res, 404, "no blob " + std::string(req.matches[1]));
+      if (req.method == "HEAD") return;  // "is it there?" (submit asks before uploading): no need to read it
       std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       res.set_content(std::move(body), "application/octet-stream");
     });

@@ -242,12 +242,15 @@ std::vector<v1::Result> SqliteResultStore::allAttempts(const std::string& run_id
   return readResults(s.get());
 }
 
+// Final results of a suite's last `?2` completed runs (?1 = suite): what history is made of.
+constexpr std::string_view kRecentFinal =
+    "FROM results WHERE final = 1 AND run_id IN (SELECT run_id FROM runs WHERE suite = ?1 AND completed_at_ms > 0 "
+    "ORDER BY submitted_at_ms DESC LIMIT ?2)";
+
 std::map<std::string, uint32_t> SqliteResultStore::jobDurations(const std::string& suite, size_t runs) {
   std::lock_guard lock(mu_);
-  auto s = prepare(db_.get(),
-                   "SELECT job_id, AVG(wall_ms) FROM results WHERE final = 1 AND run_id IN "
-                   "(SELECT run_id FROM runs WHERE suite = ? AND completed_at_ms > 0 "
-                   "ORDER BY submitted_at_ms DESC LIMIT ?) GROUP BY job_id");
+  const std::string sql = "SELECT job_id, AVG(wall_ms) " + std::string(kRecentFinal) + " GROUP BY job_id";
+  auto s = prepare(db_.get(), sql.c_str());
   bindText(s.get(), 1, suite);
   sqlite3_bind_int64(s.get(), 2, static_cast<int64_t>(runs));
   std::map<std::string, uint32_t> out;
@@ -262,10 +265,8 @@ std::map<std::string, uint32_t> SqliteResultStore::testDurations(const std::stri
   std::vector<v1::Result> results;
   {
     std::lock_guard lock(mu_);
-    auto s = prepare(db_.get(),
-                     "SELECT result FROM results WHERE final = 1 AND run_id IN "
-                     "(SELECT run_id FROM runs WHERE suite = ? AND completed_at_ms > 0 "
-                     "ORDER BY submitted_at_ms DESC LIMIT ?)");
+    const std::string sql = "SELECT result " + std::string(kRecentFinal);
+    auto s = prepare(db_.get(), sql.c_str());
     bindText(s.get(), 1, suite);
     sqlite3_bind_int64(s.get(), 2, static_cast<int64_t>(runs));
     results = readResults(s.get());

@@ -93,3 +93,24 @@ TEST_CASE("a file that is not a database is an error naming it") {
                        std::runtime_error);
   fs::remove_all(bad);
 }
+
+TEST_CASE("history: mean duration per job and per test file over the suite's completed runs") {
+  TempDb db;
+  SqliteResultStore store(db.path.string());
+  const kafka::TopicPartition tp{"results", 0};
+  auto timed = [](const std::string& run, const std::string& job, uint32_t ms, std::vector<std::string> files) {
+    v1::Result r = result(run, job, 1, v1::PASSED);
+    r.mutable_usage()->set_wall_ms(ms);
+    for (auto& f : files) r.add_tests(f);
+    return r;
+  };
+  store.commitBatch({timed("r1", "a", 1000, {"test_a.py"}), timed("r1", "g", 600, {"test_b.py", "test_c.py"})},
+                    {manifest("r1", 2)}, {{tp, 1}}, 10);
+  store.commitBatch({timed("r2", "a", 3000, {"test_a.py"})}, {manifest("r2", 2)}, {{tp, 2}}, 20);  // incomplete
+  auto jobs = store.jobDurations("s", 10);
+  CHECK(jobs.at("a") == 1000);  // the unfinished run r2 does not count
+  auto tests = store.testDurations("s", 10);
+  CHECK(tests.at("test_a.py") == 1000);
+  CHECK(tests.at("test_b.py") == 300);  // a group's time shared evenly when its cases do not say
+  CHECK(store.testDurations("other suite", 10).empty());
+}
