@@ -314,9 +314,9 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
       check.fail(n, "'split' of a test entry must be 'test' (one job per test case, listed first)");
     }
   }
-  if (spec.split_tests && spec.framework != v1::PYTEST && spec.framework != v1::UNITTEST &&
-      spec.framework != v1::GTEST && spec.framework != v1::CTEST) {
-    check.fail(node["split"], "'split: test' works with pytest, unittest, gtest and ctest, which can list their tests");
+  if (spec.split_tests && makeAdapter(spec.framework) && makeAdapter(spec.framework)->listCommand(v1::Job()).empty()) {
+    check.fail(node["split"], "'split: test' works with pytest, unittest, go, gtest and ctest, which can list their "
+                              "tests; node and jest split by file (the directory form)");
   }
   if (spec.framework == v1::GTEST && spec.tests.empty()) {
     check.fail(node, "test '" + spec.name + "' uses gtest and needs 'tests': [the test binary, then optional filters]");

@@ -1,5 +1,6 @@
 #include "common/frameworks/framework.h"
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -131,14 +132,66 @@ class JestAdapter : public FrameworkAdapter {
 class GoTestAdapter : public FrameworkAdapter {
  public:
   std::string command(const v1::Job& job) const override {
-    std::string packages = job.tests_size() ? quotedTests(job) : " ./...";
-    return "export GOCACHE=/tmp/go-build GOPATH=/tmp/go GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off "
-           "PATH=\"$PATH:/usr/local/go/bin\"; "
-           "[ -d \"$TESTFLEET_CACHE/go/mod\" ] && export GOMODCACHE=\"$TESTFLEET_CACHE/go/mod\"; go test -json" +
-           (job.command().empty() ? "" : " " + job.command()) + packages + " > " + std::string(kReportPath);
+    return environment() + "go test -json" + (job.command().empty() ? "" : " " + job.command()) + selection(job) +
+           " > " + std::string(kReportPath);
   }
   ReportFormat report(const v1::Job&) const override { return ReportFormat::kGoTestJson; }
   std::string_view name() const override { return "go"; }
+  // `go test -list` prints each package's top-level test names, then an "ok  <package>  <time>" line.
+  std::string listCommand(const v1::Job& job) const override {
+    return environment() + "go test -list '.*'" + selection(job) + " > " + std::string(kReportPath) +
+           "; tf_rc=$?; [ $tf_rc -eq 0 ] || cat " + std::string(kReportPath) + "; exit $tf_rc";
+  }
+  // Ids are "<package> <TestName>".
+  std::vector<std::string> parseListing(std::string_view text) const override {
+    std::vector<std::string> ids, pending;
+    for (const auto& line : lines(text)) {
+      if (line.starts_with("ok ") || line.starts_with("ok\t")) {
+        std::string package = line.substr(2);
+        package.erase(0, package.find_first_not_of(" \t"));
+        package.resize(package.find_first_of(" \t") == std::string::npos ? package.size() : package.find_first_of(" \t"));
+        for (const auto& test : pending) ids.push_back(package + " " + test);
+        pending.clear();
+      } else if (line.starts_with("Test") || line.starts_with("Example") || line.starts_with("Fuzz") ||
+                 line.starts_with("Benchmark")) {
+        if (!line.starts_with("Benchmark")) pending.push_back(line);  // benchmarks are not tests
+      } else {
+        pending.clear();  // "?  pkg [no test files]" and anything else
+      }
+    }
+    return ids;
+  }
+
+ private:
+  static std::string environment() {
+    return "export GOCACHE=/tmp/go-build GOPATH=/tmp/go GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off "
+           "PATH=\"$PATH:/usr/local/go/bin\"; "
+           "[ -d \"$TESTFLEET_CACHE/go/mod\" ] && export GOMODCACHE=\"$TESTFLEET_CACHE/go/mod\"; ";
+  }
+  // tests: packages ("./...", the default), or test ids "<package> <TestName>" from a listing, run with -run.
+  static std::string selection(const v1::Job& job) {
+    if (job.tests_size() == 0) return " ./...";
+    std::vector<std::string> packages, names;
+    for (const auto& t : job.tests()) {
+      auto space = t.find(' ');
+      if (space == std::string::npos) {
+        packages.push_back(t);
+        continue;
+      }
+      if (std::find(packages.begin(), packages.end(), t.substr(0, space)) == packages.end()) {
+        packages.push_back(t.substr(0, space));
+      }
+      names.push_back(t.substr(space + 1));
+    }
+    std::string out;
+    if (!names.empty()) {
+      std::string alternatives;
+      for (const auto& n : names) alternatives += (alternatives.empty() ? "" : "|") + n;
+      out += " -run " + shellQuote("^(" + alternatives + ")$");
+    }
+    for (const auto& p : packages) out += " " + shellQuote(p);
+    return out;
+  }
 };
 
 // A GoogleTest binary (tests[0], relative to the workspace; built by the job's setup or shipped in its files) with

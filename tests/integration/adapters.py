@@ -191,7 +191,7 @@ def main():
     parser.add_argument("--source", required=True)
     parser.add_argument("adapters", nargs="*",
                         default=["pytest", "unittest", "node", "jest", "go", "gtest", "command", "pytest-split",
-                                 "unittest-split", "split-error", "go-shared-cache", "ctest", "ctest-split"])
+                                 "unittest-split", "split-error", "go-shared-cache", "ctest", "ctest-split", "go-split"])
     fleet_e2e.ARGS = parser.parse_args()
     args = fleet_e2e.ARGS
     args.source = os.path.abspath(args.source)
@@ -237,6 +237,23 @@ tests:
                     r = fleet.submit(suite, "--wait")
                     check(r.returncode == 1 and "could not list the tests" in r.stderr and "SyntaxError" in r.stderr,
                           f"split-error: a collection error stops the run with pytest's message (exit {r.returncode})")
+                    continue
+                if name == "go-split":
+                    folder = os.path.join(fleet.dir, name)
+                    os.makedirs(folder, exist_ok=True)
+                    suite = fleet_e2e.write_suite(folder, "suite.yaml", f"""name: go-split
+tests:
+  - name: go module
+    framework: go
+    root: {examples}/go
+    split: test
+    timeout: 180s
+""")
+                    ours, code = fleet_verdicts(fleet, suite, dotted)
+                    with open(os.path.join(fleet.dir, f"{name}-report.json")) as f:
+                        jobs = json.load(f)["jobs"]
+                    check(len(jobs) == 5, f"{name}: one job per top-level Go test ({len(jobs)} jobs)")
+                    compare(name, ours, native_go(copy_project("go")), code)
                     continue
                 if name == "ctest-split":
                     folder = os.path.join(fleet.dir, name)

@@ -30,6 +30,13 @@ TEST_CASE("listings are read the way each framework prints them") {
   v1::Job one;
   one.add_tests("a.b+c");
   CHECK(ctest->command(one).find("-R '^a\\.b\\+c$'") != std::string::npos);  // run exactly that test
+  auto go = makeAdapter(v1::GO_TEST);
+  CHECK(go->parseListing("TestA\nExampleB\nBenchmarkC\nok  \texample.com/m/a\t0.01s\n?   \texample.com/m/b\t[no test files]\n"
+                         "TestD\nok  \texample.com/m/c\t(cached)\n") ==
+        std::vector<std::string>{"example.com/m/a TestA", "example.com/m/a ExampleB", "example.com/m/c TestD"});
+  v1::Job go_one;
+  go_one.add_tests("example.com/m/a TestA");
+  CHECK(go->command(go_one).find("-run '^(TestA)$' 'example.com/m/a'") != std::string::npos);
   v1::Job job;
   job.add_tests("bin/calc_test");
   CHECK(gtest->listCommand(job).find("'./bin/calc_test' --gtest_list_tests") != std::string::npos);
