@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   CLI::App app{"testfleet-aggregator — stores results, tracks runs, serves reports and metrics"};
   std::string brokers = "127.0.0.1:19092", prefix = "testfleet", db = "testfleet.db", host = "127.0.0.1";
   std::string log_level = "info", blobs;
-  double max_blob_mib = 256;
+  double max_blob_mib = 256, max_blobs_gib = 20;
   int port = 8480;
   app.add_option("--brokers", brokers, "Kafka bootstrap servers")->envname("TESTFLEET_BROKERS")->capture_default_str();
   app.add_option("--topic-prefix", prefix, "prefix of the topic names")
@@ -33,6 +33,11 @@ int main(int argc, char** argv) {
       ->envname("TESTFLEET_BLOBS");
   app.add_option("--max-blob-mib", max_blob_mib, "largest bundle accepted, in MiB")
       ->check(CLI::Range(1.0, 16384.0))
+      ->capture_default_str();
+  app.add_option("--max-blobs-gib", max_blobs_gib,
+                 "all bundles together, in GiB; past it the least recently used are removed (never one used within "
+                 "the last hour)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -49,7 +54,8 @@ int main(int argc, char** argv) {
     aggregator::SqliteResultStore store(db);
     aggregator::AggregatorMetrics metrics;
     aggregator::BlobSettings blob_settings{blobs.empty() ? db + ".blobs" : blobs,
-                                           static_cast<uint64_t>(max_blob_mib * (1 << 20))};
+                                           static_cast<uint64_t>(max_blob_mib * (1 << 20)),
+                                           static_cast<uint64_t>(max_blobs_gib * (1 << 30))};
     aggregator::ApiServer api(store, metrics, blob_settings);
     int bound = api.start(host, port);
     spdlog::info("HTTP API on http://{}:{} (database {})", host, bound, db);

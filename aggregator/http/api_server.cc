@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -43,8 +44,38 @@ struct ApiServer::Impl {
   httplib::Server server;
   std::thread thread;
   std::atomic<uint64_t> blob_sequence{0};
+  std::mutex blob_mu;
 
   Impl(ResultStore& s, AggregatorMetrics& m, BlobSettings b) : store(s), metrics(m), blobs(std::move(b)) {}
+
+  // Frees space for `incoming` bytes by removing the least recently used blobs not used within the last hour.
+  bool makeRoom(uint64_t incoming) {
+    namespace fs = std::filesystem;
+    std::lock_guard lock(blob_mu);
+    struct Blob {
+      fs::path path;
+      fs::file_time_type used;
+      uint64_t bytes;
+    };
+    std::vector<Blob> all;
+    uint64_t total = 0;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(blobs.dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec) || it->path().filename().string().find(".partial-") != std::string::npos) continue;
+      all.push_back({it->path(), it->last_write_time(ec), it->file_size(ec)});
+      total += all.back().bytes;
+    }
+    std::sort(all.begin(), all.end(), [](const Blob& a, const Blob& b) { return a.used < b.used; });
+    const auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    for (const auto& b : all) {
+      if (total + incoming <= blobs.max_total_bytes || b.used > hour_ago) break;
+      fs::remove(b.path, ec);
+      if (!ec) total -= b.bytes;
+      spdlog::info("blob store: removed {} ({} bytes, least recently used) to make room", b.path.filename().string(),
+                   b.bytes);
+    }
+    return total + incoming <= blobs.max_total_bytes;
+  }
 
   // Bundles by SHA-256: PUT stores a body whose hash matches the name (idempotent), GET serves it.
   void blobRoutes() {
@@ -57,6 +88,10 @@ struct ApiServer::Impl {
       std::error_code ec;
       if (fs::exists(path, ec)) return res.set_content(dump({{"sha256", hash}, {"stored", false}}), "application/json");
       if (sha256Hex(req.body) != hash) return sendError(res, 400, "the body's SHA-256 is not " + hash);
+      if (!makeRoom(req.body.size())) {
+        return sendError(res, 507, "the blob store is full (--max-blobs-gib); bundles used within the last hour are "
+                                   "kept, so try again later or raise the limit");
+      }
       const fs::path partial = path.string() + ".partial-" + std::to_string(blob_sequence++);
       {
         std::ofstream out(partial, std::ios::binary);
@@ -75,6 +110,8 @@ struct ApiServer::Impl {
       const fs::path path = fs::path(blobs.dir) / std::string(req.matches[1]);
       std::ifstream in(path, std::ios::binary);
       if (!in) return sendError(res, 404, "no blob " + std::string(req.matches[1]));
+      std::error_code ec;
+      fs::last_write_time(path, fs::file_time_type::clock::now(), ec);  // recently used: kept longest
       if (req.method == "HEAD") return;  // "is it there?" (submit asks before uploading): no need to read it
       std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       res.set_content(std::move(body), "application/octet-stream");

@@ -14,6 +14,8 @@ namespace testfleet::aggregator {
 struct BlobSettings {
   std::string dir;                         // where bundles are kept, one file per SHA-256; empty = no blob endpoint
   uint64_t max_bytes = 256ull << 20;       // the largest bundle accepted
+  uint64_t max_total_bytes = 20ull << 30;  // all bundles together; past it the least recently used (not used
+                                           // within the last hour) are removed, or the upload is refused (507)
 };
 
 class ApiServer {

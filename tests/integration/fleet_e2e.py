@@ -56,10 +56,10 @@ class Fleet:
         return os.path.join(ARGS.build, {"testfleet": "producer", "testfleet-worker": "worker",
                                          "testfleet-aggregator": "aggregator"}[name], name)
 
-    def start_aggregator(self):
+    def start_aggregator(self, *extra):
         log = open(os.path.join(self.dir, "aggregator.log"), "a")
         p = subprocess.Popen([self.bin("testfleet-aggregator"), "--brokers", BROKERS, "--topic-prefix", self.prefix,
-                              "--db", os.path.join(self.dir, "results.db"), "--port", "0"],
+                              "--db", os.path.join(self.dir, "results.db"), "--port", "0", *extra],
                              stdout=subprocess.PIPE, stderr=log, text=True)
         line = p.stdout.readline()
         assert line.startswith("listening on http://"), f"aggregator did not start: {line!r}"
@@ -452,6 +452,29 @@ tests:
         check(not os.path.exists(os.path.join(fleet.dir, "escaped.txt")) and
               not any(f == "escaped.txt" for _, _, fs in os.walk(fleet.dir) for f in fs),
               "nothing was written outside the bundle's folder")
+
+    # The blob store is bounded: past --max-blobs-gib the least recently used blobs go, never one used within
+    # the last hour (a run may still need it); with nothing old enough the upload is refused with 507.
+    with Fleet("blobcap") as fleet:
+        fleet.start_aggregator("--max-blobs-gib", str(1500 / (1 << 30)))
+
+        def put(body):
+            sha = hashlib.sha256(body).hexdigest()
+            req = urllib.request.Request(f"http://127.0.0.1:{fleet.port}/v1/blobs/{sha}", data=body, method="PUT")
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status, sha
+            except urllib.error.HTTPError as e:
+                return e.code, sha
+
+        first, first_sha = put(os.urandom(1000))
+        full, _ = put(os.urandom(1000))
+        check(first == 201 and full == 507, f"a full store refuses a blob while the others are recent ({first}, {full})")
+        old = time.time() - 2 * 3600
+        os.utime(os.path.join(fleet.dir, "results.db.blobs", first_sha), (old, old))
+        second, _ = put(os.urandom(1000))
+        check(second == 201 and not os.path.exists(os.path.join(fleet.dir, "results.db.blobs", first_sha)),
+              f"an hour-old blob makes room for a new one ({second})")
 
 
 CASES = {
