@@ -38,6 +38,11 @@ std::vector<CaseRef> casesWhere(const std::vector<v1::Result>& results, bool (*w
 }
 
 bool failing(v1::Verdict v) { return isFailing(v); }
+
+// "failed", or "failed (error)" for a test that failed by an unexpected error rather than an assertion.
+std::string verdictLabel(const v1::TestCase& c) {
+  return std::string(verdictName(c.status())) + (c.errored() ? " (error)" : "");
+}
 bool flaky(v1::Verdict v) { return v == v1::FLAKY; }
 
 std::vector<CaseRef> slowest(const std::vector<v1::Result>& results, size_t n) {
@@ -92,7 +97,7 @@ std::string markdownReport(const RunInfo& run, const Summary& s, const std::vect
     md << "### Failing tests\n\n| verdict | job | test | message |\n|---|---|---|---|\n";
     for (size_t i = 0; i < failures.size() && i < 50; ++i) {
       const auto& f = failures[i];
-      md << "| " << verdictName(f.tc->status()) << " | " << cell(f.job->name()) << " | `" << cell(caseName(*f.tc))
+      md << "| " << verdictLabel(*f.tc) << " | " << cell(f.job->name()) << " | `" << cell(caseName(*f.tc))
          << "` | " << cell(f.tc->message()) << " |\n";
     }
     if (failures.size() > 50) md << "\n… and " << failures.size() - 50 << " more.\n";
@@ -148,7 +153,7 @@ std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v
   h << "<h2>Failures (" << failures.size() << ")</h2>\n";
   if (failures.empty()) h << "<p>None.</p>\n";
   for (const auto& f : failures) {
-    h << "<details class=\"failure\"><summary><b>" << verdictName(f.tc->status()) << "</b> " << html(f.job->name())
+    h << "<details class=\"failure\"><summary><b>" << verdictLabel(*f.tc) << "</b> " << html(f.job->name())
       << " — <code>" << html(caseName(*f.tc)) << "</code>: " << html(keepHeadAndTail(f.tc->message(), 300))
       << "</summary>\n";
     if (!f.tc->details().empty()) h << "<pre>" << html(f.tc->details()) << "</pre>\n";

@@ -4,6 +4,7 @@
 
 #include "aggregator/reports/junit_report.h"
 #include "aggregator/reports/summary.h"
+#include "aggregator/reports/text_reports.h"
 
 using namespace testfleet;
 using namespace testfleet::aggregator;
@@ -90,4 +91,21 @@ TEST_CASE("makespan against its lower bound from the peak of busy slots") {
   CHECK(s.peak_slots == 2);
   CHECK(s.makespan_ms == doctest::Approx(130));
   CHECK(s.lower_bound_ms == doctest::Approx(115));
+}
+
+TEST_CASE("a test that failed by an error is an <error> in JUnit and says so in the Markdown and HTML") {
+  std::vector<v1::Result> results{job("a", {{v1::FAILED, 10}, {v1::FAILED, 20}})};
+  results[0].mutable_cases(1)->set_errored(true);
+  RunInfo info = run(1, 3000);
+  Summary s = summarise(info, results, 0);
+  pugi::xml_document doc;
+  REQUIRE(doc.load_string(junitReport(info, results).c_str()));
+  auto root = doc.child("testsuites");
+  CHECK(root.attribute("failures").as_int() == 1);
+  CHECK(root.attribute("errors").as_int() == 1);
+  auto second = *std::next(root.child("testsuite").children("testcase").begin());
+  CHECK(second.child("error"));
+  CHECK_FALSE(second.child("failure"));
+  CHECK(markdownReport(info, s, results).find("failed (error)") != std::string::npos);
+  CHECK(htmlReport(info, s, results).find("failed (error)") != std::string::npos);
 }
