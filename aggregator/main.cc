@@ -9,6 +9,7 @@
 #include "aggregator/ingest.h"
 #include "aggregator/metrics.h"
 #include "aggregator/storage/sqlite_result_store.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "common/signal_watcher.h"
 
@@ -16,6 +17,7 @@ using namespace testfleet;
 
 int main(int argc, char** argv) {
   CLI::App app{"testfleet-aggregator — stores results, tracks runs, serves reports and metrics"};
+  addYamlConfig(app);
   std::string brokers = "127.0.0.1:19092", prefix = "testfleet", db = "testfleet.db", host = "127.0.0.1";
   std::string log_level = "info", blobs;
   double max_blob_mib = 256, max_blobs_gib = 20;

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/duration.h"
 #include "common/kafka/topics.h"
 #include "common/log.h"
@@ -22,6 +23,7 @@ std::chrono::milliseconds durationFlag(const std::string& text, const std::strin
 
 int main(int argc, char** argv) {
   CLI::App app{"testfleet — run a test suite on a fleet of sandboxed workers through Kafka"};
+  addYamlConfig(app);
   app.require_subcommand(1);
   std::string brokers = "127.0.0.1:19092";
   std::string prefix = "testfleet";

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/config.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/signal_watcher.h"
@@ -24,6 +25,7 @@ namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
   CLI::App app{"testfleet-worker — takes test jobs from Kafka and runs each in a fresh sandbox"};
+  addYamlConfig(app);
   worker::JobLoopSettings loop;
   worker::JobRunnerSettings runner;
   std::filesystem::path shared_cache;
