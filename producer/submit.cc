@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 #include <iostream>
+#include <thread>
 #include <sstream>
 
 #include "common/clock.h"
@@ -93,8 +94,14 @@ bool uploadBundles(const SubmitOptions& options, Suite& suite) {
   HttpClient http(std::chrono::minutes(5));
   for (const auto& [sha, packed] : suite.bundles) {
     const std::string url = options.follow.aggregator_url + "/v1/blobs/" + sha;
-    HttpResponse r = http.head(url);
-    if (r.status != 200) r = http.put(url, packed.archive, "application/gzip");
+    // An aggregator that is still starting (started beside this command in a CI script) gets a few seconds.
+    HttpResponse r;
+    for (int attempt = 0; attempt < 6; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
+      r = http.head(url);
+      if (r.error.empty() && r.status != 200) r = http.put(url, packed.archive, "application/gzip");
+      if (r.error.empty() && r.status < 500) break;
+    }
     if (!r.error.empty() || (r.status != 200 && r.status != 201)) {
       std::cerr << "testfleet: could not upload the suite's bundle (" << packed.files << " files, "
                 << packed.archive.size() << " bytes) to " << url << ": "

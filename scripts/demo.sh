@@ -28,6 +28,10 @@ for i in 1 2; do
     --work-dir "$state/work" >"$state/worker-$i.log" 2>&1 &
   pids+=($!)
 done
+for _ in $(seq 1 100); do  # the aggregator takes a moment to open its port
+  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
 echo "demo: aggregator on http://127.0.0.1:$port, 2 workers, logs in $state"
 rc=0
 "$build/producer/testfleet" --brokers "$brokers" --topic-prefix "$prefix" submit "$suite" --wait \
