@@ -58,6 +58,13 @@ class Checker {
     return n.Scalar();
   }
 
+  std::optional<uint32_t> wholeNumber(const YAML::Node& n, const std::string& key, int lo, int hi) {
+    int v = 0;
+    if (n.IsScalar() && YAML::convert<int>::decode(n, v) && v >= lo && v <= hi) return static_cast<uint32_t>(v);
+    fail(n, "'" + key + "' must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return std::nullopt;
+  }
+
   std::optional<bool> boolean(const YAML::Node& n, const std::string& key) {
     bool v = false;
     if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
@@ -175,12 +182,7 @@ void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
     }
   }
   if (auto n = node["max_pids"]) {
-    int v = 0;
-    if (n.IsScalar() && YAML::convert<int>::decode(n, v) && v >= 8 && v <= 100000) {
-      spec.max_pids = static_cast<uint32_t>(v);
-    } else {
-      check.fail(n, "'max_pids' must be a whole number from 8 to 100000");
-    }
+    if (auto v = check.wholeNumber(n, "max_pids", 8, 100000)) spec.max_pids = *v;
   }
   if (auto n = node["network"]) {
     if (auto b = check.boolean(n, "network")) spec.network = *b;
@@ -197,12 +199,7 @@ void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
     }
   }
   if (auto n = node["reruns"]) {
-    int v = 0;
-    if (n.IsScalar() && YAML::convert<int>::decode(n, v) && v >= 0 && v <= 10) {
-      spec.reruns = static_cast<uint32_t>(v);
-    } else {
-      check.fail(n, "'reruns' must be a whole number from 0 to 10");
-    }
+    if (auto v = check.wholeNumber(n, "reruns", 0, 10)) spec.reruns = *v;
   }
 }
 
@@ -431,12 +428,7 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     if (auto d = check.duration(n, "group")) suite.grouping.target = *d;
   }
   if (auto n = node["shards"]) {
-    int v = 0;
-    if (n.IsScalar() && YAML::convert<int>::decode(n, v) && v >= 1 && v <= 1000) {
-      suite.grouping.shards = static_cast<uint32_t>(v);
-    } else {
-      check.fail(n, "'shards' must be a whole number from 1 to 1000");
-    }
+    if (auto v = check.wholeNumber(n, "shards", 1, 1000)) suite.grouping.shards = *v;
   }
   if (node["group"] && node["shards"]) check.fail(node["shards"], "give 'group' (a target duration) or 'shards', not both");
   if (auto n = node["unknown_estimate"]) {

@@ -30,6 +30,13 @@ std::vector<std::string> lines(std::string_view text) {
   return out;
 }
 
+// A listing command whose output is the listing, written to the report path; when it fails, that output is the
+// error (a collection error, a build error), so it is shown on stdout too.
+std::string listingTo(const std::string& cmd) {
+  const std::string report(kReportPath);
+  return cmd + " > " + report + "; tf_rc=$?; [ $tf_rc -eq 0 ] || cat " + report + "; exit $tf_rc";
+}
+
 std::string withExtra(std::string cmd, const v1::Job& job) {
   if (!job.command().empty()) cmd += " " + job.command();
   return cmd;
@@ -62,9 +69,7 @@ class PytestAdapter : public FrameworkAdapter {
   std::string_view name() const override { return "pytest"; }
   // Collection only: one node id per line ("dir/test_x.py::TestC::test_y[param]"), then a summary after a blank line.
   std::string listCommand(const v1::Job& job) const override {
-    // On a collection error the listing is the error report: shown on stdout too.
-    return withExtra("python3 -m pytest --collect-only -q -p no:cacheprovider" + quotedTests(job), job) + " > " +
-           std::string(kReportPath) + "; tf_rc=$?; [ $tf_rc -eq 0 ] || cat " + std::string(kReportPath) + "; exit $tf_rc";
+    return listingTo(withExtra("python3 -m pytest --collect-only -q -p no:cacheprovider" + quotedTests(job), job));
   }
   std::vector<std::string> parseListing(std::string_view text) const override {
     std::vector<std::string> ids;
@@ -139,8 +144,7 @@ class GoTestAdapter : public FrameworkAdapter {
   std::string_view name() const override { return "go"; }
   // `go test -list` prints each package's top-level test names, then an "ok  <package>  <time>" line.
   std::string listCommand(const v1::Job& job) const override {
-    return environment() + "go test -list '.*'" + selection(job) + " > " + std::string(kReportPath) +
-           "; tf_rc=$?; [ $tf_rc -eq 0 ] || cat " + std::string(kReportPath) + "; exit $tf_rc";
+    return listingTo(environment() + "go test -list '.*'" + selection(job));
   }
   // Ids are "<package> <TestName>".
   std::vector<std::string> parseListing(std::string_view text) const override {
@@ -249,8 +253,7 @@ class CtestAdapter : public FrameworkAdapter {
   ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
   std::string_view name() const override { return "ctest"; }
   std::string listCommand(const v1::Job& job) const override {
-    return "ctest --test-dir build -N" + selection(job) + " > " + std::string(kReportPath) +
-           "; tf_rc=$?; [ $tf_rc -eq 0 ] || cat " + std::string(kReportPath) + "; exit $tf_rc";
+    return listingTo("ctest --test-dir build -N" + selection(job));
   }
   // "  Test  #3: name" lines.
   std::vector<std::string> parseListing(std::string_view text) const override {
