@@ -11,6 +11,7 @@ source "$here/env.sh"
 brokers=127.0.0.1:$TESTFLEET_KAFKA_PORT
 prefix=demo-$(date +%s)
 state=$(mktemp -d "${TMPDIR:-/tmp}/testfleet-demo.XXXXXX")
+chmod 711 "$state"  # jobs run as uids of their own, which pass through to their folders under it
 port=${TESTFLEET_DEMO_PORT:-8480}
 pids=()
 cleanup() {
@@ -25,7 +26,7 @@ trap cleanup EXIT
 pids+=($!)
 for i in 1 2; do
   "$build/worker/testfleet-worker" --brokers "$brokers" --topic-prefix "$prefix" --id "demo-$i" --slots 2 \
-    --work-dir "$state/work" >"$state/worker-$i.log" 2>&1 &
+    --work-dir "$state/work" --aggregator "http://127.0.0.1:$port" >"$state/worker-$i.log" 2>&1 &
   pids+=($!)
 done
 for _ in $(seq 1 100); do  # the aggregator takes a moment to open its port

@@ -1,5 +1,8 @@
 #include "worker/bundle_cache.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <unistd.h>
 
 #include <fstream>
@@ -58,8 +61,38 @@ uint64_t treeBytes(const fs::path& dir) {
 
 }  // namespace
 
-BundleCache::BundleCache(fs::path root, BundleLimits limits, bool allow_file_urls, uint64_t max_bytes)
-    : root_(std::move(root)), limits_(limits), allow_file_urls_(allow_file_urls), max_bytes_(max_bytes) {
+std::string urlOrigin(const std::string& url) {
+  std::string scheme;
+  if (url.starts_with("http://")) scheme = "http";
+  else if (url.starts_with("https://")) scheme = "https";
+  else return "";
+  const size_t start = scheme.size() + 3;
+  const size_t end = url.find_first_of("/?#", start);
+  std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  if (authority.empty() || authority.find('@') != std::string::npos) return "";
+  for (char& c : authority) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string host = authority, port = scheme == "http" ? "80" : "443";
+  const size_t colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(']', colon) == std::string::npos) {  // not inside [v6]
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(port) == 0 || std::stoi(port) > 65535) {
+      return "";
+    }
+    port = std::to_string(std::stoi(port));
+  }
+  if (host.empty()) return "";
+  return scheme + "://" + host + ":" + port;
+}
+
+BundleCache::BundleCache(fs::path root, BundleLimits limits, bool allow_file_urls, uint64_t max_bytes,
+                         std::vector<std::string> allowed_origins)
+    : root_(std::move(root)),
+      limits_(limits),
+      allow_file_urls_(allow_file_urls),
+      max_bytes_(max_bytes),
+      allowed_origins_(std::move(allowed_origins)) {
   // Trees a previous run of this worker left: kept (same hash, same content) and counted; half-unpacked ones go.
   std::error_code ec;
   for (auto it = fs::directory_iterator(root_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
@@ -151,6 +184,17 @@ BundleFetch BundleCache::get(const v1::Bundle& bundle) {
   if (bundle.url().starts_with("file://") && !allow_file_urls_) {
     out.error = "bundle URL is file://, which this worker does not accept (--allow-file-bundles)";
     return out;
+  }
+  if (!bundle.url().starts_with("file://")) {
+    const std::string origin = urlOrigin(bundle.url());
+    if (origin.empty() ||
+        std::find(allowed_origins_.begin(), allowed_origins_.end(), origin) == allowed_origins_.end()) {
+      std::string allowed;
+      for (const auto& o : allowed_origins_) allowed += (allowed.empty() ? "" : ", ") + o;
+      out.error = "bundle URL '" + bundle.url().substr(0, 200) + "' is not from an origin this worker fetches from (" +
+                  (allowed.empty() ? "none" : allowed) + "; see --aggregator and --allow-bundle-origin)";
+      return out;
+    }
   }
   std::string bytes = fetch(bundle.url(), limits_.max_archive_bytes, out.error);
   if (!out.error.empty()) {

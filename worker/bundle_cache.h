@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/bundle.h"
 #include "testfleet/v1/testfleet.pb.h"
@@ -24,12 +25,19 @@ struct BundleFetch {
   std::shared_ptr<void> lease;  // keeps the tree from eviction while the job runs
 };
 
+// The origin of an http(s) URL as "scheme://host:port" (lowercase, default port filled in), or "" when the URL is
+// not a plain http(s) URL (no user info, a host, a valid port).
+std::string urlOrigin(const std::string& url);
+
 class BundleCache {
  public:
+  // http(s) bundles are fetched only from `allowed_origins` (each as urlOrigin gives it: by default the
+  // aggregator's), so a job cannot make the worker fetch from its own network (loopback, metadata services).
   explicit BundleCache(std::filesystem::path root, BundleLimits limits = {}, bool allow_file_urls = false,
-                       uint64_t max_bytes = 4ull << 30);
+                       uint64_t max_bytes = 4ull << 30, std::vector<std::string> allowed_origins = {});
   // Fetches (http, https or file URL), checks the SHA-256, unpacks safely into root/<sha256>; a second call for the
-  // same hash waits for the first and reuses its tree.
+  // same hash waits for the first and reuses its tree. A URL from an origin that is not allowed is refused before
+  // anything is sent.
   BundleFetch get(const v1::Bundle& bundle);
   uint64_t bytes() const;
   size_t entries() const;
@@ -49,6 +57,7 @@ class BundleCache {
   BundleLimits limits_;
   bool allow_file_urls_;
   uint64_t max_bytes_;
+  std::vector<std::string> allowed_origins_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;
   uint64_t sequence_ = 0;

@@ -1,5 +1,6 @@
 #include "worker/job_loop.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -129,13 +130,14 @@ struct JobLoop::State : public kafka::RebalanceListener {
       spdlog::info("job {}/{} attempt {}: {} in {} ms{}", job.run_id(), job.name(), job.attempt(),
                    v1::Verdict_Name(result.verdict()), result.usage().wall_ms(),
                    result.error().empty() ? "" : " (" + result.error().substr(0, 200) + ")");
-      if (result.verdict() == v1::FAILED && job.reruns() > 0 && !w.cancel->load()) {
+      const uint32_t reruns = std::min(job.reruns(), settings.max_reruns);
+      if (result.verdict() == v1::FAILED && reruns > 0 && !w.cancel->load()) {
         // Flaky-test detection: run it again in a fresh sandbox on whichever worker is free.
         result.set_final(false);
         records.push_back({settings.topics.results, result.run_id(), result.SerializeAsString()});
         v1::Job rerun = job;
         rerun.set_attempt(job.attempt() + 1);
-        rerun.set_reruns(job.reruns() - 1);
+        rerun.set_reruns(reruns - 1);
         rerun.set_not_before_ms(0);
         records.push_back({settings.topics.jobs, rerun.run_id() + "/" + rerun.job_id(), rerun.SerializeAsString()});
         return records;

@@ -28,6 +28,7 @@ struct JobLoopSettings {
   size_t max_job_bytes = 8 << 20;
   size_t max_buffered_bytes = 64 << 20;  // fetched, not yet started jobs held in memory before pausing
   RetrySettings retry;
+  uint32_t max_reruns = 10;  // a job's `reruns` is untrusted: at most this many are done
 };
 
 // Signals from outside (main's signal thread): the first stop drains, the second (or the grace deadline) hands

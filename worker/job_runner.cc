@@ -4,8 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <set>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -45,17 +43,6 @@ bool writeNew(const fs::path& path, const std::string& content, mode_t mode) {
   return ::close(fd) == 0;
 }
 
-std::optional<std::string> readSmallFile(const fs::path& path, size_t limit) {
-  std::error_code ec;
-  if (!fs::is_regular_file(fs::symlink_status(path, ec))) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  std::string text;
-  text.resize(limit + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  return text;
-}
-
 // Lays out the workspace; returns what is wrong with the job's files, or "".
 std::string materialise(const v1::Job& job, const fs::path& ws) {
   for (const auto& f : job.files()) {
@@ -73,10 +60,9 @@ std::string materialise(const v1::Job& job, const fs::path& ws) {
 
 // The ids a listing job found, bounded so the result stays a small Kafka record; too many is a failure that says
 // what to do instead.
-void readListing(const FrameworkAdapter& adapter, const fs::path& report, v1::Result& r) {
+void readListing(const FrameworkAdapter& adapter, const std::optional<std::string>& report, v1::Result& r) {
   constexpr size_t kMaxIds = 20000, kMaxBytes = 768 << 10;
-  auto text = readSmallFile(report, 16 << 20);
-  std::vector<std::string> ids = text ? adapter.parseListing(*text) : std::vector<std::string>{};
+  std::vector<std::string> ids = report ? adapter.parseListing(*report) : std::vector<std::string>{};
   size_t bytes = 0;
   for (const auto& id : ids) bytes += id.size();
   auto failed = [&](const std::string& why) {
@@ -95,46 +81,35 @@ void readListing(const FrameworkAdapter& adapter, const fs::path& report, v1::Re
   for (auto& id : ids) r.add_listed(std::move(id));
 }
 
-// Reads what the stage runner copied out (it already held to the budget; the worker checks again, as the sandbox
-// could have written there itself). Regular files only, links not followed.
-void collectArtifacts(const fs::path& dir, uint64_t budget, v1::Result& r) {
-  std::error_code ec;
-  if (!fs::is_directory(fs::symlink_status(dir, ec))) return;
-  std::set<std::string> cut;  // paths the stage runner could not copy whole
-  if (auto list = readSmallFile(dir.parent_path() / "artifacts.truncated", 1 << 20)) {
-    std::istringstream lines(*list);
-    for (std::string line; std::getline(lines, line);) cut.insert(line);
-  }
+// Takes the artifacts the stage runner sent back. It already held to the budget; the worker checks again (the
+// stream comes from inside the sandbox), and keeps only safe relative paths.
+void collectArtifacts(const CollectedOutput& collected, uint64_t budget, v1::Result& r) {
   uint64_t used = 0;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (!it->is_regular_file(ec) || it->is_symlink(ec) || r.artifacts_size() >= 1000) continue;
+  for (const CollectedFile& f : collected.artifacts) {
+    if (!isSafeWorkspacePath(f.path) || r.artifacts_size() >= 1000) continue;
     const uint64_t left = budget > used ? budget - used : 0;
-    auto content = readSmallFile(it->path(), left);
-    if (!content) continue;
     v1::Artifact* a = r.add_artifacts();
-    a->set_path(fs::relative(it->path(), dir, ec).generic_string());
-    a->set_size(it->file_size(ec));
-    a->set_truncated(content->size() > left || cut.count(a->path()) > 0);
-    content->resize(std::min<uint64_t>(content->size(), left));
-    used += content->size();
-    a->set_content(std::move(*content));
+    a->set_path(f.path);
+    a->set_size(f.size);
+    a->set_truncated(f.truncated || f.content.size() > left);
+    a->set_content(f.content.substr(0, left));
+    used += a->content().size();
   }
 }
 
 }  // namespace
 
 JobRunner::JobRunner(JobRunnerSettings settings, Sandbox& sandbox)
-    : settings_(std::move(settings)), sandbox_(sandbox), bundles_(settings_.work_root / "bundles", {}, settings_.allow_file_bundles, settings_.bundle_cache_bytes) {}
+    : settings_(std::move(settings)), sandbox_(sandbox), bundles_(settings_.work_root / "bundles", {}, settings_.allow_file_bundles, settings_.bundle_cache_bytes,
+               settings_.bundle_origins) {}
 
 v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& cancel) {
-  // The limits this run gets: the job's own, or the worker's defaults; recorded in the job the result refers to.
+  // The limits this run gets: the job's own within the worker's ceilings, or the worker's defaults.
   v1::Job job = submitted;
-  v1::Limits& limits = *job.mutable_limits();
-  if (!limits.memory_bytes()) limits.set_memory_bytes(settings_.default_memory_bytes);
-  if (!limits.max_pids()) limits.set_max_pids(settings_.default_max_pids);
-  if (!limits.cpu_millis()) limits.set_cpu_millis(settings_.default_cpu_millis);
-  limits.set_output_bytes(settings_.output_kill_bytes);
+  std::vector<std::string> notes;
+  const std::string refusal = applyCeilings(job, settings_.defaults, settings_.ceilings, notes);
+  const v1::Limits& limits = job.limits();
+  job.mutable_limits()->set_output_bytes(settings_.output_kill_bytes);
   v1::Result r;
   r.set_schema_version(1);
   r.set_run_id(job.run_id());
@@ -146,6 +121,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
   r.set_unsandboxed(!sandbox_.isolated());
   r.set_final(true);
   r.set_started_at_ms(nowMillis());
+  for (auto& note : notes) r.add_notes(std::move(note));
 
   const fs::path dir = settings_.work_root / (std::to_string(::getpid()) + "-" + std::to_string(sequence_++));
   const fs::path ws = dir / "work", control = dir / "control", out = dir / "out";
@@ -167,12 +143,14 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
   FrameworkAdapterPtr adapter = makeAdapter(job.framework());
   fs::path source = ws;  // what the sandbox copies into /work: the inline files, or an unpacked bundle
   BundleFetch fetched;
-  if (!ec && adapter && job.has_bundle()) {
+  if (!ec && refusal.empty() && adapter && job.has_bundle()) {
     fetched = bundles_.get(job.bundle());
     if (fetched.error.empty()) source = fetched.dir;
   }
   if (ec) {
     fail(v1::ERROR, "workspace", "cannot create " + dir.string() + ": " + ec.message());
+  } else if (!refusal.empty()) {
+    fail(v1::FAILED, "workspace", refusal);
   } else if (!adapter) {
     fail(v1::FAILED, "workspace", "unknown framework " + std::to_string(job.framework()));
   } else if (job.has_bundle() && job.files_size() > 0) {
@@ -195,8 +173,6 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       }
       scripts_ok &= writeNew(control / "artifacts.txt", patterns, 0644);
     }
-    ::chmod(out.c_str(), 0777);  // the sandbox user must write its report here
-    ::chmod(ws.c_str(), 0777);
     if (test_command.empty()) {
       fail(v1::FAILED, "test", "the " + std::string(adapter->name()) + " adapter cannot list tests (split: test)");
     } else if (!scripts_ok) {
@@ -210,8 +186,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       spec.env["TESTFLEET_RUN_ID"] = job.run_id();
       spec.env["TESTFLEET_JOB_ID"] = job.job_id();
       spec.env["TESTFLEET_ATTEMPT"] = std::to_string(job.attempt());
-      auto timeout = std::chrono::milliseconds(job.timeout_ms() ? job.timeout_ms() : 300000);
-      spec.timeout = std::min(timeout, settings_.max_timeout);
+      spec.timeout = std::chrono::milliseconds(job.timeout_ms());
       spec.output_limit = settings_.output_limit;
       spec.tmp_bytes = settings_.tmp_bytes;
       spec.workspace_bytes = settings_.workspace_bytes;
@@ -225,11 +200,11 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       Evidence ev;
       ev.sandbox = sandbox_.run(spec);
       ev.format = job.list_tests() ? ReportFormat::kNone : adapter->report(job);
-      if (ev.format != ReportFormat::kNone) ev.report = readSmallFile(out / kReportFile, 16 << 20);
+      if (ev.format != ReportFormat::kNone) ev.report = ev.sandbox.collected.report;
       ev.stages = parseStageLines(ev.sandbox.stage_report);
       buildResult(job, ev, settings_.tail_bytes, r);
-      if (job.list_tests() && r.verdict() == v1::PASSED) readListing(*adapter, out / kReportFile, r);
-      if (job.artifacts_size() > 0) collectArtifacts(out / "artifacts", settings_.artifact_bytes, r);
+      if (job.list_tests() && r.verdict() == v1::PASSED) readListing(*adapter, ev.sandbox.collected.report, r);
+      if (job.artifacts_size() > 0) collectArtifacts(ev.sandbox.collected, settings_.artifact_bytes, r);
     }
   }
   r.set_finished_at_ms(nowMillis());

@@ -5,9 +5,11 @@
 #include <atomic>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "testfleet/v1/testfleet.pb.h"
 #include "worker/bundle_cache.h"
+#include "worker/job_ceilings.h"
 #include "worker/job_executor.h"
 #include "worker/sandbox/sandbox.h"
 
@@ -16,7 +18,6 @@ namespace testfleet::worker {
 struct JobRunnerSettings {
   std::filesystem::path work_root = "/var/tmp/testfleet-worker";
   std::string worker_id;
-  std::chrono::milliseconds max_timeout{std::chrono::hours(1)};
   size_t output_limit = 1 << 20;  // per stream, kept while running
   size_t tail_bytes = 64 << 10;   // per stream, put in the result
   uint64_t tmp_bytes = 256ull << 20;
@@ -25,10 +26,9 @@ struct JobRunnerSettings {
   bool keep_workspaces = false;   // for debugging
   uint64_t bundle_cache_bytes = 4ull << 30;  // unpacked bundles kept; least recently used ones go beyond this
   bool allow_file_bundles = false;  // file:// bundle URLs read the worker's own disk: only when asked for
-  // Limits for jobs that do not set their own (a job may ask for less or more; max_* cap what it may ask).
-  uint64_t default_memory_bytes = 2ull << 30;
-  uint32_t default_max_pids = 1024;
-  uint32_t default_cpu_millis = 1000;
+  std::vector<std::string> bundle_origins;  // http(s) bundles only from these origins (urlOrigin form)
+  JobDefaults defaults;   // limits for jobs that do not set their own
+  JobCeilings ceilings;   // the most a job may ask for; more is lowered to this, with a note in its result
   uint64_t max_file_bytes = 1ull << 30;       // largest single file a job may write
   size_t output_kill_bytes = 256ull << 20;    // output beyond this kills the job as a flood
 };

@@ -46,4 +46,28 @@ int runSuiteLocally(const std::filesystem::path& suite_file, JobExecutor& runner
   return all_passed ? 0 : 1;
 }
 
+int runJobsLocally(const std::filesystem::path& jobs_file, JobExecutor& runner, std::ostream& out) {
+  std::ifstream in(jobs_file);
+  google::protobuf::util::JsonPrintOptions print;
+  print.always_print_primitive_fields = true;
+  std::atomic<bool> never{false};
+  bool all_passed = true;
+  size_t line_number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    v1::Job job;
+    if (auto status = google::protobuf::util::JsonStringToMessage(line, &job); !status.ok()) {
+      std::cerr << jobs_file.string() << ":" << line_number << ": not a Job record: " << status.ToString() << "\n";
+      return 2;
+    }
+    v1::Result r = runner.run(job, never);
+    all_passed &= !isFailing(r.verdict());
+    std::string text;
+    (void)google::protobuf::util::MessageToJsonString(r, &text, print);
+    out << text << "\n" << std::flush;
+  }
+  return all_passed ? 0 : 1;
+}
+
 }  // namespace testfleet::worker

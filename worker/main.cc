@@ -6,11 +6,14 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "common/config.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/signal_watcher.h"
+#include "worker/bundle_cache.h"
 #include "worker/job_loop.h"
 #include "worker/job_runner.h"
 #include "worker/local_run.h"
@@ -36,7 +39,8 @@ int main(int argc, char** argv) {
   bool unsandboxed = false;
   std::string cgroup_mode = "auto", memory = "2Gi", max_file = "1Gi", flood = "256Mi", workspace = "1Gi",
               artifacts = "4Mi";
-  fs::path bwrap = "/usr/bin/bwrap";
+  fs::path bwrap = "/usr/bin/bwrap", slirp4netns = "/usr/bin/slirp4netns";
+  uid_t bw_uid = 2000000000;
   bool no_seccomp = false;
   double cpus = 1.0;
   fs::path stage_runner = fs::read_symlink("/proc/self/exe").parent_path() / "testfleet-stage-runner";
@@ -60,9 +64,34 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "v2", "v1", "off"}))
       ->capture_default_str();
   app.add_option("--memory", memory, "default memory limit per job (no swap)")->capture_default_str();
-  app.add_option("--pids", runner.default_max_pids, "default process limit per job")->capture_default_str();
+  app.add_option("--pids", runner.defaults.max_pids, "default process limit per job")->capture_default_str();
   app.add_option("--cpus", cpus, "default CPU limit per job, in cores")->check(CLI::Range(0.01, 1024.0))
       ->capture_default_str();
+  std::string max_memory = "8Gi", max_timeout = "1h", aggregator = "http://127.0.0.1:8480";
+  double max_cpus = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::string> bundle_origins;
+  app.add_option("--max-memory", max_memory, "the most memory a job may ask for (more is lowered to this, noted)")
+      ->capture_default_str();
+  app.add_option("--max-cpus", max_cpus, "the most CPU a job may ask for, in cores")->check(CLI::Range(0.01, 1024.0))
+      ->capture_default_str();
+  app.add_option("--max-pids", runner.ceilings.max_pids, "the most processes a job may ask for")
+      ->check(CLI::Range(16u, 4194304u))
+      ->capture_default_str();
+  app.add_option("--max-timeout", max_timeout, "the longest timeout a job may ask for")->capture_default_str();
+  app.add_option("--max-reruns", runner.ceilings.reruns, "the most reruns of a failed job (flaky detection)")
+      ->check(CLI::Range(0u, 100u))
+      ->capture_default_str();
+  app.add_option("--sandbox-uid", bw_uid,
+                 "run as root: jobs run as host uids from this one up, one per slot (a range no account or file uses)")
+      ->check(CLI::Range(1000u, 4000000000u))
+      ->capture_default_str();
+  app.add_option("--slirp4netns", slirp4netns, "path of slirp4netns, the network of network: true jobs")
+      ->capture_default_str();
+  app.add_option("--aggregator", aggregator, "the aggregator's URL as this worker reaches it: bundles come from here")
+      ->envname("TESTFLEET_AGGREGATOR")
+      ->capture_default_str();
+  app.add_option("--allow-bundle-origin", bundle_origins,
+                 "also fetch bundles from this origin (scheme://host[:port]); repeatable");
   app.add_option("--workspace-size", workspace, "size of each job's /work (a tmpfs; counts against its memory)")
       ->capture_default_str();
   app.add_option("--artifact-bytes", artifacts, "all of a job's artifacts together (they travel in its result)")
@@ -99,12 +128,15 @@ int main(int argc, char** argv) {
   app.add_option("--inject-sandbox-faults", fault_probability,
                  "fail this fraction of sandbox set-ups on purpose (chaos testing of retries)")
       ->check(CLI::Range(0.0, 1.0));
-  std::string run_suite, http_address;
+  std::string run_suite, run_jobs, http_address;
   app.add_option("--http", http_address,
                  "serve /healthz, /readyz and /metrics on HOST:PORT (port 0: any free port); off when empty");
   app.add_option("--run-suite", run_suite,
                  "run this suite's jobs here, one after another, in the same sandbox, without Kafka; print each "
                  "result as a JSON line")
+      ->check(CLI::ExistingFile);
+  app.add_option("--run-jobs", run_jobs,
+                 "run raw Job records (protobuf JSON, one a line) here as if they came from Kafka; print each result")
       ->check(CLI::ExistingFile);
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -125,7 +157,31 @@ int main(int argc, char** argv) {
     std::cerr << "testfleet-worker: --memory '" << memory << "' is not a size of at least 16Mi such as 2Gi\n";
     return 2;
   }
-  runner.default_memory_bytes = *memory_bytes;
+  runner.defaults.memory_bytes = *memory_bytes;
+  auto max_memory_bytes = parseBytes(max_memory);
+  auto max_timeout_ms = parseDuration(max_timeout);
+  if (!max_memory_bytes || *max_memory_bytes < *memory_bytes || !max_timeout_ms || max_timeout_ms->count() <= 0 ||
+      max_timeout_ms->count() > 0xffffffffLL || max_cpus < cpus || runner.ceilings.max_pids < runner.defaults.max_pids) {
+    std::cerr << "testfleet-worker: --max-memory, --max-timeout, --max-cpus and --max-pids must be sizes, durations "
+                 "and numbers no smaller than the defaults (--memory, --cpus, --pids), the timeout under 49 days\n";
+    return 2;
+  }
+  runner.ceilings.memory_bytes = *max_memory_bytes;
+  runner.ceilings.timeout = *max_timeout_ms;
+  runner.ceilings.cpu_millis = static_cast<uint32_t>(max_cpus * 1000);
+  loop.max_reruns = runner.ceilings.reruns;
+  for (const auto& url : [&] {
+         auto all = bundle_origins;
+         all.push_back(aggregator);
+         return all;
+       }()) {
+    std::string origin = worker::urlOrigin(url);
+    if (origin.empty()) {
+      std::cerr << "testfleet-worker: '" << url << "' is not an http(s) URL such as http://aggregator:8480\n";
+      return 2;
+    }
+    runner.bundle_origins.push_back(origin);
+  }
   loop.retry.delays.clear();
   {
     std::stringstream parts(retry_delays);
@@ -156,7 +212,7 @@ int main(int argc, char** argv) {
   runner.output_kill_bytes = *flood_bytes;
   runner.workspace_bytes = *workspace_bytes;
   runner.artifact_bytes = *artifact_bytes;
-  runner.default_cpu_millis = static_cast<uint32_t>(cpus * 1000);
+  runner.defaults.cpu_millis = static_cast<uint32_t>(cpus * 1000);
   loop.kafka = {brokers, "testfleet-worker-" + loop.worker_id};
   loop.topics = kafka::Topics::withPrefix(prefix);
   runner.worker_id = loop.worker_id;
@@ -181,8 +237,17 @@ int main(int argc, char** argv) {
                  no_cgroups);
   }
 
+  std::error_code ec;
+  fs::create_directories(runner.work_root, ec);
+  if (ec) {
+    spdlog::critical("cannot create work dir {}: {}", runner.work_root.string(), ec.message());
+    return 2;
+  }
+  // Sandboxes (as their own uids) pass through it to their job's folder, but need not list it.
+  fs::permissions(runner.work_root, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
   worker::SandboxPtr sandbox;
-  worker::BubblewrapSettings bw{bwrap, stage_runner, !no_seccomp, shared_cache};
+  worker::BubblewrapSettings bw{bwrap, stage_runner, !no_seccomp, shared_cache, slirp4netns, runner.work_root, bw_uid,
+                                static_cast<size_t>(run_suite.empty() && run_jobs.empty() ? loop.slots : 1)};
   if (no_seccomp) spdlog::warn("the seccomp filter is OFF (--no-seccomp)");
   if (unsandboxed) {
     spdlog::critical("RUNNING TESTS WITHOUT A SANDBOX (--unsandboxed): tests can read and change this machine; "
@@ -192,13 +257,17 @@ int main(int argc, char** argv) {
     spdlog::critical("refusing to start: {}", problem);
     return 2;
   } else {
-    sandbox = std::make_unique<worker::BubblewrapSandbox>(bw, cgroups.get());
-  }
-  std::error_code ec;
-  fs::create_directories(runner.work_root, ec);
-  if (ec) {
-    spdlog::critical("cannot create work dir {}: {}", runner.work_root.string(), ec.message());
-    return 2;
+    auto bubblewrap = std::make_unique<worker::BubblewrapSandbox>(bw, cgroups.get());
+    if (::geteuid() == 0) {
+      spdlog::info("jobs run as host uids {}..{}, never as root", bw.sandbox_uid, bw.sandbox_uid + bw.sandbox_uids - 1);
+    } else {
+      spdlog::info("jobs run as this worker's own uid {} (run the worker as root to give each slot a uid of its own)",
+                   ::geteuid());
+    }
+    if (!bubblewrap->networkProblem().empty()) {
+      spdlog::warn("network: true jobs will fail here: {}", bubblewrap->networkProblem());
+    }
+    sandbox = std::move(bubblewrap);
   }
   std::unique_ptr<worker::Sandbox> faulty;
   if (fault_probability > 0) {
@@ -210,6 +279,7 @@ int main(int argc, char** argv) {
   if (!run_suite.empty()) runner.allow_file_bundles = true;  // the local run writes its bundles to files
   worker::JobRunner job_runner(runner, faulty ? *faulty : *sandbox);
   if (!run_suite.empty()) return worker::runSuiteLocally(run_suite, job_runner, std::cout);
+  if (!run_jobs.empty()) return worker::runJobsLocally(run_jobs, job_runner, std::cout);
   worker::StatusServer status({loop.worker_id, unsandboxed ? "unsandboxed" : "bubblewrap", !unsandboxed && !no_seccomp,
                                cgroups != nullptr, cgroups ? cgroups->describe() : "not enforced: " + no_cgroups,
                                loop.slots});

@@ -66,6 +66,7 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
   };
 
   if (sb.end == End::kSetupFailed) return finish(v1::ERROR, "sandbox", sb.setup_error);
+  if (sb.end == End::kRefused) return finish(v1::FAILED, "sandbox", sb.setup_error);
   if (sb.end == End::kCancelled) return finish(v1::ERROR, "test", "the job was cancelled (worker lost the job)");
   r.set_limits_enforced(sb.limits_enforced);
   if (sb.end == End::kFlooded) {

@@ -49,6 +49,7 @@ class Fleet:
     def __init__(self, name):
         self.prefix = f"e2e-{name}-{os.getpid()}-{random.randrange(1 << 30)}"
         self.dir = tempfile.mkdtemp(prefix=f"testfleet-{name}-")
+        os.chmod(self.dir, 0o711)  # jobs run as uids of their own, which pass through to their folders
         self.procs = {}
         self.port = None
 
@@ -71,7 +72,8 @@ class Fleet:
         log = open(os.path.join(self.dir, f"worker-{wid}.log"), "a")
         p = subprocess.Popen([self.bin("testfleet-worker"), "--brokers", BROKERS, "--topic-prefix", self.prefix,
                               "--id", wid, "--slots", str(slots), "--work-dir", os.path.join(self.dir, "work"),
-                              "--grace", "10s", *extra], stdout=log, stderr=log)
+                              "--grace", "10s", *(["--aggregator", f"http://127.0.0.1:{self.port}"] if self.port else []),
+                              *extra], stdout=log, stderr=log)
         self.procs[wid] = p
         return p
 

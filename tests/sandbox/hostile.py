@@ -6,10 +6,13 @@ worker and other jobs are untouched. Run: hostile.py --build build [case ...]
 """
 import argparse
 import json
+import http.server
 import os
+import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,29 +35,59 @@ def check(condition, message):
         FAILURES.append(message)
 
 
+def job_dir(prefix="testfleet-hostile-"):
+    """A temporary folder for a worker's job folders: jobs run as their own uids, which must pass through it."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o711)
+    if ARGS.as_user:
+        pw = pwd.getpwnam(ARGS.as_user)
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+    return d
+
+
 def worker_bin():
     return os.path.join(ARGS.build, "worker", "testfleet-worker")
 
 
-def run_jobs(tests, *flags, env=None, timeout=300):
-    """Runs the tests (suite entries) locally in the sandbox; returns {name: result}."""
-    d = tempfile.mkdtemp(prefix="testfleet-hostile-")
+def worker_command(*args):
+    """The worker's command line, run as --as-user when given (then without cgroups, which need root)."""
+    if not ARGS.as_user:
+        return [worker_bin(), *args]
+    pw = pwd.getpwnam(ARGS.as_user)
+    return ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid), "--clear-groups",
+            worker_bin(), "--cgroups", "off", *args]
+
+
+def run_worker(mode, items, *flags, env=None, timeout=300, inspect=None):
+    """Runs a suite's tests (mode --run-suite) or raw Job records (--run-jobs) in the local sandbox; returns the
+    results by name. inspect(work_dir) runs before the folders are removed (with --keep-workspaces, what jobs left)."""
+    d = job_dir()
     try:
-        suite = os.path.join(d, "suite.yaml")
-        with open(suite, "w") as f:
-            json.dump({"name": "hostile", "tests": tests}, f)  # JSON is YAML
-        p = subprocess.run([worker_bin(), "--run-suite", suite, "--work-dir", os.path.join(d, "work"),
-                            "--log-level", "warn", *flags], capture_output=True, text=True, timeout=timeout,
-                           env=env)
+        path = os.path.join(d, "input")
+        with open(path, "w") as f:
+            if mode == "--run-suite":
+                json.dump({"name": "hostile", "tests": items}, f)  # JSON is YAML
+            else:
+                f.write("".join(json.dumps(j) + "\n" for j in items))
+        os.chmod(path, 0o644)
+        p = subprocess.run(worker_command(mode, path, "--work-dir", os.path.join(d, "work"), "--log-level", "warn",
+                                          *flags), capture_output=True, text=True, timeout=timeout, env=env)
         results = {}
         for line in p.stdout.splitlines():
             r = json.loads(line)
             results[r["name"]] = r
-        missing = [t["name"] for t in tests if t["name"] not in results]
+        missing = [t["name"] for t in items if t["name"] not in results]
         assert not missing, f"no result for {missing}; stderr: {p.stderr[-2000:]}"
+        if inspect:
+            inspect(os.path.join(d, "work"))
         return results
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def run_jobs(tests, *flags, env=None, timeout=300):
+    """Runs the tests (suite entries) locally in the sandbox; returns {name: result}."""
+    return run_worker("--run-suite", tests, *flags, env=env, timeout=timeout)
 
 
 def survivors(pattern):
@@ -122,7 +155,7 @@ def case_survivors():
 
 def case_worker_killed():
     print("worker SIGKILLed mid-job: the job dies with it")
-    d = tempfile.mkdtemp(prefix="testfleet-hostile-")
+    d = job_dir()
     suite = os.path.join(d, "suite.yaml")
     with open(suite, "w") as f:
         json.dump({"name": "k", "tests": [sh("long", sleeper("k"), timeout="10m")]}, f)
@@ -148,7 +181,12 @@ def case_isolation():
     server.listen(8)
     port = server.getsockname()[1]
     accepted = []
-    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    def accept():
+        try:
+            accepted.append(server.accept())
+        except OSError:  # closed at the end of the case
+            pass
+    threading.Thread(target=accept, daemon=True).start()
     env = dict(os.environ, TESTFLEET_SECRET=MARKER)
     r = run_jobs([
         sh("loopback service of the host",
@@ -160,7 +198,9 @@ def case_isolation():
         sh("worker files", "test ! -e /root && test ! -e /home && test ! -e /work/../root && "
                            "test ! -e /etc/passwd && ! ls /var/tmp/testfleet-worker 2>/dev/null"),
         sh("write /usr", "touch /usr/bin/evil"),
-        sh("write /proc/sys", "echo 1 > /proc/sys/kernel/sysrq"),
+        # A file that exists on every kernel, written with the value it has (never a change, even if it went through).
+        sh("write /proc/sys", "test -e /proc/sys/kernel/core_pattern && cat /proc/sys/kernel/core_pattern > /tmp/v && "
+                              "cat /tmp/v > /proc/sys/kernel/core_pattern"),
         sh("ptrace", "python3 -c \"import ctypes; r = ctypes.CDLL(None).ptrace(0, 0, 0, 0); "
                      "print(r); raise SystemExit(0 if r == -1 else 1)\""),
         sh("mount", "mkdir -p /tmp/m && mount -t tmpfs none /tmp/m"),
@@ -246,7 +286,7 @@ def case_go_adapter():
 
 def case_bwrap_fails():
     print("bubblewrap failing to set up is ERROR (transient), not a test failure")
-    d = tempfile.mkdtemp(prefix="testfleet-hostile-")
+    d = job_dir()
     fake = os.path.join(d, "bwrap")
     with open(fake, "w") as f:
         f.write("#!/bin/sh\ncase \"$*\" in *stage-runner*) echo 'bwrap: Can not mount proc: simulated' >&2; exit 1;; esac\n"
@@ -277,14 +317,283 @@ def case_frameworks():
         print("  (go not installed at /usr/local/go: Go case not run)")
 
 
+# Host settings a test must not reach. Each is read and written back with the value it already has, so the check
+# never changes the host even where containment fails.
+# (kernel/pid_max is left out: since Linux 6.14 it belongs to the sandbox's own pid namespace.)
+SYSCTLS = ["kernel/core_pattern", "kernel/panic_on_oops", "kernel/hung_task_panic", "vm/overcommit_memory",
+           "fs/file-max", "kernel/poweroff_cmd", "kernel/panic", "kernel/modprobe"]
+SAME_VALUE_WRITES = (
+    "import os\n"
+    f"files = {SYSCTLS!r}\n"
+    "present = [f for f in files if os.path.exists('/proc/sys/' + f)]\n"
+    "writable = []\n"
+    "for f in present:\n"
+    "    value = open('/proc/sys/' + f).read()\n"
+    "    try:\n"
+    "        with open('/proc/sys/' + f, 'w') as h:\n"
+    "            h.write(value)\n"
+    "        writable.append(f)\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "for path in ['/proc/sys/vm/drop_caches', '/proc/sysrq-trigger']:\n"  # opened for writing, nothing written
+    "    try:\n"
+    "        os.close(os.open(path, os.O_WRONLY))\n"
+    "        writable.append(path)\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "print('present', len(present), 'writable', writable)\n"
+    "raise SystemExit(1 if writable else 0)\n")
+
+
+def case_host_root():
+    print("host root: the job's uid, /proc/sys, setuid files, the output folder")
+    r = run_jobs([
+        sh("same-value sysctl writes", "python3 /work/w.py", files={"w.py": SAME_VALUE_WRITES}),
+        sh("host root unmapped", "test \"$(stat -c %u /usr)\" = 65534 && test \"$(id -u)\" = 1000"),
+    ])
+    w = r["same-value sysctl writes"]
+    present = int(w["stdoutTail"].split()[1]) if w["stdoutTail"].startswith("present") else 0
+    check(w["verdict"] == "PASSED" and present >= 6,
+          f"no host sysctl is writable, {present} of {len(SYSCTLS)} tried ({w['verdict']}: {w['stdoutTail'].strip()})")
+    check(r["host root unmapped"]["verdict"] == "PASSED",
+          f"the host's root is not mapped inside (files of root show as 65534) ({r['host root unmapped']['verdict']})")
+
+    # Seen from the host, a job's processes run as neither root nor the worker's uid.
+    uids = []
+
+    def watch():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not uids:
+            for pid in survivors(MARKER + "uid2"):
+                with open(f"/proc/{pid}/status") as f:
+                    uids.extend(int(line.split()[1]) for line in f if line.startswith("Uid:"))
+            time.sleep(0.05)
+    t = threading.Thread(target=watch)
+    t.start()
+    run_jobs([sh("host uid 2", f"{sleeper('uid2')} & sleep 2; echo done")])
+    t.join()
+    worker_uid = pwd.getpwnam(ARGS.as_user).pw_uid if ARGS.as_user else os.geteuid()
+    if ARGS.as_user:
+        check(uids and all(u == worker_uid for u in uids), f"jobs run as the worker's own unprivileged uid ({uids})")
+    else:
+        check(uids and all(u not in (0, worker_uid) and u >= 1000 for u in uids),
+              f"a job's process runs on the host as a uid of its own, not root ({uids})")
+
+    found = {"setuid": [], "world-writable": [], "files": 0, "bytes": 0}
+
+    def inspect(work):
+        for root, dirs, files in os.walk(work):
+            for name in dirs + files:
+                st = os.lstat(os.path.join(root, name))
+                found["files"] += 1
+                found["bytes"] += st.st_size
+                if st.st_mode & (stat.S_ISUID | stat.S_ISGID):
+                    found["setuid"].append(os.path.join(root, name))
+                if st.st_mode & stat.S_IWOTH and not stat.S_ISLNK(st.st_mode):
+                    found["world-writable"].append(os.path.join(root, name))
+    r = run_worker("--run-suite", [
+        sh("plant setuid", "cp /usr/bin/id $TF_OUT/x && chmod 4755 $TF_OUT/x && cp /usr/bin/id /work/y && "
+                           "chmod 6755 /work/y && ls -l $TF_OUT/x"),
+        sh("fill output", "python3 -c \"import os\nfor i in range(200000):\n  open(os.environ['TF_OUT'] + '/f%d' % i, "
+                          "'w').close()\"; dd if=/dev/zero of=$TF_OUT/big bs=1M count=600 2>/dev/null; exit 0",
+           memory="128Mi", timeout="60s"),
+    ], "--keep-workspaces", "--workspace-size", "64Mi", inspect=inspect)
+    check(r["plant setuid"]["verdict"] == "PASSED", f"the job made its setuid files inside ({r['plant setuid']['verdict']})")
+    check(not found["setuid"], f"no setuid or setgid file reached the worker's disk ({found['setuid'][:3]})")
+    check(not found["world-writable"], f"nothing world-writable on the worker's disk ({found['world-writable'][:3]})")
+    check(found["files"] < 100 and found["bytes"] < 4 << 20,
+          f"200,000 files and 600 MiB written to $TF_OUT left {found['files']} entries, {found['bytes']} bytes on the "
+          f"worker's disk ({r['fill output']['verdict']})")
+
+
+def host_address():
+    """An IPv4 address of this machine other than loopback: what the internet looks like from a job."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        return line.split()[3].split("/")[0]
+    return None
+
+
+def case_network():
+    print("network: true reaches out, never the host's loopback or abstract sockets")
+    listeners = {}
+    for where in ["127.0.0.1", host_address()]:
+        if where:
+            srv = socket.socket()
+            srv.bind((where, 0))
+            srv.listen(8)
+            srv.settimeout(0.2)
+            listeners[where] = srv
+    abstract = socket.socket(socket.AF_UNIX)
+    abstract.bind(f"\0{MARKER}")
+    abstract.listen(8)
+    abstract.settimeout(0.2)
+    lo_port = listeners["127.0.0.1"].getsockname()[1]
+    probe = (
+        "import socket, sys\n"
+        "def tcp(host, port):\n"
+        "    try:\n"
+        "        socket.create_connection((host, port), timeout=3).close(); return 'open'\n"
+        "    except OSError as e:\n"
+        "        return type(e).__name__\n"
+        "def unix(name):\n"
+        "    s = socket.socket(socket.AF_UNIX)\n"
+        "    try:\n"
+        "        s.connect('\\0' + name); return 'open'\n"
+        "    except OSError as e:\n"
+        "        return type(e).__name__\n"
+        "def dns(name):\n"
+        "    try:\n"
+        "        return socket.gethostbyname(name)\n"
+        "    except OSError as e:\n"
+        "        return 'dns-' + type(e).__name__\n"
+        "args = sys.argv[1:]\n"
+        "out = {'loopback': tcp('127.0.0.1', int(args[0])), 'host-gateway': tcp('10.0.2.2', int(args[0])),\n"
+        "       'abstract': unix(args[1]), 'dns': dns('pypi.org')}\n"
+        "if len(args) > 3: out['outbound'] = tcp(args[2], int(args[3]))\n"
+        "print(out)\n")
+    argv = f"{lo_port} {MARKER}"
+    outside = host_address()
+    if outside:
+        argv += f" {outside} {listeners[outside].getsockname()[1]}"
+    tests = [sh("network job", f"python3 /work/p.py {argv}", network=True, files={"p.py": probe}),
+             sh("no network", f"python3 /work/p.py {argv}", files={"p.py": probe})]
+    r = run_jobs(tests)
+    accepted = []
+    for srv in [listeners["127.0.0.1"], abstract]:
+        try:
+            while True:
+                accepted.append(srv.accept())
+        except OSError:
+            pass
+    if ARGS.as_user:
+        n = r["network job"]
+        check(n["verdict"] == "FAILED" and "network" in n["error"],
+              f"where the worker cannot give a network, network: true fails and says why ({n['verdict']}: {n['error'][:90]})")
+    else:
+        seen = eval(r["network job"]["stdoutTail"].strip() or "{}")  # the probe prints a dict of strings
+        check(seen.get("loopback") != "open" and seen.get("host-gateway") != "open",
+              f"the host's loopback is unreachable ({seen.get('loopback')}, via 10.0.2.2 {seen.get('host-gateway')})")
+        check(seen.get("abstract") not in (None, "open"), f"host abstract sockets unreachable ({seen.get('abstract')})")
+        check(seen.get("dns", "dns-").count(".") == 3, f"DNS works ({seen.get('dns')})")
+        if outside:
+            check(seen.get("outbound") == "open", f"outbound connections work (to {outside}: {seen.get('outbound')})")
+        else:
+            check(False, "this machine has a non-loopback address to test outbound connections with")
+        missing = run_jobs([sh("no stack", "true", network=True)], "--slirp4netns", "/nonexistent/slirp4netns")
+        m = missing["no stack"]
+        check(m["verdict"] == "FAILED" and "slirp4netns" in m["error"],
+              f"without the network stack: FAILED with a reason, no host network ({m['verdict']}: {m['error'][:80]})")
+    nn = eval(r["no network"]["stdoutTail"].strip() or "{}")
+    check(nn.get("dns", "").startswith("dns-") and nn.get("loopback") != "open",
+          f"without network: true no DNS and no host loopback ({nn})")
+    check(not accepted, f"no connection reached the host's loopback or abstract socket ({len(accepted)})")
+    for srv in list(listeners.values()) + [abstract]:
+        srv.close()
+
+
+def job_record(name, command, **fields):
+    """A raw Job record as it would arrive from Kafka (protobuf JSON)."""
+    job = {"schemaVersion": 1, "runId": "hostile", "jobId": name, "attempt": 1, "framework": "SHELL", "name": name,
+           "command": command, "timeoutMs": 30000}
+    job.update(fields)
+    return job
+
+
+def case_untrusted_job():
+    print("untrusted job records: ids as paths, huge limits, environment, bundle URLs")
+    hits = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(403)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    escape = f"/tmp/{MARKER}-abs/x"
+    jobs = [
+        job_record("id as absolute path", "true", jobId=escape),
+        job_record("id with dot-dots", "true", jobId=f"../../../../{MARKER}-up"),
+        job_record("memory 1024Gi", "python3 -c 'b = bytearray(700 << 20); print(len(b))'",
+                   limits={"memoryBytes": str(1 << 40)}),
+        job_record("cpu 2^32-1", "true", limits={"cpuMillis": 4294967295, "maxPids": 4294967295},
+                   timeoutMs=4294967295, reruns=30),
+        job_record("10,000 variables", "true", env={f"V{i}": "x" for i in range(10000)}),
+        job_record("3 MiB variable", "true", env={"BIG": "x" * (3 << 20)}),
+        job_record("bundle from loopback", "true",
+                   bundle={"url": f"http://127.0.0.1:{server.server_port}/secret", "sha256": "0" * 64}),
+    ]
+    r = run_worker("--run-jobs", jobs, "--memory", "256Mi", "--max-memory", "512Mi", "--max-cpus", "1",
+                   "--max-timeout", "10m", "--max-reruns", "3", timeout=400)
+    server.shutdown()
+    check(not os.path.exists(os.path.dirname(escape)), f"a job id that is an absolute path made no folder there")
+    cg = [c for c in os.listdir("/sys/fs/cgroup") if os.path.isdir(f"/sys/fs/cgroup/{c}")]
+    left = [f"/sys/fs/cgroup/{c}/{MARKER}-up" for c in cg if os.path.exists(f"/sys/fs/cgroup/{c}/{MARKER}-up")]
+    check(not left and not os.path.exists(f"/{MARKER}-up"), f"a job id with '..' left no folder outside ({left})")
+    for name in ["id as absolute path", "id with dot-dots"]:
+        check(r[name]["verdict"] == "PASSED", f"{name}: runs ({r[name]['verdict']}: {r[name]['error'][:60]})")
+    mem = r["memory 1024Gi"]
+    check(mem["verdict"] == "OOM" or ARGS.as_user, f"a job asking for 1024Gi is held to --max-memory 512Mi ({mem['verdict']})")
+    check(any("memory lowered" in n for n in mem.get("notes", [])), f"its result says so ({mem.get('notes')})")
+    cpu = r["cpu 2^32-1"]
+    notes = " ".join(cpu.get("notes", []))
+    check(cpu["verdict"] == "PASSED" and all(w in notes for w in ["cpu lowered", "max_pids lowered", "timeout lowered",
+                                                                  "reruns lowered from 30"]),
+          f"CPU, pids, timeout and reruns at 2^32-1 / 30 are lowered, not overflowed ({cpu['verdict']}: {notes[:160]})")
+    for name in ["10,000 variables", "3 MiB variable"]:
+        res = r[name]
+        check(res["verdict"] == "FAILED" and "environment" in res["error"],
+              f"{name}: FAILED with a reason, not retried as ERROR ({res['verdict']}: {res['error'][:80]})")
+    b = r["bundle from loopback"]
+    check(b["verdict"] == "FAILED" and "origin" in b["error"] and not hits,
+          f"a bundle URL on the worker's loopback is not fetched ({b['verdict']}, {len(hits)} requests: {b['error'][:70]})")
+
+
+PASSING_JUNIT = '<testsuite tests="1"><testcase classname="test_x" name="test_x"/></testsuite>\n'
+# Run detached by the test, it waits until the test stage has ended, then rewrites the report and writes
+# "test exit 0" into every fd 4 it can open (the stage runner's status pipe is its fd 4).
+FORGER = ("sleep 0.5\n"
+          "cat /work/pass.xml > \"$TF_OUT/report\" && echo report rewritten\n"
+          "for f in /proc/[0-9]*/fd/4; do echo 'test exit 0' > \"$f\" && echo \"wrote $f\"; done 2>/dev/null\n")
+
+
+def case_forgery():
+    print("forging the verdict: the stage runner's pipes, the report after the test, io_uring")
+    files = {"forge.sh": FORGER, "pass.xml": PASSING_JUNIT}
+    r = run_jobs([
+        sh("status pipe after the test", "setsid sh /work/forge.sh & exit 1", teardown="sleep 1.5", files=files),
+        {"name": "report rewritten later", "framework": "pytest", "teardown": "sleep 1.5",
+         "files": {**files, "test_x.py": "import subprocess\n\ndef test_x():\n"
+                                         "    subprocess.Popen(['setsid', 'sh', '/work/forge.sh'])\n"
+                                         "    assert False\n"}},
+        sh("io_uring", "python3 -c \"import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
+                       "buf = ctypes.create_string_buffer(120); r = libc.syscall(425, 4, buf); "
+                       "print(r, os.strerror(ctypes.get_errno())); raise SystemExit(0 if r == -1 else 1)\""),
+    ])
+    sp = r["status pipe after the test"]
+    check(sp["verdict"] == "FAILED", f"a leftover process cannot write the stage runner's status pipe "
+                                     f"({sp['verdict']}: {sp['stageReport'] if 'stageReport' in sp else sp['error'][:60]})")
+    rr = r["report rewritten later"]
+    check(rr["verdict"] == "FAILED", f"a report rewritten by a leftover process after the test is not read "
+                                     f"({rr['verdict']})")
+    io = r["io_uring"]
+    check(io["verdict"] == "PASSED", f"io_uring_setup is refused ({io['verdict']}: {io['stdoutTail'].strip()})")
+
 CASES = {"resources": case_resources, "survivors": case_survivors, "worker_killed": case_worker_killed,
-         "isolation": case_isolation, "artifacts": case_artifacts, "go": case_go_adapter, "bwrap_fails": case_bwrap_fails, "frameworks": case_frameworks}
+         "isolation": case_isolation, "artifacts": case_artifacts, "go": case_go_adapter, "bwrap_fails": case_bwrap_fails, "frameworks": case_frameworks,
+         "host_root": case_host_root, "network": case_network, "untrusted_job": case_untrusted_job,
+         "forgery": case_forgery}
 
 
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--build", required=True)
+    p.add_argument("--as-user", help="run the worker as this (non-root) user, without cgroups")
     p.add_argument("cases", nargs="*", default=list(CASES))
     ARGS = p.parse_args()
     for name in ARGS.cases:

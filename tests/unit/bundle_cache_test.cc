@@ -66,3 +66,27 @@ TEST_CASE("the bundle cache unpacks once, keeps held trees, and evicts the least
   CHECK(strict.get(a).error.find("does not accept") != std::string::npos);
   fs::remove_all(dir);
 }
+
+TEST_CASE("a URL's origin: scheme, lowercase host and port, or nothing for what is not plain http(s)") {
+  CHECK(worker::urlOrigin("http://127.0.0.1:8480/v1/blobs/abc") == "http://127.0.0.1:8480");
+  CHECK(worker::urlOrigin("http://Aggregator.Local/x?y") == "http://aggregator.local:80");
+  CHECK(worker::urlOrigin("https://blobs.example:443") == "https://blobs.example:443");
+  CHECK(worker::urlOrigin("https://blobs.example:0443/a") == "https://blobs.example:443");
+  CHECK(worker::urlOrigin("http://user:pw@127.0.0.1/x") == "");
+  CHECK(worker::urlOrigin("http://127.0.0.1:99999/x") == "");
+  CHECK(worker::urlOrigin("file:///etc/passwd") == "");
+  CHECK(worker::urlOrigin("http:///x") == "");
+  CHECK(worker::urlOrigin("http://[::1]:8480/x") == "http://[::1]:8480");
+}
+
+TEST_CASE("an http bundle from an origin the worker was not given is refused before anything is sent") {
+  const auto dir = std::filesystem::temp_directory_path() / ("tf-origin-" + std::to_string(::getpid()));
+  worker::BundleCache cache(dir, {}, false, 1 << 20, {"http://aggregator:8480"});
+  v1::Bundle b;
+  b.set_url("http://127.0.0.1:1/v1/blobs/x");
+  b.set_sha256(std::string(64, 'a'));
+  worker::BundleFetch f = cache.get(b);
+  CHECK(f.error.find("not from an origin this worker fetches from (http://aggregator:8480") != std::string::npos);
+  CHECK_FALSE(f.transient);
+  std::filesystem::remove_all(dir);
+}

@@ -1,20 +1,30 @@
 #include "worker/sandbox/bubblewrap_sandbox.h"
 
-#include <nlohmann/json.hpp>
-
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "worker/sandbox/process.h"
+#include "worker/sandbox/user_network.h"
 
 namespace testfleet::worker {
 namespace {
 
-// The fd numbers at which bubblewrap writes its JSON status and the stage runner its stage lines.
-constexpr int kBwrapStatusFd = 3;
-constexpr int kStageStatusFd = 4;
-constexpr int kSeccompFd = 5;
+// The fd numbers bubblewrap and the stage runner find their pipes and folders at.
+constexpr int kBwrapStatusFd = 3;   // bubblewrap's JSON status ({"child-pid": N} once set up)
+constexpr int kStageStatusFd = 4;   // the stage runner's "<stage> exit <n>" lines
+constexpr int kCollectFd = 5;       // the stage runner's report and artifacts (collected_output.h)
+constexpr int kSeccompFd = 6;
+constexpr int kGateFd = 7;          // network jobs: bubblewrap waits here until the network is up
+constexpr int kWorkspaceFd = 8, kControlFd = 9, kStageRunnerFd = 10, kCacheFd = 11, kResolvConfFd = 12;
+// The worker's own deadline comes this long after the stage runner's, which ends a job that ran out of time itself
+// and still sends back what its framework reported.
+constexpr auto kDeadlineGrace = std::chrono::seconds(10);
 
 std::vector<std::string> baseArgs(const BubblewrapSettings& s) {
   return {
@@ -30,75 +40,159 @@ std::vector<std::string> baseArgs(const BubblewrapSettings& s) {
   };
 }
 
-// bubblewrap writes {"child-pid": N} once the sandbox is set up; without it, the set-up failed.
-bool sandboxStarted(const std::string& status) {
+// bubblewrap writes {"child-pid": N, …} once the sandbox is set up; without it, the set-up failed.
+std::optional<pid_t> childPid(const std::string& status) {
   std::istringstream lines(status);
   std::string line;
   while (std::getline(lines, line)) {
     auto doc = nlohmann::json::parse(line, nullptr, false);
-    if (doc.is_object() && doc.contains("child-pid")) return true;
+    if (doc.is_object() && doc.contains("child-pid") && doc["child-pid"].is_number_integer()) {
+      return doc["child-pid"].get<pid_t>();
+    }
   }
-  return false;
+  return std::nullopt;
 }
+
+// Owns a file descriptor.
+class OwnedFd {
+ public:
+  OwnedFd() = default;
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  OwnedFd& operator=(OwnedFd&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  ~OwnedFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+// A path handed to bubblewrap as an open O_PATH descriptor: the sandbox's uid needs no access to the worker's
+// folders, and the path cannot be swapped between the check and the mount.
+OwnedFd openPath(const std::filesystem::path& path) { return OwnedFd(::open(path.c_str(), O_PATH | O_CLOEXEC)); }
+
+// A pipe whose read end holds `data` (small: it fits the pipe buffer) and then ends.
+OwnedFd dataPipe(const std::string& data) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return OwnedFd();
+  bool ok = ::write(fds[1], data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ::close(fds[1]);
+  if (!ok) {
+    ::close(fds[0]);
+    return OwnedFd();
+  }
+  return OwnedFd(fds[0]);
+}
+
+SandboxOutcome setupFailure(SandboxOutcome::End end, std::string why) {
+  SandboxOutcome out;
+  out.end = end;
+  out.setup_error = std::move(why);
+  return out;
+}
+
+bool stageTimedOut(const std::string& stage_report) { return stage_report.find(" timeout ") != std::string::npos; }
 
 }  // namespace
 
 BubblewrapSandbox::BubblewrapSandbox(BubblewrapSettings settings, CgroupDriver* cgroups)
-    : settings_(std::move(settings)), cgroups_(cgroups) {
+    : settings_(std::move(settings)), cgroups_(cgroups), stage_runner_(MemoryFile::copyOf(settings_.stage_runner)) {
   if (settings_.seccomp) seccomp_ = std::make_unique<SeccompProgram>();
+  if (::geteuid() == 0) uids_ = std::make_unique<SandboxUids>(settings_.sandbox_uid, settings_.sandbox_uids);
+  network_problem_ = UserNetwork::probe(settings_.slirp4netns);
 }
 
 SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
+  using End = SandboxOutcome::End;
+  if (spec.network && !network_problem_.empty()) {
+    return setupFailure(End::kRefused, "this worker cannot give jobs a network (network: true): " + network_problem_);
+  }
+  std::optional<SandboxUids::Lease> lease;
+  std::optional<Credentials> run_as;
+  if (uids_) {
+    lease.emplace(uids_->acquire());
+    run_as = Credentials{lease->uid(), lease->uid()};
+  }
+  OwnedFd workspace = openPath(spec.workspace), control = openPath(spec.control),
+          stage_runner(stage_runner_.openForChild());
+  OwnedFd cache = settings_.shared_cache.empty() ? OwnedFd() : openPath(settings_.shared_cache);
+  if (workspace.get() < 0 || control.get() < 0 || stage_runner.get() < 0 ||
+      (!settings_.shared_cache.empty() && cache.get() < 0)) {
+    return setupFailure(End::kSetupFailed, std::string("cannot open the job's folders: ") + std::strerror(errno));
+  }
+  ProcessSpec ps;
+  ps.inherit_fds = {{kWorkspaceFd, workspace.get()}, {kControlFd, control.get()}, {kStageRunnerFd, stage_runner.get()}};
   std::vector<std::string> args = baseArgs(settings_);
+  OwnedFd resolv_conf;
   if (spec.network) {
-    args.push_back("--share-net");
-    for (const char* f : {"/etc/resolv.conf", "/etc/hosts", "/etc/ssl", "/etc/ca-certificates"}) {
+    for (const char* f : {"/etc/hosts", "/etc/ssl", "/etc/ca-certificates"}) {
       args.insert(args.end(), {"--ro-bind-try", f, f});
     }
+    resolv_conf = dataPipe(UserNetwork::kResolvConf);
+    ps.inherit_fds.push_back({kResolvConfFd, resolv_conf.get()});
+    args.insert(args.end(), {"--ro-bind-data", std::to_string(kResolvConfFd), "/etc/resolv.conf"});
+    args.insert(args.end(), {"--block-fd", std::to_string(kGateFd)});
   }
   args.insert(args.end(), {"--size", std::to_string(spec.tmp_bytes), "--tmpfs", "/tmp"});
-  // The workspace is a tmpfs of bounded size inside the sandbox (it counts against the job's memory limit); the
-  // stage runner fills it from the job's files, bound read-only, so the test never writes to the worker's disk.
-  args.insert(args.end(), {"--ro-bind", spec.workspace.string(), "/tf-src"});
+  // /work is a tmpfs of bounded size inside the sandbox (it counts against the job's memory limit); the stage
+  // runner fills it from the job's files, bound read-only, so the test never writes to the worker's disk. /tf-out,
+  // where the framework writes its report, is one too: the stage runner sends its contents back over a pipe.
+  args.insert(args.end(), {"--ro-bind-fd", std::to_string(kWorkspaceFd), "/tf-src"});
   args.insert(args.end(), {"--size", std::to_string(spec.workspace_bytes), "--perms", "0777", "--tmpfs", "/work"});
-  args.insert(args.end(), {"--ro-bind", spec.control.string(), "/tf"});
-  args.insert(args.end(), {"--bind", spec.output.string(), "/tf-out"});
-  args.insert(args.end(), {"--ro-bind", settings_.stage_runner.string(), "/tf-bin/stage-runner"});
-  if (!settings_.shared_cache.empty()) args.insert(args.end(), {"--ro-bind", settings_.shared_cache.string(), "/cache"});
+  args.insert(args.end(), {"--ro-bind-fd", std::to_string(kControlFd), "/tf"});
+  args.insert(args.end(), {"--size", std::to_string(spec.out_bytes), "--perms", "0777", "--tmpfs", "/tf-out"});
+  args.insert(args.end(), {"--perms", "0555", "--ro-bind-data", std::to_string(kStageRunnerFd), "/tf-bin/stage-runner"});
+  if (cache.get() >= 0) {
+    ps.inherit_fds.push_back({kCacheFd, cache.get()});
+    args.insert(args.end(), {"--ro-bind-fd", std::to_string(kCacheFd), "/cache"});
+  }
   args.insert(args.end(), {"--chdir", "/work", "--clearenv"});
   std::map<std::string, std::string> env = {
       {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/tmp"}, {"TMPDIR", "/tmp"},
       {"LANG", "C.UTF-8"}, {"TESTFLEET", "1"}, {"TF_OUT", "/tf-out"}};
-  if (!settings_.shared_cache.empty()) env["TESTFLEET_CACHE"] = "/cache";
+  if (cache.get() >= 0) env["TESTFLEET_CACHE"] = "/cache";
   for (const auto& [k, v] : spec.env) env[k] = v;
   for (const auto& [k, v] : env) args.insert(args.end(), {"--setenv", k, v});
-  ProcessSpec ps;
-  int seccomp_fd = -1;
+  OwnedFd seccomp;
   if (seccomp_) {
-    seccomp_fd = seccomp_->openForChild();
-    if (seccomp_fd < 0) {
-      SandboxOutcome failed;
-      failed.end = SandboxOutcome::End::kSetupFailed;
-      failed.setup_error = "cannot open the seccomp program";
-      return failed;
-    }
-    ps.inherit_fds.push_back({kSeccompFd, seccomp_fd});
+    seccomp = OwnedFd(seccomp_->openForChild());
+    if (seccomp.get() < 0) return setupFailure(End::kSetupFailed, "cannot open the seccomp program");
+    ps.inherit_fds.push_back({kSeccompFd, seccomp.get()});
     args.insert(args.end(), {"--seccomp", std::to_string(kSeccompFd)});
   }
   args.insert(args.end(), {"--json-status-fd", std::to_string(kBwrapStatusFd), "--", "/tf-bin/stage-runner", "/work",
-                           "/tf", "/tf-src", std::to_string(spec.artifact_bytes)});
+                           "/tf", "/tf-src", std::to_string(spec.artifact_bytes), std::to_string(spec.report_bytes),
+                           std::to_string(spec.timeout.count()), "sandboxed"});
   JobCgroupPtr cgroup = cgroups_ ? cgroups_->create(spec.name, spec.limits) : nullptr;
   if (cgroup) ps.join_files = cgroup->procsFiles();
+  std::unique_ptr<UserNetwork> network;
+  if (spec.network) {
+    ps.gate.fd = kGateFd;
+    ps.gate.decide = [&](const std::string& status, std::string& why) {
+      auto pid = childPid(status);
+      if (!pid) return ProcessGate::Answer::kWait;
+      network = UserNetwork::attach(settings_.slirp4netns, *pid, run_as, ps.join_files, why);
+      return network ? ProcessGate::Answer::kOpen : ProcessGate::Answer::kRefuse;
+    };
+  }
+  ps.run_as = run_as;
   ps.max_file_bytes = spec.max_file_bytes;
   ps.output_kill_bytes = spec.output_kill_bytes;
   ps.argv = std::move(args);
   ps.env = {"PATH=/usr/bin:/bin"};
-  ps.status_fds = {kBwrapStatusFd, kStageStatusFd};
-  ps.timeout = spec.timeout;
+  ps.status_pipes = {{kBwrapStatusFd, 64 << 10},
+                     {kStageStatusFd, 64 << 10},
+                     {kCollectFd, spec.report_bytes + spec.artifact_bytes + (8 << 20)}};
+  ps.timeout = spec.timeout.count() > 0 ? spec.timeout + kDeadlineGrace : spec.timeout;
   ps.output_limit = spec.output_limit;
   ps.cancel = spec.cancel;
   ProcessOutcome po = runProcess(ps);
-  if (seccomp_fd >= 0) ::close(seccomp_fd);
+  network.reset();
 
   SandboxOutcome out;
   out.wall = po.wall;
@@ -112,27 +206,35 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     if (usage.peak_memory_bytes) out.peak_memory_bytes = usage.peak_memory_bytes;
     if (usage.cpu_ns) out.cpu_ms = static_cast<uint32_t>(usage.cpu_ns / 1000000);
   }
+  lease.reset();
   out.stdout_text = std::move(po.stdout_text);
   out.stderr_text = std::move(po.stderr_text);
   out.exit_code = po.exit_code;
   out.signal = po.signal;
   out.stage_report = po.status_text.size() > 1 ? po.status_text[1] : "";
+  if (po.status_text.size() > 2) {
+    out.collected = parseCollectedOutput(po.status_text[2]);
+    if (po.status_overflowed[2]) out.collected.problem = "more was sent back than the report and artifact budgets";
+  }
   if (!po.started) {
-    out.end = SandboxOutcome::End::kSetupFailed;
+    out.end = End::kSetupFailed;
     out.setup_error = po.spawn_error;
-  } else if (po.timed_out) {
-    out.end = SandboxOutcome::End::kTimedOut;
+  } else if (!po.gate_refusal.empty()) {
+    out.end = End::kSetupFailed;
+    out.setup_error = "the job's network could not be set up: " + po.gate_refusal;
+  } else if (po.timed_out || stageTimedOut(out.stage_report)) {
+    out.end = End::kTimedOut;
   } else if (po.cancelled) {
-    out.end = SandboxOutcome::End::kCancelled;
+    out.end = End::kCancelled;
   } else if (po.flooded) {
-    out.end = SandboxOutcome::End::kFlooded;
-  } else if (!sandboxStarted(po.status_text.empty() ? "" : po.status_text[0])) {
-    out.end = SandboxOutcome::End::kSetupFailed;
+    out.end = End::kFlooded;
+  } else if (!childPid(po.status_text.empty() ? "" : po.status_text[0])) {
+    out.end = End::kSetupFailed;
     out.setup_error = "bubblewrap could not set up the sandbox: " + out.stderr_text;
   } else if (po.signal != 0) {
-    out.end = SandboxOutcome::End::kSignaled;
+    out.end = End::kSignaled;
   } else {
-    out.end = SandboxOutcome::End::kExited;
+    out.end = End::kExited;
   }
   return out;
 }
@@ -147,6 +249,20 @@ std::string BubblewrapSandbox::probe(const BubblewrapSettings& settings) {
            " (it is built next to testfleet-worker)";
   }
   ProcessSpec ps;
+  if (::geteuid() == 0) {
+    if (std::string problem = SandboxUids::probe(settings.sandbox_uid, settings.sandbox_uids); !problem.empty()) {
+      return "jobs cannot run under their own uids: " + problem;
+    }
+    ps.run_as = Credentials{settings.sandbox_uid, settings.sandbox_uid};
+    for (const auto& folder : {settings.work_root, settings.shared_cache}) {
+      if (folder.empty()) continue;
+      if (std::string blocked = SandboxUids::blockedOnTheWay(settings.sandbox_uid, folder); !blocked.empty()) {
+        return "jobs run as uid " + std::to_string(settings.sandbox_uid) + ", which cannot reach " + folder.string() +
+               ": " + blocked + " does not let others pass (chmod o+x " + blocked +
+               ", or choose a --work-dir whose folders do)";
+      }
+    }
+  }
   ps.argv = baseArgs(settings);
   ps.argv.insert(ps.argv.end(), {"--", "/bin/true"});
   ps.env = {"PATH=/usr/bin:/bin"};

@@ -137,7 +137,7 @@ class V1Driver : public CgroupDriver {
   }
   JobCgroupPtr create(const std::string& name, const JobLimits& limits) override {
     std::map<std::string, fs::path> dirs;
-    const std::string leaf = name + "-" + std::to_string(g_sequence++);
+    const std::string leaf = cgroupLeafName(name, g_sequence++);
     for (const auto& [c, base] : bases_) {
       fs::path d = base / leaf;
       if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
@@ -155,7 +155,7 @@ class V1Driver : public CgroupDriver {
     if (limits.max_pids && dirs.count("pids")) writeFile(dirs["pids"] / "pids.max", std::to_string(limits.max_pids));
     if (limits.cpu_millis && dirs.count("cpu")) {
       writeFile(dirs["cpu"] / "cpu.cfs_period_us", "100000");
-      writeFile(dirs["cpu"] / "cpu.cfs_quota_us", std::to_string(limits.cpu_millis * 100));
+      writeFile(dirs["cpu"] / "cpu.cfs_quota_us", std::to_string(uint64_t{limits.cpu_millis} * 100));
     }
     return group;
   }
@@ -205,7 +205,7 @@ class V2Driver : public CgroupDriver {
   explicit V2Driver(fs::path base) : base_(std::move(base)) {}
   ~V2Driver() override { ::rmdir(base_.c_str()); }
   JobCgroupPtr create(const std::string& name, const JobLimits& limits) override {
-    fs::path d = base_ / (name + "-" + std::to_string(g_sequence++));
+    fs::path d = base_ / cgroupLeafName(name, g_sequence++);
     if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
       spdlog::error("cannot create cgroup {}: {}", d.string(), std::strerror(errno));
     }
@@ -215,7 +215,7 @@ class V2Driver : public CgroupDriver {
       writeFile(d / "memory.swap.max", "0");
     }
     if (limits.max_pids) writeFile(d / "pids.max", std::to_string(limits.max_pids));
-    if (limits.cpu_millis) writeFile(d / "cpu.max", std::to_string(limits.cpu_millis * 100) + " 100000");
+    if (limits.cpu_millis) writeFile(d / "cpu.max", std::to_string(uint64_t{limits.cpu_millis} * 100) + " 100000");
     return group;
   }
   std::string describe() const override { return "cgroup v2 under " + base_.string(); }
@@ -286,6 +286,15 @@ CgroupDriverPtr tryV1(std::string& why) {
 }
 
 }  // namespace
+
+std::string cgroupLeafName(const std::string& name, uint64_t sequence) {
+  std::string leaf = "job-";
+  for (char c : name.substr(0, 40)) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    leaf += plain ? c : '_';
+  }
+  return leaf + "-" + std::to_string(sequence);
+}
 
 CgroupDriverPtr detectCgroups(CgroupMode mode, std::string& why) {
   if (mode == CgroupMode::kOff) {

@@ -50,6 +50,10 @@ using CgroupDriverPtr = std::unique_ptr<CgroupDriver>;
 
 enum class CgroupMode { kAuto, kV2, kV1, kOff };
 
+// The folder name of a job's group: `name` comes from a Kafka message, so only letters, digits, '_' and '-' of its
+// first 40 bytes are kept (others become '_'), and a sequence number makes it unique. Never a path.
+std::string cgroupLeafName(const std::string& name, uint64_t sequence);
+
 // Detects what this machine allows. Returns nullptr and sets `why` when no usable hierarchy is writable.
 CgroupDriverPtr detectCgroups(CgroupMode mode, std::string& why);
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,9 +53,16 @@ bool makePipe(Fd& read_end, Fd& write_end) {
   return true;
 }
 
-// In the child after fork: only async-signal-safe calls until exec.
-[[noreturn]] void execChild(const ProcessSpec& spec, int out, int err, const int* status, char** argv,
+constexpr size_t kMaxStatusPipes = 4;
+constexpr size_t kMaxInherited = 16;
+
+// In the child after fork: only async-signal-safe calls (raw system calls) until exec.
+[[noreturn]] void execChild(const ProcessSpec& spec, int out, int err, const int* status, int gate, char** argv,
                             char** envp, pid_t parent) {
+  auto die = [err](const char* msg, size_t n) {
+    (void)!::write(err, msg, n);
+    ::_exit(126);
+  };
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);
@@ -63,8 +71,7 @@ bool makePipe(Fd& read_end, Fd& write_end) {
     int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || ::write(fd, "0", 1) != 1) {
       const char msg[] = "testfleet: cannot join the job's cgroup\n";
-      (void)!::write(err, msg, sizeof msg - 1);
-      ::_exit(126);
+      die(msg, sizeof msg - 1);
     }
     ::close(fd);
   }
@@ -72,25 +79,37 @@ bool makePipe(Fd& read_end, Fd& write_end) {
     rlimit fsize{spec.max_file_bytes, spec.max_file_bytes};
     ::setrlimit(RLIMIT_FSIZE, &fsize);
   }
+  if (spec.run_as) {
+    // Raw system calls: they change only this (the only) thread, as is right after fork.
+    const auto uid = spec.run_as->uid;
+    const auto gid = spec.run_as->gid;
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, gid, gid, gid) != 0 ||
+        ::syscall(SYS_setresuid, uid, uid, uid) != 0) {
+      const char msg[] = "testfleet: cannot switch to the sandbox's uid/gid\n";
+      die(msg, sizeof msg - 1);
+    }
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a change of credentials clears it
+    if (::getppid() != parent) ::_exit(127);
+  }
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   ::dup2(devnull, 0);
   ::dup2(out, 1);
   ::dup2(err, 2);
-  // Pipe ends were created above fd 2 and the status numbers are small, so move them up first, then down.
-  int moved[8];
-  for (size_t i = 0; i < spec.status_fds.size(); ++i) moved[i] = ::fcntl(status[i], F_DUPFD_CLOEXEC, 64);
-  int inherited[8];
-  for (size_t i = 0; i < spec.inherit_fds.size() && i < 8; ++i) {
-    inherited[i] = ::fcntl(spec.inherit_fds[i].second, F_DUPFD_CLOEXEC, 64);
-  }
+  // Every fd the child gets at a fixed number: first moved above all of them, then down to its number.
+  struct Placement {
+    int target;
+    int source;
+  };
+  Placement places[kMaxStatusPipes + 1 + kMaxInherited];
+  size_t n = 0;
+  for (size_t i = 0; i < spec.status_pipes.size(); ++i) places[n++] = {spec.status_pipes[i].fd, status[i]};
+  if (gate >= 0) places[n++] = {spec.gate.fd, gate};
+  for (size_t i = 0; i < spec.inherit_fds.size(); ++i) places[n++] = {spec.inherit_fds[i].first, spec.inherit_fds[i].second};
+  for (size_t i = 0; i < n; ++i) places[i].source = ::fcntl(places[i].source, F_DUPFD_CLOEXEC, 64);
   int highest = 2;
-  for (size_t i = 0; i < spec.status_fds.size(); ++i) {
-    ::dup2(moved[i], spec.status_fds[i]);  // clears CLOEXEC
-    highest = std::max(highest, spec.status_fds[i]);
-  }
-  for (size_t i = 0; i < spec.inherit_fds.size() && i < 8; ++i) {
-    ::dup2(inherited[i], spec.inherit_fds[i].first);
-    highest = std::max(highest, spec.inherit_fds[i].first);
+  for (size_t i = 0; i < n; ++i) {
+    ::dup2(places[i].source, places[i].target);  // clears CLOEXEC
+    highest = std::max(highest, places[i].target);
   }
   // Nothing else of the worker (Kafka sockets, other jobs' pipes) reaches the child.
   ::close_range(static_cast<unsigned>(highest) + 1, ~0U, 0);
@@ -102,6 +121,24 @@ bool makePipe(Fd& read_end, Fd& write_end) {
   (void)!::write(2, msg, sizeof msg - 1);
   ::_exit(127);
 }
+
+// Keeps the first `limit` bytes of a stream and whether more arrived.
+class PrefixOutput {
+ public:
+  explicit PrefixOutput(size_t limit) : limit_(limit) {}
+  void append(const char* data, size_t n) {
+    const size_t take = std::min(n, limit_ - std::min(limit_, text_.size()));
+    text_.append(data, take);
+    overflowed_ |= take < n;
+  }
+  std::string& text() { return text_; }
+  bool overflowed() const { return overflowed_; }
+
+ private:
+  size_t limit_;
+  std::string text_;
+  bool overflowed_ = false;
+};
 }  // namespace
 
 void BoundedOutput::append(const char* data, size_t n) {
@@ -129,21 +166,21 @@ std::string BoundedOutput::text() const {
 
 ProcessOutcome runProcess(const ProcessSpec& spec) {
   ProcessOutcome outcome;
-  constexpr size_t kMaxStatus = 4;
-  Fd out_r, out_w, err_r, err_w;
-  std::array<Fd, kMaxStatus> st_r, st_w;
-  const size_t nstatus = spec.status_fds.size();
-  if (nstatus > kMaxStatus) {
-    outcome.spawn_error = "too many status fds";
+  Fd out_r, out_w, err_r, err_w, gate_r, gate_w;
+  std::array<Fd, kMaxStatusPipes> st_r, st_w;
+  const size_t nstatus = spec.status_pipes.size();
+  if (nstatus > kMaxStatusPipes || spec.inherit_fds.size() > kMaxInherited) {
+    outcome.spawn_error = "too many status pipes or inherited fds";
     return outcome;
   }
   bool piped = makePipe(out_r, out_w) && makePipe(err_r, err_w);
   for (size_t i = 0; i < nstatus && piped; ++i) piped = makePipe(st_r[i], st_w[i]);
+  if (piped && spec.gate.fd >= 0) piped = makePipe(gate_r, gate_w);
   if (!piped) {
     outcome.spawn_error = std::string("pipe: ") + std::strerror(errno);
     return outcome;
   }
-  int st_w_raw[kMaxStatus];
+  int st_w_raw[kMaxStatusPipes];
   for (size_t i = 0; i < nstatus; ++i) st_w_raw[i] = st_w[i].get();
   std::vector<char*> argv, envp;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -158,19 +195,19 @@ ProcessOutcome runProcess(const ProcessSpec& spec) {
     outcome.spawn_error = std::string("fork: ") + std::strerror(errno);
     return outcome;
   }
-  if (pid == 0) execChild(spec, out_w.get(), err_w.get(), st_w_raw, argv.data(), envp.data(), parent);
+  if (pid == 0) execChild(spec, out_w.get(), err_w.get(), st_w_raw, gate_r.get(), argv.data(), envp.data(), parent);
   ::setpgid(pid, pid);  // also in the parent, so the group exists before we might kill it
   outcome.started = true;
   out_w.reset();
   err_w.reset();
+  gate_r.reset();
   for (auto& w : st_w) w.reset();
 
-  constexpr size_t kStreams = 2 + kMaxStatus;
+  constexpr size_t kStreams = 2 + kMaxStatusPipes;
   BoundedOutput out(spec.output_limit), err(spec.output_limit);
-  std::vector<BoundedOutput> status(nstatus, BoundedOutput(64 << 10));
+  std::vector<PrefixOutput> status;
+  for (const auto& p : spec.status_pipes) status.emplace_back(p.limit);
   std::array<Fd*, kStreams> fds{&out_r, &err_r, &st_r[0], &st_r[1], &st_r[2], &st_r[3]};
-  std::array<BoundedOutput*, kStreams> sinks{&out, &err};
-  for (size_t i = 0; i < nstatus; ++i) sinks[2 + i] = &status[i];
   const auto deadline = start + spec.timeout;
   bool killed = false;
   Clock::time_point killed_at;
@@ -178,6 +215,20 @@ ProcessOutcome runProcess(const ProcessSpec& spec) {
     if (!killed) ::kill(-pid, SIGKILL);
     killed = true;
     killed_at = Clock::now();
+  };
+  bool gate_pending = gate_w.get() >= 0;
+  auto askGate = [&] {
+    std::string why;
+    const auto answer = spec.gate.decide(nstatus > 0 ? status[0].text() : std::string(), why);
+    if (answer == ProcessGate::Answer::kWait) return;
+    gate_pending = false;
+    if (answer == ProcessGate::Answer::kOpen) {
+      (void)!::write(gate_w.get(), "1", 1);
+    } else {
+      outcome.gate_refusal = why.empty() ? "refused" : why;
+      killGroup();
+    }
+    gate_w.reset();
   };
   for (;;) {
     std::array<pollfd, kStreams> pfds{};
@@ -214,10 +265,14 @@ ProcessOutcome runProcess(const ProcessSpec& spec) {
       if (!(pfds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buf[65536];
       ssize_t got = ::read(pfds[k].fd, buf, sizeof buf);
+      const size_t stream = which[k];
       if (got > 0) {
-        sinks[which[k]]->append(buf, static_cast<size_t>(got));
+        if (stream == 0) out.append(buf, static_cast<size_t>(got));
+        else if (stream == 1) err.append(buf, static_cast<size_t>(got));
+        else status[stream - 2].append(buf, static_cast<size_t>(got));
+        if (stream == 2 && gate_pending && !killed) askGate();
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-        fds[which[k]]->reset();
+        fds[stream]->reset();
       }
     }
     // A killed tree may leave a descendant holding the pipes open outside the group: stop reading then.
@@ -239,7 +294,10 @@ ProcessOutcome runProcess(const ProcessSpec& spec) {
   outcome.max_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
   outcome.stdout_text = out.text();
   outcome.stderr_text = err.text();
-  for (const auto& st : status) outcome.status_text.push_back(st.text());
+  for (auto& st : status) {
+    outcome.status_text.push_back(std::move(st.text()));
+    outcome.status_overflowed.push_back(st.overflowed());
+  }
   return outcome;
 }
 

@@ -2,8 +2,12 @@
 // and a kill of the whole process group at the end. Only worker/sandbox uses it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,10 +28,32 @@ class BoundedOutput {
   std::string tail_;  // ring of at most limit_ - limit_/4 bytes, kept in order by trimming
 };
 
+// A pipe from the child to the supervisor, at a fixed fd number in the child. What arrives is kept up to `limit`
+// bytes (a prefix); the rest is read and dropped, and the outcome says it overflowed.
+struct StatusPipe {
+  int fd = -1;
+  size_t limit = 64 << 10;
+};
+
+// The host identity the child takes before exec (a worker run as root hands jobs to an unprivileged uid).
+struct Credentials {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// Holding the child at a gate: the child finds the read end of a pipe at `fd` and waits for one byte before it
+// proceeds (bubblewrap's --block-fd). `decide` is called with what status pipe 0 delivered so far, each time it
+// grows, until it answers kOpen (the byte is written) or kRefuse (the process group is killed, `why` is kept).
+struct ProcessGate {
+  enum class Answer { kWait, kOpen, kRefuse };
+  int fd = -1;
+  std::function<Answer(const std::string& status0, std::string& why)> decide;
+};
+
 struct ProcessSpec {
   std::vector<std::string> argv;
   std::vector<std::string> env;  // "K=V"; exactly this environment
-  std::vector<int> status_fds;   // for each number, a pipe appears at that fd in the child; read into status_text
+  std::vector<StatusPipe> status_pipes;  // read into status_text, in this order (at most 4)
   std::chrono::milliseconds timeout{0};
   size_t output_limit = 1 << 20;
   // Output beyond this many bytes (both streams) kills the process: a flood, not a test log. 0 = never.
@@ -36,6 +62,8 @@ struct ProcessSpec {
   std::vector<std::string> join_files;              // the child writes its pid here before exec (cgroup.procs)
   std::vector<std::pair<int, int>> inherit_fds;     // {fd in the child, fd in the parent} (e.g. a seccomp program)
   uint64_t max_file_bytes = 0;                      // RLIMIT_FSIZE for the child and its descendants; 0 = none
+  std::optional<Credentials> run_as;  // switch to this uid/gid (no supplementary groups) after joining cgroups
+  ProcessGate gate;                   // unused while gate.fd < 0
 };
 
 struct ProcessOutcome {
@@ -48,7 +76,9 @@ struct ProcessOutcome {
   int signal = 0;
   std::string stdout_text;
   std::string stderr_text;
-  std::vector<std::string> status_text;  // per entry of status_fds: what the child wrote there (bounded)
+  std::vector<std::string> status_text;  // per entry of status_pipes: what the child wrote there (a prefix)
+  std::vector<bool> status_overflowed;   // per entry: more arrived than its limit
+  std::string gate_refusal;              // the gate refused: why (the process was killed)
   std::chrono::milliseconds wall{0};
   uint32_t cpu_ms = 0;
   uint64_t max_rss_bytes = 0;

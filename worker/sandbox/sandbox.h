@@ -11,13 +11,18 @@
 #include <vector>
 
 #include "worker/sandbox/cgroup.h"
+#include "worker/sandbox/collected_output.h"
 
 namespace testfleet::worker {
 
 struct SandboxSpec {
   std::filesystem::path workspace;  // host folder with the job's files; copied into the sandbox's /work
   std::filesystem::path control;    // host folder, read-only, mounted at /tf (scripts the stage runner runs)
-  std::filesystem::path output;     // host folder, writable, mounted at /tf-out (reports, stage status)
+  // $TF_OUT, where the framework writes its report. A sandbox gives the test a tmpfs of out_bytes there and never
+  // lets it write to the worker's disk; only the unsandboxed runner uses this host folder.
+  std::filesystem::path output;
+  uint64_t out_bytes = 64ull << 20;
+  size_t report_bytes = 16 << 20;   // the framework's report is read back up to this size
   std::map<std::string, std::string> env;  // added to a clean environment
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   size_t output_limit = 1 << 20;  // per stream, head and tail kept
@@ -28,19 +33,22 @@ struct SandboxSpec {
   uint64_t max_file_bytes = 0;      // no single file may grow past this (RLIMIT_FSIZE); 0 = no limit
   size_t output_kill_bytes = 0;     // output past this kills the job as a flood; 0 = never
   uint64_t artifact_bytes = 0;      // workspace files matching control/artifacts.txt, at most this much in all
-  std::string name = "job";         // for the cgroup's name
+  std::string name = "job";         // for the cgroup's name (any bytes: the driver makes it safe)
   const std::atomic<bool>* cancel = nullptr;  // set by another thread to stop the run early
 };
 
 struct SandboxOutcome {
-  enum class End { kExited, kSignaled, kTimedOut, kCancelled, kSetupFailed, kFlooded };
+  // kSetupFailed: the infrastructure failed (transient); kRefused: this worker cannot run such a job (e.g. it
+  // cannot give it a network) and says why in setup_error.
+  enum class End { kExited, kSignaled, kTimedOut, kCancelled, kSetupFailed, kFlooded, kRefused };
   End end = End::kExited;
   int exit_code = 0;
   int signal = 0;
   std::string stdout_text;  // bounded: head and tail
   std::string stderr_text;
   std::string setup_error;  // kSetupFailed: why the sandbox could not start
-  std::string stage_report; // what the stage runner wrote: one "<stage> exit|signal <n>" line per stage
+  std::string stage_report; // what the stage runner wrote: one "<stage> exit|signal|timeout <n>" line per stage
+  CollectedOutput collected;  // the report and artifacts the stage runner sent back
   std::chrono::milliseconds wall{0};
   uint32_t cpu_ms = 0;
   uint64_t peak_memory_bytes = 0;

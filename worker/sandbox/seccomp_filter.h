@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "worker/sandbox/memory_file.h"
+
 namespace testfleet::worker {
 
 // A memfd holding the compiled program, positioned at its start. Owns the fd.
@@ -13,15 +15,12 @@ class SeccompProgram {
  public:
   // Builds the filter for this machine's architecture; throws std::runtime_error saying what failed.
   SeccompProgram();
-  ~SeccompProgram();
-  SeccompProgram(const SeccompProgram&) = delete;
-  SeccompProgram& operator=(const SeccompProgram&) = delete;
 
   // A fresh fd reading the program from its start, for one child (bubblewrap reads it to the end). Caller closes.
-  int openForChild() const;
+  int openForChild() const { return program_.openForChild(); }
 
  private:
-  int fd_ = -1;
+  MemoryFile program_{"testfleet-seccomp"};
 };
 
 }  // namespace testfleet::worker

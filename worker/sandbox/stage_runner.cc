@@ -1,51 +1,149 @@
-// testfleet-stage-runner [WORK CONTROL [SOURCE [ARTIFACT_BYTES]]]: runs inside the sandbox. At the end it copies
-// workspace files matching CONTROL/artifacts.txt into $TF_OUT/artifacts, at most ARTIFACT_BYTES in all. When SOURCE is given (in the sandbox:
-// /tf-src, the job's files, read-only), it first copies it into WORK (a size-limited tmpfs) and reports
-// "workspace exit 0|1". Executes CONTROL/setup.sh, CONTROL/test.sh and
-// CONTROL/teardown.sh (those that exist; CONTROL defaults to /tf) with /bin/sh in WORK (default /work), and writes one line per stage to fd 4:
-//   "<stage> exit <code>" or "<stage> signal <number>"
-// so the worker learns exactly how each stage ended. Setup failing skips the test; teardown always runs.
-// Exit status: the test's exit code, or 128 + signal. No dependencies beyond libc, by design.
+// testfleet-stage-runner WORK CONTROL SOURCE ARTIFACT_BYTES REPORT_BYTES TIMEOUT_MS MODE
+//
+// Runs inside the sandbox (MODE "sandboxed") or, for the explicit unsandboxed worker, on the host (MODE "host").
+//  1. When SOURCE is not empty (in the sandbox: /tf-src, the job's files, read-only) it copies it into WORK (a
+//     size-limited tmpfs) and reports "workspace exit 0|1".
+//  2. Executes CONTROL/setup.sh, CONTROL/test.sh and CONTROL/teardown.sh (those that exist) with /bin/sh in WORK and
+//     writes one line per stage to fd 4: "<stage> exit <code>", "<stage> signal <number>" or "<stage> timeout <ms>".
+//     Setup failing skips the test; teardown always runs unless the job ran out of time.
+//  3. Right after the test stage it takes the framework's report ($TF_OUT/report) into memory, so a process the
+//     test left behind cannot rewrite it later; in the sandbox every process of the job other than this one is
+//     killed after teardown.
+//  4. Streams the report and the workspace files matching CONTROL/artifacts.txt (at most ARTIFACT_BYTES in all) to
+//     fd 5 in the format worker/sandbox/collected_output.h reads, ending with an "end" record.
+//
+// In the sandbox it also enforces TIMEOUT_MS (0 = none) itself, so a job that runs out of time still reports what
+// its framework wrote; the worker keeps a later deadline of its own. It makes itself non-dumpable, so the test (same
+// uid) cannot open its status pipes through /proc. Exit status: the test's exit code, or 128 + signal.
+// No dependencies beyond libc, by design.
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cerrno>
-#include <cstring>
 #include <fnmatch.h>
 #include <ftw.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
 namespace {
 
+constexpr int kStatusFd = 4;
+constexpr int kCollectFd = 5;
 int g_status_fd = -1;
+int g_collect_fd = -1;
+bool g_sandboxed = false;
+long long g_deadline_ms = 0;  // CLOCK_MONOTONIC milliseconds; 0 = none
 
-void report(const char* stage, const char* how, int value) {
+long long nowMs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+void report(const char* stage, const char* how, long long value) {
   char line[128];
-  int n = std::snprintf(line, sizeof line, "%s %s %d\n", stage, how, value);
+  int n = std::snprintf(line, sizeof line, "%s %s %lld\n", stage, how, value);
   if (g_status_fd >= 0 && n > 0) (void)!::write(g_status_fd, line, static_cast<size_t>(n));
 }
 
-// Reads a stage script (at most 1 MiB); false when it does not exist.
-bool readScript(const char* path, std::string& text) {
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+bool writeAll(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// Reads at most `limit` bytes of a regular file (never a FIFO or device, links not followed). False when it is
+// missing or not a regular file; `size` is the file's whole size.
+bool readRegular(const std::string& path, size_t limit, std::string& text, long long& size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return false;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return false;
+  }
+  size = st.st_size;
   char buf[65536];
-  ssize_t n = 0;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() < (1u << 20)) text.append(buf, static_cast<size_t>(n));
+  while (text.size() < limit) {
+    ssize_t n = ::read(fd, buf, std::min(sizeof buf, limit - text.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
   ::close(fd);
   return true;
 }
 
+// One record of the collect stream: "<kind> <path bytes> <content bytes> <file size> <truncated>\n" + path + content.
+void collect(const char* kind, const std::string& path, const std::string& content, long long size, bool truncated) {
+  if (g_collect_fd < 0) return;
+  char head[160];
+  int n = std::snprintf(head, sizeof head, "%s %zu %zu %lld %d\n", kind, path.size(), content.size(), size,
+                        truncated ? 1 : 0);
+  if (n > 0) writeAll(g_collect_fd, head, static_cast<size_t>(n));
+  writeAll(g_collect_fd, path.data(), path.size());
+  writeAll(g_collect_fd, content.data(), content.size());
+}
+
+// Kills every process of the job but this one (in the sandbox's pid namespace: pid 1 is bubblewrap's init, which
+// the kernel protects) and reaps this process's own children.
+void killLeftovers() {
+  if (!g_sandboxed) return;
+  ::kill(-1, SIGKILL);
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+}
+
+// Waits for `pid` until the deadline; at the deadline kills the job's processes. Returns the wait status, and
+// whether the deadline ended it.
+int waitWithDeadline(pid_t pid, bool& timed_out) {
+  int status = 0;
+  if (g_deadline_ms == 0) {
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  }
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  for (;;) {
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) return status;
+    long long left = g_deadline_ms - nowMs();
+    if (left <= 0) break;
+    timespec wait{left / 1000, (left % 1000) * 1000000};
+    ::sigtimedwait(&chld, nullptr, &wait);  // SIGCHLD is blocked: it wakes us, or the time runs out
+  }
+  timed_out = true;
+  killLeftovers();
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+// Reads a stage script (at most 1 MiB); false when it does not exist.
+bool readScript(const std::string& path, std::string& text) {
+  long long size = 0;
+  return readRegular(path, 1 << 20, text, size);
+}
+
 // Returns the wait status of the stage, or -1 when its script does not exist. The script runs as `sh -c TEXT`, so
 // the shell executes a lone command in place and a test killed by a signal is seen as killed (not as 128 + n).
-int runStage(const char* stage, const char* script) {
+int runStage(const char* stage, const std::string& script, bool& timed_out) {
   std::string text;
   if (!readScript(script, text)) return -1;
   pid_t pid = ::fork();
@@ -54,6 +152,9 @@ int runStage(const char* stage, const char* script) {
     return 126 << 8;
   }
   if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     // Setup and teardown stop at their first failing command; the test command runs as written.
     const bool strict = std::strcmp(stage, "test") != 0;
     const char* strict_argv[] = {"/bin/sh", "-e", "-c", text.c_str(), stage, nullptr};
@@ -62,10 +163,11 @@ int runStage(const char* stage, const char* script) {
     ::execv("/bin/sh", const_cast<char**>(argv));
     ::_exit(127);
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-  }
-  if (WIFSIGNALED(status)) {
+  const long long started = nowMs();
+  int status = waitWithDeadline(pid, timed_out);
+  if (timed_out) {
+    report(stage, "timeout", nowMs() - started);
+  } else if (WIFSIGNALED(status)) {
     report(stage, "signal", WTERMSIG(status));
   } else {
     report(stage, "exit", WEXITSTATUS(status));
@@ -103,9 +205,7 @@ bool copyWorkspace(const std::string& from, const std::string& to) {
   return ::nftw(from.c_str(), copyOne, 32, FTW_PHYS) == 0;
 }
 
-// Collects workspace files matching the patterns in CONTROL/artifacts.txt (one per line) into OUT/artifacts with
-// their relative paths, smallest first, until `budget` bytes are used: the file that does not fit is cut at the
-// budget, and the ones after it are left out. Cut and left-out paths are listed in OUT/artifacts.truncated.
+// Workspace files matching the patterns in CONTROL/artifacts.txt (one per line), at most 1000.
 std::vector<std::string> g_patterns;
 std::vector<std::pair<long long, std::string>> g_matches;  // (size, relative path)
 int matchOne(const char* path, const struct stat* st, int type, struct FTW*) {
@@ -120,27 +220,11 @@ int matchOne(const char* path, const struct stat* st, int type, struct FTW*) {
   return 0;
 }
 
-// Copies at most `limit` bytes of one file; returns how many it copied.
-long long copyPrefix(const std::string& from, const std::string& to, long long limit) {
-  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  long long copied = 0;
-  char buf[65536];
-  ssize_t n = 0;
-  while (in >= 0 && out >= 0 && copied < limit && (n = ::read(in, buf, sizeof buf)) > 0) {
-    ssize_t take = static_cast<ssize_t>(std::min<long long>(n, limit - copied));
-    if (::write(out, buf, static_cast<size_t>(take)) != take) break;
-    copied += take;
-  }
-  if (in >= 0) ::close(in);
-  if (out >= 0) ::close(out);
-  return copied;
-}
-
-void collectArtifacts(const std::string& work, const std::string& control, const std::string& out_dir,
-                      long long budget) {
+// Sends matching files smallest first until `budget` bytes are used: the file that does not fit is cut at the
+// budget, and the ones after it are named in "cut" records.
+void collectArtifacts(const std::string& work, const std::string& control, long long budget) {
   std::string text;
-  if (!readScript((control + "/artifacts.txt").c_str(), text)) return;
+  if (!readScript(control + "/artifacts.txt", text)) return;
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find('\n', start);
@@ -151,28 +235,16 @@ void collectArtifacts(const std::string& work, const std::string& control, const
   g_copy_from = work;
   ::nftw(work.c_str(), matchOne, 32, FTW_PHYS);
   std::sort(g_matches.begin(), g_matches.end());
-  const std::string dir = out_dir + "/artifacts";
-  ::mkdir(dir.c_str(), 0755);
-  std::string cut;
   for (const auto& [size, rel] : g_matches) {
     if (budget <= 0) {
-      cut += rel + "\n";
+      collect("cut", rel, "", size, true);
       continue;
     }
-    std::string dest = dir + "/" + rel;
-    for (size_t slash = dest.find('/', dir.size() + 1); slash != std::string::npos; slash = dest.find('/', slash + 1)) {
-      ::mkdir(dest.substr(0, slash).c_str(), 0755);
-    }
-    long long copied = copyPrefix(work + "/" + rel, dest, budget);
-    budget -= copied;
-    if (copied < size) cut += rel + "\n";
-  }
-  if (!cut.empty()) {
-    int fd = ::open((out_dir + "/artifacts.truncated").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      (void)!::write(fd, cut.data(), cut.size());
-      ::close(fd);
-    }
+    std::string content;
+    long long whole = 0;
+    if (!readRegular(work + "/" + rel, static_cast<size_t>(budget), content, whole)) continue;
+    budget -= static_cast<long long>(content.size());
+    collect("artifact", rel, content, whole, static_cast<long long>(content.size()) < whole);
   }
   report("artifacts", "exit", 0);
 }
@@ -182,20 +254,41 @@ int asExitCode(int status) {
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+// Keeps the two pipes to the worker away from the stages (close-on-exec) and closes every other inherited fd.
+void guardChannels() {
+  if (::fcntl(kStatusFd, F_GETFD) >= 0) {
+    g_status_fd = kStatusFd;
+    ::fcntl(kStatusFd, F_SETFD, FD_CLOEXEC);
+  }
+  if (::fcntl(kCollectFd, F_GETFD) >= 0) {
+    g_collect_fd = kCollectFd;
+    ::fcntl(kCollectFd, F_SETFD, FD_CLOEXEC);
+  }
+  ::close(3);
+  ::close_range(kCollectFd + 1, ~0U, 0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string work = argc > 2 ? argv[1] : "/work";
-  const std::string control = argc > 2 ? argv[2] : "/tf";
-  const std::string source = argc > 3 ? argv[3] : "";
-  const std::string setup_sh = control + "/setup.sh", test_sh = control + "/test.sh",
-                    teardown_sh = control + "/teardown.sh";
-  // fd 4 is the status pipe; keep it away from the stages so a test cannot write to it through inheritance.
-  if (::fcntl(4, F_GETFD) >= 0) {
-    g_status_fd = 4;
-    ::fcntl(4, F_SETFD, FD_CLOEXEC);
+  if (argc != 8) {
+    std::fprintf(stderr, "usage: testfleet-stage-runner WORK CONTROL SOURCE ARTIFACT_BYTES REPORT_BYTES TIMEOUT_MS "
+                         "sandboxed|host\n");
+    return 125;
   }
-  ::fcntl(3, F_SETFD, FD_CLOEXEC);  // bubblewrap's own status pipe, if it leaked
+  ::prctl(PR_SET_DUMPABLE, 0);
+  guardChannels();
+  const std::string work = argv[1], control = argv[2], source = argv[3];
+  const long long artifact_budget = std::atoll(argv[4]);
+  const long long report_budget = std::atoll(argv[5]);
+  const long long timeout_ms = std::atoll(argv[6]);
+  g_sandboxed = std::strcmp(argv[7], "sandboxed") == 0;
+  if (g_sandboxed && timeout_ms > 0) g_deadline_ms = nowMs() + timeout_ms;
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+
   if (!source.empty()) {
     bool copied = copyWorkspace(source, work);
     report("workspace", "exit", copied ? 0 : 1);
@@ -206,16 +299,19 @@ int main(int argc, char** argv) {
     return 125;
   }
   const char* out_env = std::getenv("TF_OUT");
-  const std::string out_dir = out_env ? out_env : "/tf-out";
-  const long long artifact_budget = argc > 4 ? std::atoll(argv[4]) : 0;
-  int setup = runStage("setup", setup_sh.c_str());
-  if (setup > 0 && !(WIFEXITED(setup) && WEXITSTATUS(setup) == 0)) {
-    runStage("teardown", teardown_sh.c_str());
-    collectArtifacts(work, control, out_dir, artifact_budget);
-    return asExitCode(setup);
-  }
-  int test = runStage("test", test_sh.c_str());
-  runStage("teardown", teardown_sh.c_str());
-  collectArtifacts(work, control, out_dir, artifact_budget);
-  return asExitCode(test);
+  const std::string report_path = std::string(out_env ? out_env : "/tf-out") + "/report";
+  bool timed_out = false;
+  int result = runStage("setup", control + "/setup.sh", timed_out);
+  const bool setup_ok = result <= 0 || (WIFEXITED(result) && WEXITSTATUS(result) == 0);
+  if (setup_ok && !timed_out) result = runStage("test", control + "/test.sh", timed_out);
+  std::string report_text;
+  long long report_size = 0;
+  const bool has_report =
+      readRegular(report_path, static_cast<size_t>(std::max(0LL, report_budget)), report_text, report_size);
+  if (!timed_out) runStage("teardown", control + "/teardown.sh", timed_out);
+  killLeftovers();
+  if (has_report) collect("report", "report", report_text, report_size, static_cast<long long>(report_text.size()) < report_size);
+  collectArtifacts(work, control, artifact_budget);
+  collect("end", "", "", 0, false);
+  return asExitCode(result);
 }

@@ -6,8 +6,10 @@ namespace testfleet::worker {
 
 SandboxOutcome UnsandboxedRunner::run(const SandboxSpec& spec) {
   ProcessSpec ps;
+  // The workspace is the job's own folder here; the worker's deadline is the only one (nothing contains the tree
+  // for the stage runner to end it).
   ps.argv = {stage_runner_.string(), spec.workspace.string(), spec.control.string(), "",
-             std::to_string(spec.artifact_bytes)};
+             std::to_string(spec.artifact_bytes), std::to_string(spec.report_bytes), "0", "host"};
   std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
                                             {"HOME", spec.workspace.string()},
                                             {"LANG", "C.UTF-8"},
@@ -16,7 +18,8 @@ SandboxOutcome UnsandboxedRunner::run(const SandboxSpec& spec) {
                                             {"TF_OUT", spec.output.string()}};
   for (const auto& [k, v] : spec.env) env[k] = v;
   for (const auto& [k, v] : env) ps.env.push_back(k + "=" + v);
-  ps.status_fds = {3, 4};  // 3 unused (bubblewrap's slot), 4 the stage lines
+  // 3 unused (bubblewrap's slot), 4 the stage lines, 5 the report and artifacts.
+  ps.status_pipes = {{3, 4096}, {4, 64 << 10}, {5, spec.report_bytes + spec.artifact_bytes + (8 << 20)}};
   ps.timeout = spec.timeout;
   ps.output_limit = spec.output_limit;
   ps.cancel = spec.cancel;
@@ -32,6 +35,7 @@ SandboxOutcome UnsandboxedRunner::run(const SandboxSpec& spec) {
   out.exit_code = po.exit_code;
   out.signal = po.signal;
   out.stage_report = po.status_text.size() > 1 ? po.status_text[1] : "";
+  if (po.status_text.size() > 2) out.collected = parseCollectedOutput(po.status_text[2]);
   using End = SandboxOutcome::End;
   if (!po.started) {
     out.end = End::kSetupFailed;
