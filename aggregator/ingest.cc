@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/dead_letter.h"
+#include "common/proto_utf8.h"
 
 namespace testfleet::aggregator {
 
@@ -44,7 +45,14 @@ void Ingest::run(const std::atomic<bool>& stop) {
         problem = "record of " + std::to_string(m->payload.size()) + " bytes is over the limit";
       } else if (m->tp.topic == t.results) {
         v1::Result r;
-        if (!r.ParseFromString(m->payload)) problem = "does not decode as testfleet.v1.Result";
+        bool decoded = r.ParseFromString(m->payload);
+        if (!decoded && parseMakingStringsValidUtf8(m->payload, r)) {
+          // Workers send valid UTF-8; a result that is not (an older worker) still gets its verdict stored.
+          spdlog::warn("{}[{}]@{}: result text is not valid UTF-8; stored with those bytes replaced by U+FFFD",
+                       m->tp.topic, m->tp.partition, m->offset);
+          decoded = true;
+        }
+        if (!decoded) problem = "does not decode as testfleet.v1.Result";
         else if (r.schema_version() != 1) problem = "unknown schema version " + std::to_string(r.schema_version());
         else if (r.run_id().empty() || r.job_id().empty()) problem = "result without run_id or job_id";
         else results.push_back(std::move(r));

@@ -40,7 +40,7 @@ JunitParse readGoTestJson(std::string_view stream, const JunitLimits& limits) {
   while (start < stream.size()) {
     size_t end = stream.find('\n', start);
     if (end == std::string_view::npos) end = stream.size();
-    auto ev = nlohmann::json::parse(stream.substr(start, end - start), nullptr, false);
+    auto ev = nlohmann::json::parse(validUtf8(stream.substr(start, end - start)), nullptr, false);
     start = end + 1;
     if (!ev.is_object()) continue;
     const std::string action = ev.value("Action", ""), package = ev.value("Package", ""), test = ev.value("Test", "");

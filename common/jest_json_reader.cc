@@ -32,7 +32,7 @@ JunitParse readJestJson(std::string_view text, const JunitLimits& limits) {
                 std::to_string(limits.max_bytes);
     return out;
   }
-  auto doc = nlohmann::json::parse(text, nullptr, false);
+  auto doc = nlohmann::json::parse(validUtf8(text), nullptr, false);
   if (!doc.is_object() || !doc.contains("testResults") || !doc["testResults"].is_array()) {
     out.error = "jest report is not jest's JSON (no testResults list)";
     return out;

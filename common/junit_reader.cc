@@ -59,7 +59,9 @@ JunitParse readJunit(std::string_view xml, const JunitLimits& limits) {
     return out;
   }
   pugi::xml_document doc;
-  pugi::xml_parse_result parsed = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
+  // The encoding the report declares (or its byte-order mark) is honoured, so an ISO-8859-1 report reads right;
+  // pugixml converts everything to UTF-8.
+  pugi::xml_parse_result parsed = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_auto);
   if (!parsed) {
     out.error = std::string("JUnit report is not valid XML: ") + parsed.description() + " at byte " +
                 std::to_string(parsed.offset);

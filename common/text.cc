@@ -4,14 +4,80 @@
 #include <random>
 
 namespace testfleet {
+namespace {
+
+bool isContinuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+// The bytes at `at` (not past the end of `text`): a whole valid character, or the maximal invalid subpart to
+// replace with one U+FFFD (Unicode 15, section 3.9, "U+FFFD Substitution of Maximal Subparts").
+struct Utf8Sequence {
+  size_t length;
+  bool valid;
+};
+
+Utf8Sequence utf8SequenceAt(std::string_view text, size_t at) {
+  const auto lead = static_cast<unsigned char>(text[at]);
+  if (lead < 0x80) return {1, true};
+  // Table 3-7 of the standard: how many continuation bytes follow the lead, and the range of the first of them.
+  size_t continuations = 0;
+  unsigned char first_low = 0x80, first_high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    continuations = 1;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    continuations = 2;
+    if (lead == 0xE0) first_low = 0xA0;   // no overlong forms
+    if (lead == 0xED) first_high = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    continuations = 3;
+    if (lead == 0xF0) first_low = 0x90;   // no overlong forms
+    if (lead == 0xF4) first_high = 0x8F;  // nothing past U+10FFFF
+  } else {
+    return {1, false};  // a continuation byte without a lead, C0/C1 (overlong), F5..FF
+  }
+  size_t length = 1;
+  for (; length <= continuations && at + length < text.size(); ++length) {
+    const auto c = static_cast<unsigned char>(text[at + length]);
+    const unsigned char low = length == 1 ? first_low : 0x80, high = length == 1 ? first_high : 0xBF;
+    if (c < low || c > high) return {length, false};
+  }
+  return {length, length == continuations + 1};
+}
+
+}  // namespace
+
+std::string validUtf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (size_t at = 0; at < bytes.size();) {
+    const Utf8Sequence seq = utf8SequenceAt(bytes, at);
+    out += seq.valid ? bytes.substr(at, seq.length) : kReplacementCharacter;
+    at += seq.length;
+  }
+  return out;
+}
+
+// A UTF-8 character is at most four bytes, so a boundary is at most three continuation bytes away.
+std::string_view utf8Prefix(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t end = max_bytes;
+  for (int step = 0; step < 3 && end > 0 && isContinuationByte(text[end]); ++step) --end;
+  return text.substr(0, end);
+}
+
+std::string_view utf8Suffix(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t begin = text.size() - max_bytes;
+  for (int step = 0; step < 3 && begin < text.size() && isContinuationByte(text[begin]); ++step) ++begin;
+  return text.substr(begin);
+}
 
 std::string keepHeadAndTail(std::string_view text, size_t limit) {
   if (text.size() <= limit) return std::string(text);
-  const size_t head = limit / 4;
-  const size_t tail = limit - head;
-  std::string out(text.substr(0, head));
-  out += "\n[... testfleet cut " + std::to_string(text.size() - head - tail) + " bytes ...]\n";
-  out += text.substr(text.size() - tail);
+  const std::string_view head = utf8Prefix(text, limit / 4);
+  const std::string_view tail = utf8Suffix(text, limit - limit / 4);
+  std::string out(head);
+  out += "\n[... testfleet cut " + std::to_string(text.size() - head.size() - tail.size()) + " bytes ...]\n";
+  out += tail;
   return out;
 }
 

@@ -1,4 +1,5 @@
-// Small string functions shared by every part: bounded tails for output, shell quoting, hashing for ids.
+// Small string functions shared by every part: UTF-8 repair and cuts, bounded tails for output, shell quoting,
+// hashing for ids.
 #pragma once
 
 #include <cstddef>
@@ -7,7 +8,22 @@
 
 namespace testfleet {
 
-// Keeps at most `limit` bytes: the head and the tail, with a marker saying how much was cut in between.
+// U+FFFD REPLACEMENT CHARACTER in UTF-8: what stands for bytes or characters that cannot be carried.
+inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
+
+// `bytes` as valid UTF-8: valid text comes back unchanged; each maximal invalid subsequence (a stray or Latin-1
+// byte, a character cut short, an overlong form, a surrogate, a code point past U+10FFFF) becomes one U+FFFD, the
+// way Unicode recommends, so nothing is dropped silently. proto3 `string` fields and every report need this.
+std::string validUtf8(std::string_view bytes);
+
+// The longest prefix of `text` of at most `max_bytes` bytes that does not end inside a UTF-8 character.
+std::string_view utf8Prefix(std::string_view text, size_t max_bytes);
+
+// The longest suffix of `text` of at most `max_bytes` bytes that does not start inside a UTF-8 character.
+std::string_view utf8Suffix(std::string_view text, size_t max_bytes);
+
+// Keeps at most `limit` bytes: the head and the tail, with a marker saying how much was cut in between. The cuts
+// fall on UTF-8 character boundaries (a character is never split; the input itself need not be valid UTF-8).
 std::string keepHeadAndTail(std::string_view text, size_t limit);
 
 // Quotes a string for /bin/sh so it stays one word whatever it contains.

@@ -1,5 +1,6 @@
 // The seam between the job loop and what runs a job: JobRunner does the work, decorators add behaviour
-// (MeteredJobExecutor counts). Implementations are thread-safe: slot threads call run() concurrently.
+// (MeteredJobExecutor counts, ValidUtf8JobExecutor makes the result's text valid UTF-8). Implementations are
+// thread-safe: slot threads call run() concurrently.
 #pragma once
 
 #include <atomic>

@@ -22,6 +22,7 @@
 #include "worker/sandbox/bubblewrap_sandbox.h"
 #include "worker/sandbox/fault_injecting_sandbox.h"
 #include "worker/sandbox/unsandboxed_runner.h"
+#include "worker/valid_utf8_job_executor.h"
 
 using namespace testfleet;
 namespace fs = std::filesystem;
@@ -278,12 +279,13 @@ int main(int argc, char** argv) {
   runner.bundle_cache_bytes = static_cast<uint64_t>(bundle_cache_mib * (1 << 20));
   if (!run_suite.empty()) runner.allow_file_bundles = true;  // the local run writes its bundles to files
   worker::JobRunner job_runner(runner, faulty ? *faulty : *sandbox);
-  if (!run_suite.empty()) return worker::runSuiteLocally(run_suite, job_runner, std::cout);
-  if (!run_jobs.empty()) return worker::runJobsLocally(run_jobs, job_runner, std::cout);
+  worker::ValidUtf8JobExecutor valid_utf8(job_runner);
+  if (!run_suite.empty()) return worker::runSuiteLocally(run_suite, valid_utf8, std::cout);
+  if (!run_jobs.empty()) return worker::runJobsLocally(run_jobs, valid_utf8, std::cout);
   worker::StatusServer status({loop.worker_id, unsandboxed ? "unsandboxed" : "bubblewrap", !unsandboxed && !no_seccomp,
                                cgroups != nullptr, cgroups ? cgroups->describe() : "not enforced: " + no_cgroups,
                                loop.slots});
-  worker::MeteredJobExecutor metered(job_runner, status);
+  worker::MeteredJobExecutor metered(valid_utf8, status);
   if (!http_address.empty()) {
     auto colon = http_address.rfind(':');
     try {

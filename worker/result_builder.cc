@@ -65,7 +65,9 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
     if (r.cases_size() == 0) *r.add_cases() = wholeJobCase(job, verdict, error, wall_ms);
   };
 
-  if (sb.end == End::kSetupFailed) return finish(v1::ERROR, "sandbox", sb.setup_error);
+  // Bounded (it may quote bubblewrap's whole stderr): the job loop copies up to 1000 bytes of an ERROR's text into
+  // the retry record, and this keeps that copy from ending inside a character.
+  if (sb.end == End::kSetupFailed) return finish(v1::ERROR, "sandbox", keepHeadAndTail(sb.setup_error, 800));
   if (sb.end == End::kRefused) return finish(v1::FAILED, "sandbox", sb.setup_error);
   if (sb.end == End::kCancelled) return finish(v1::ERROR, "test", "the job was cancelled (worker lost the job)");
   r.set_limits_enforced(sb.limits_enforced);

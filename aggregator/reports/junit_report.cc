@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "aggregator/reports/markup.h"
 #include "common/verdict.h"
 
 namespace testfleet::aggregator {
@@ -28,23 +29,6 @@ struct Counts {
   }
 };
 
-// XML 1.0 cannot carry most control characters; test output often has them.
-std::string xmlSafe(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') {
-      out += "\\x";
-      const char* hex = "0123456789abcdef";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string junitReport(const RunInfo& run, const std::vector<v1::Result>& results) {
@@ -53,41 +37,41 @@ std::string junitReport(const RunInfo& run, const std::vector<v1::Result>& resul
   decl.append_attribute("version") = "1.0";
   decl.append_attribute("encoding") = "UTF-8";
   pugi::xml_node root = doc.append_child("testsuites");
-  root.append_attribute("name") = xmlSafe(run.manifest.suite_name()).c_str();
+  root.append_attribute("name") = xmlCharacters(run.manifest.suite_name()).c_str();
   Counts all;
   for (const auto& r : results) {
     pugi::xml_node suite = root.append_child("testsuite");
-    suite.append_attribute("name") = xmlSafe(r.name()).c_str();
-    suite.append_attribute("hostname") = xmlSafe(r.worker_id()).c_str();
+    suite.append_attribute("name") = xmlCharacters(r.name()).c_str();
+    suite.append_attribute("hostname") = xmlCharacters(r.worker_id()).c_str();
     Counts counts;
     for (const auto& c : r.cases()) {
       double s = c.duration_ms() / 1000.0;
       counts.add(c.status(), s, c.errored());
       all.add(c.status(), s, c.errored());
       pugi::xml_node tc = suite.append_child("testcase");
-      tc.append_attribute("name") = xmlSafe(c.name()).c_str();
-      tc.append_attribute("classname") = xmlSafe(c.classname()).c_str();
+      tc.append_attribute("name") = xmlCharacters(c.name()).c_str();
+      tc.append_attribute("classname") = xmlCharacters(c.classname()).c_str();
       tc.append_attribute("time") = s;
       if (c.status() == v1::PASSED) continue;
       if (c.status() == v1::FLAKY) {
         // Passed in the end; the earlier failure is kept the way Maven Surefire reports reruns.
         pugi::xml_node flaky = tc.append_child("flakyFailure");
-        flaky.append_attribute("message") = xmlSafe(c.message()).c_str();
-        if (!c.details().empty()) flaky.text() = xmlSafe(c.details()).c_str();
+        flaky.append_attribute("message") = xmlCharacters(c.message()).c_str();
+        if (!c.details().empty()) flaky.text() = xmlCharacters(c.details()).c_str();
         continue;
       }
       const bool failure = c.status() == v1::FAILED && !c.errored();
       const char* element = failure ? "failure" : c.status() == v1::SKIPPED ? "skipped" : "error";
       pugi::xml_node detail = tc.append_child(element);
-      detail.append_attribute("message") = xmlSafe(c.message()).c_str();
+      detail.append_attribute("message") = xmlCharacters(c.message()).c_str();
       if (c.status() != v1::FAILED && c.status() != v1::SKIPPED) {
         detail.append_attribute("type") = std::string(verdictName(c.status())).c_str();
       }
-      if (!c.details().empty()) detail.text() = xmlSafe(c.details()).c_str();
+      if (!c.details().empty()) detail.text() = xmlCharacters(c.details()).c_str();
     }
     counts.write(suite);
-    if (!r.stdout_tail().empty()) suite.append_child("system-out").text() = xmlSafe(r.stdout_tail()).c_str();
-    if (!r.stderr_tail().empty()) suite.append_child("system-err").text() = xmlSafe(r.stderr_tail()).c_str();
+    if (!r.stdout_tail().empty()) suite.append_child("system-out").text() = xmlCharacters(r.stdout_tail()).c_str();
+    if (!r.stderr_tail().empty()) suite.append_child("system-err").text() = xmlCharacters(r.stderr_tail()).c_str();
   }
   all.write(root);
   std::ostringstream out;

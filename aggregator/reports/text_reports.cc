@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "aggregator/reports/markup.h"
 #include "common/text.h"
 #include "common/verdict.h"
 
@@ -54,39 +55,11 @@ std::vector<CaseRef> slowest(const std::vector<v1::Result>& results, size_t n) {
   return all;
 }
 
-// Markdown table cells: no newlines, no pipes.
-std::string cell(std::string text, size_t limit = 200) {
-  if (auto nl = text.find('\n'); nl != std::string::npos) text = text.substr(0, nl);
-  if (text.size() > limit) text = text.substr(0, limit) + "…";
-  std::string out;
-  for (char c : text) {
-    if (c == '|') out += "\\|";
-    else if (c != '\r') out += c;
-  }
-  return out;
-}
-
-std::string html(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string markdownReport(const RunInfo& run, const Summary& s, const std::vector<v1::Result>& results) {
   std::ostringstream md;
-  md << "## " << (s.passed_run ? "✅" : "❌") << " testfleet: " << cell(run.manifest.suite_name()) << "\n\n";
+  md << "## " << (s.passed_run ? "✅" : "❌") << " testfleet: " << markdownText(run.manifest.suite_name()) << "\n\n";
   md << "| tests | passed | failed | skipped | flaky | timeout | oom | crashed | error | success | wall |\n"
      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
      << "| " << s.total << " | " << s.passed << " | " << s.failed << " | " << s.skipped << " | " << s.flaky << " | "
@@ -97,20 +70,24 @@ std::string markdownReport(const RunInfo& run, const Summary& s, const std::vect
     md << "### Failing tests\n\n| verdict | job | test | message |\n|---|---|---|---|\n";
     for (size_t i = 0; i < failures.size() && i < 50; ++i) {
       const auto& f = failures[i];
-      md << "| " << verdictLabel(*f.tc) << " | " << cell(f.job->name()) << " | `" << cell(caseName(*f.tc))
-         << "` | " << cell(f.tc->message()) << " |\n";
+      md << "| " << verdictLabel(*f.tc) << " | " << markdownText(f.job->name()) << " | "
+         << markdownCodeCell(caseName(*f.tc)) << " | " << markdownText(f.tc->message()) << " |\n";
     }
     if (failures.size() > 50) md << "\n… and " << failures.size() - 50 << " more.\n";
     md << "\n";
   }
   auto flakies = casesWhere(results, flaky);
   if (!flakies.empty()) {
-    md << "### Flaky tests (passed on rerun)\n\n";
-    for (const auto& f : flakies) md << "- `" << cell(caseName(*f.tc)) << "`: " << cell(f.tc->message()) << "\n";
+    md << "### Flaky tests (passed on rerun)\n\n| test | earlier failure |\n|---|---|\n";
+    for (const auto& f : flakies) {
+      md << "| " << markdownCodeCell(caseName(*f.tc)) << " | " << markdownText(f.tc->message()) << " |\n";
+    }
     md << "\n";
   }
   md << "<details><summary>Slowest tests</summary>\n\n| test | time |\n|---|---:|\n";
-  for (const auto& c : slowest(results, 10)) md << "| `" << cell(caseName(*c.tc)) << "` | " << seconds(c.tc->duration_ms()) << " |\n";
+  for (const auto& c : slowest(results, 10)) {
+    md << "| " << markdownCodeCell(caseName(*c.tc)) << " | " << seconds(c.tc->duration_ms()) << " |\n";
+  }
   md << "\n</details>\n";
   return md.str();
 }
@@ -118,7 +95,7 @@ std::string markdownReport(const RunInfo& run, const Summary& s, const std::vect
 std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v1::Result>& results) {
   std::ostringstream h;
   h << "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>testfleet: "
-    << html(run.manifest.suite_name()) << "</title>\n<style>\n"
+    << htmlText(run.manifest.suite_name()) << "</title>\n<style>\n"
     << "body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#1d2433}\n"
     << "h1{font-size:1.5rem}.verdict{padding:.2rem .6rem;border-radius:.3rem;color:#fff}\n"
     << ".pass{background:#1f883d}.fail{background:#cf222e}\n"
@@ -128,13 +105,13 @@ std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v
     << "td,th{border-bottom:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}\n"
     << "pre{background:#f6f8fa;padding:.6rem;overflow:auto;max-height:24rem;white-space:pre-wrap}\n"
     << ".bar{fill:#0969da}.barlabel{font-size:11px}\n</style></head><body>\n";
-  h << "<h1>testfleet · " << html(run.manifest.suite_name()) << " <span id=\"verdict\" class=\"verdict "
+  h << "<h1>testfleet · " << htmlText(run.manifest.suite_name()) << " <span id=\"verdict\" class=\"verdict "
     << (s.passed_run ? "pass\">passed" : "fail\">failed") << "</span></h1>\n";
-  h << "<p>run <code>" << html(run.manifest.run_id()) << "</code>";
-  for (const auto& [k, v] : run.manifest.labels()) h << " · " << html(k) << ": " << html(v);
+  h << "<p>run <code>" << htmlText(run.manifest.run_id()) << "</code>";
+  for (const auto& [k, v] : run.manifest.labels()) h << " · " << htmlText(k) << ": " << htmlText(v);
   h << "</p>\n<div class=\"cards\" id=\"summary\">\n";
   auto card = [&](const char* id, const char* label, const std::string& value) {
-    h << "<div class=\"card\"><b id=\"" << id << "\">" << html(value) << "</b>" << label << "</div>\n";
+    h << "<div class=\"card\"><b id=\"" << id << "\">" << htmlText(value) << "</b>" << label << "</div>\n";
   };
   card("total", "tests", std::to_string(s.total));
   card("passed", "passed", std::to_string(s.passed));
@@ -153,25 +130,26 @@ std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v
   h << "<h2>Failures (" << failures.size() << ")</h2>\n";
   if (failures.empty()) h << "<p>None.</p>\n";
   for (const auto& f : failures) {
-    h << "<details class=\"failure\"><summary><b>" << verdictLabel(*f.tc) << "</b> " << html(f.job->name())
-      << " — <code>" << html(caseName(*f.tc)) << "</code>: " << html(keepHeadAndTail(f.tc->message(), 300))
+    h << "<details class=\"failure\"><summary><b>" << verdictLabel(*f.tc) << "</b> " << htmlText(f.job->name())
+      << " — <code>" << htmlText(caseName(*f.tc)) << "</code>: " << htmlText(keepHeadAndTail(f.tc->message(), 300))
       << "</summary>\n";
-    if (!f.tc->details().empty()) h << "<pre>" << html(f.tc->details()) << "</pre>\n";
-    if (!f.job->stdout_tail().empty()) h << "<p>stdout</p><pre>" << html(f.job->stdout_tail()) << "</pre>\n";
-    if (!f.job->stderr_tail().empty()) h << "<p>stderr</p><pre>" << html(f.job->stderr_tail()) << "</pre>\n";
+    if (!f.tc->details().empty()) h << "<pre>" << htmlText(f.tc->details()) << "</pre>\n";
+    if (!f.job->stdout_tail().empty()) h << "<p>stdout</p><pre>" << htmlText(f.job->stdout_tail()) << "</pre>\n";
+    if (!f.job->stderr_tail().empty()) h << "<p>stderr</p><pre>" << htmlText(f.job->stderr_tail()) << "</pre>\n";
     h << "</details>\n";
   }
   auto flakies = casesWhere(results, flaky);
   if (!flakies.empty()) {
     h << "<h2>Flaky (" << flakies.size() << ")</h2>\n<table id=\"flaky-tests\"><tr><th>test</th><th>earlier failure</th></tr>\n";
     for (const auto& f : flakies) {
-      h << "<tr><td><code>" << html(caseName(*f.tc)) << "</code></td><td>" << html(f.tc->message()) << "</td></tr>\n";
+      h << "<tr><td><code>" << htmlText(caseName(*f.tc)) << "</code></td><td>" << htmlText(f.tc->message())
+        << "</td></tr>\n";
     }
     h << "</table>\n";
   }
   h << "<h2>Slowest tests</h2>\n<table id=\"slowest\"><tr><th>test</th><th>job</th><th>time</th></tr>\n";
   for (const auto& c : slowest(results, 10)) {
-    h << "<tr><td><code>" << html(caseName(*c.tc)) << "</code></td><td>" << html(c.job->name()) << "</td><td>"
+    h << "<tr><td><code>" << htmlText(caseName(*c.tc)) << "</code></td><td>" << htmlText(c.job->name()) << "</td><td>"
       << seconds(c.tc->duration_ms()) << "</td></tr>\n";
   }
   h << "</table>\n";
@@ -186,8 +164,8 @@ std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v
     << "\" role=\"img\" aria-label=\"job durations\">\n";
   for (size_t i = 0; i < jobs.size(); ++i) {
     const double w = 500.0 * jobs[i]->usage().wall_ms() / longest;
-    h << "<text class=\"barlabel\" x=\"0\" y=\"" << i * 20 + 14 << "\">" << html(keepHeadAndTail(jobs[i]->name(), 40))
-      << "</text><rect class=\"bar\" x=\"260\" y=\"" << i * 20 + 3 << "\" width=\"" << std::max(1.0, w)
+    h << "<text class=\"barlabel\" x=\"0\" y=\"" << i * 20 + 14 << "\">"
+      << htmlText(keepHeadAndTail(jobs[i]->name(), 40)) << "</text><rect class=\"bar\" x=\"260\" y=\"" << i * 20 + 3 << "\" width=\"" << std::max(1.0, w)
       << "\" height=\"14\"/><text class=\"barlabel\" x=\"" << 265 + w << "\" y=\"" << i * 20 + 14 << "\">"
       << seconds(jobs[i]->usage().wall_ms()) << "</text>\n";
   }

@@ -479,6 +479,58 @@ tests:
               f"an hour-old blob makes room for a new one ({second})")
 
 
+def case_any_bytes():
+    print("any bytes a test prints reach the report: Latin-1, U+FFFF, control characters, 70,000 'é'")
+    with Fleet("bytes") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2)
+        suite = write_suite(fleet.dir, "bytes.yaml", "\n".join([
+            "name: bytes",
+            "tests:",
+            "  - name: latin-1 on stdout",
+            "    command: printf 'caf\\351\\n'",
+            "  - name: U+FFFF and control characters on stdout",
+            "    command: printf '\\357\\277\\277 \\001 <script>x</script>\\n'; exit 1",
+            "  - name: 70000 e-acute",
+            "    command: python3 -c \"import sys; sys.stdout.buffer.write(('\\u00e9' * 70000 + '\\n').encode())\"",
+            "  - name: latin-1 in a JUnit message",
+            "    junit: report.xml",
+            "    command: printf '<testsuite><testcase classname=\"c\" name=\"t\"><failure message=\"caf\\351\"/>"
+            "</testcase><testcase classname=\"c\" name=\"u\"><failure message=\"&lt;script&gt;x&lt;/script&gt;\"/>"
+            "</testcase></testsuite>' > report.xml; exit 1",
+        ]) + "\n")
+        junit = os.path.join(fleet.dir, "junit.xml")
+        markdown = os.path.join(fleet.dir, "summary.md")
+        html = os.path.join(fleet.dir, "report.html")
+        r = fleet.submit(suite, "--wait", "--junit", junit, "--json", os.path.join(fleet.dir, "run.json"),
+                         "--markdown", markdown, "--html", html, timeout=300)
+        check(r.returncode == 1 and "5 total, 2 passed, 3 failed" in r.stdout,
+              f"every job has a verdict, exit 1 for the two failing ones ({r.returncode}: {r.stdout[-300:]!r})")
+        by_name = {j["name"]: j for j in json.load(open(os.path.join(fleet.dir, "run.json")))["jobs"]}
+        latin1 = by_name.get("latin-1 on stdout", {})
+        check(latin1.get("verdict") == "passed" and latin1.get("stdout_tail") == "caf\ufffd\n",
+              f"printf 'caf\\351' passed, its byte shown as U+FFFD ({latin1.get('stdout_tail')!r})")
+        wide = by_name.get("70000 e-acute", {})
+        tail = wide.get("stdout_tail", "")
+        check(wide.get("verdict") == "passed" and "testfleet cut" in tail and "\ufffd" not in tail,
+              "70,000 'é': passed, the tail cut between characters")
+        junit_job = by_name.get("latin-1 in a JUnit message", {})
+        check([c["message"] for c in junit_job.get("cases", [])] == ["caf\ufffd", "<script>x</script>"],
+              f"the JUnit cases' messages arrive ({junit_job.get('cases')})")
+        try:
+            counts = junit_counts(junit)  # expat: U+FFFF, control characters or invalid UTF-8 would not parse
+        except ET.ParseError as e:
+            counts = str(e)
+        check(counts == {"tests": 5, "failures": 3, "errors": 0, "skipped": 0}, f"junit.xml is well-formed: {counts}")
+        md = open(markdown, encoding="utf-8").read()
+        check("<script>" not in md and "&lt;script&gt;x&lt;/script&gt;" in md,
+              "the Markdown summary shows the message with its HTML escaped")
+        check("<script>" not in open(html, encoding="utf-8").read(), "the HTML report has no raw <script>")
+        logs = open(os.path.join(fleet.dir, "aggregator.log")).read()
+        check("does not decode" not in logs and "not valid UTF-8" not in logs,
+              "the aggregator decoded every result as the worker sent it")
+
+
 CASES = {
     "demo": case_demo_suite,
     "malformed": case_malformed_suite,
@@ -488,6 +540,7 @@ CASES = {
     "aggregator": case_aggregator_restart,
     "dlq": case_dead_letters,
     "bundles": case_bundles,
+    "bytes": case_any_bytes,
 }
 
 

@@ -30,3 +30,10 @@ not json at all
   CHECK(p.cases[3].status() == v1::FAILED);
   CHECK(p.cases[3].details().find("syntax error") != std::string::npos);
 }
+
+TEST_CASE("a go test event with a stray Latin-1 byte is not lost") {
+  JunitParse p = readGoTestJson("{\"Action\":\"fail\",\"Package\":\"ex/m\",\"Test\":\"TestCaf\xe9\",\"Elapsed\":0}\n");
+  REQUIRE(p.cases.size() == 1);
+  CHECK(p.cases[0].name() == "TestCaf\xef\xbf\xbd");
+  CHECK(p.cases[0].status() == v1::FAILED);
+}

@@ -63,3 +63,21 @@ TEST_CASE("<error> is an errored failure; GoogleTest's disabled tests are skippe
   CHECK(parsed.cases[1].status() == testfleet::v1::SKIPPED);
   CHECK_FALSE(parsed.cases[2].errored());
 }
+
+TEST_CASE("a report declared ISO-8859-1 is read in its encoding; a long message is cut between characters") {
+  JunitParse latin1 = readJunit(
+      "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+      "<testsuite><testcase name=\"caf\xe9\"><failure message=\"na\xefve\"/></testcase></testsuite>");
+  CHECK(latin1.error.empty());
+  REQUIRE(latin1.cases.size() == 1);
+  CHECK(latin1.cases[0].name() == "caf\xc3\xa9");
+  CHECK(latin1.cases[0].message() == "na\xc3\xafve");
+
+  std::string long_message;
+  for (int i = 0; i < 5000; ++i) long_message += "\xc3\xa9";
+  JunitParse cut =
+      readJunit("<testsuite><testcase name=\"t\"><failure message=\"x" + long_message + "\"/></testcase></testsuite>");
+  REQUIRE(cut.cases.size() == 1);
+  CHECK(cut.cases[0].message().find("testfleet cut") != std::string::npos);
+  CHECK(cut.cases[0].message().find("\xef\xbf\xbd") == std::string::npos);
+}
