@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/http_client.h"
+#include "common/verdict.h"
 
 namespace testfleet::producer {
 namespace {
@@ -57,7 +58,8 @@ std::string formatSummary(const json& run) {
   for (const auto& job : run.value("jobs", json::array())) {
     for (const auto& c : job.value("cases", json::array())) {
       std::string status = c.value("status", "");
-      if (status == "passed" || status == "skipped" || status == "flaky") continue;
+      const auto verdict = verdictFromName(status);
+      if (verdict && !isFailing(*verdict)) continue;  // an unknown status is listed, to be safe
       if (!header) {
         out += "  failing:\n";
         header = true;

@@ -9,16 +9,20 @@
 #include <vector>
 
 #include "common/kafka/kafka.h"
+#include "common/verdict.h"
 #include "testfleet/v1/testfleet.pb.h"
 
 namespace testfleet::aggregator {
 
 struct RunInfo {
   v1::RunManifest manifest;
-  uint32_t jobs_done = 0;     // jobs with a final result
-  uint32_t jobs_failing = 0;  // of those, with a failing verdict
+  std::map<v1::Verdict, uint32_t> job_verdicts;  // jobs with a final result, by job verdict (jobVerdict)
   int64_t completed_at_ms = 0;  // 0 while running
   bool complete() const { return completed_at_ms != 0; }
+  // The run's verdict and counts, by the one rule (judgeRun); the list, the run view and every report use it.
+  RunVerdict verdict() const {
+    return judgeRun({manifest.expected_jobs(), complete(), manifest.flaky_fails_run(), job_verdicts});
+  }
 };
 
 using Positions = std::map<kafka::TopicPartition, int64_t>;  // next offset to read per partition

@@ -79,13 +79,20 @@ CREATE TABLE IF NOT EXISTS positions (
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (submitted_at_ms DESC);
 )sql";
 
-// Per run: jobs with a final result, and how many of those failed (latest final attempt per job).
-const char* kRunQuery = R"sql(
-SELECT r.manifest, r.completed_at_ms,
-  (SELECT COUNT(DISTINCT job_id) FROM results x WHERE x.run_id = r.run_id AND x.final = 1),
-  (SELECT COUNT(DISTINCT job_id) FROM results x WHERE x.run_id = r.run_id AND x.final = 1
-     AND x.verdict NOT IN (1, 3, 4))
-FROM runs r)sql";
+// Each job's final result: its highest final attempt. A view of this connection's own.
+const char* kViews = R"sql(
+CREATE TEMP VIEW IF NOT EXISTS final_results AS
+  SELECT x.* FROM results x WHERE x.final = 1 AND x.attempt =
+    (SELECT MAX(y.attempt) FROM results y WHERE y.run_id = x.run_id AND y.job_id = x.job_id AND y.final = 1);
+)sql";
+
+// The evidence for a run's verdict, counted (judgeRun decides): per final verdict of its jobs, and whether an
+// earlier attempt of the job FAILED (?2 = FAILED), how many jobs.
+const char* kTallyQuery = R"sql(
+SELECT f.verdict,
+  EXISTS (SELECT 1 FROM results e WHERE e.run_id = f.run_id AND e.job_id = f.job_id AND e.final = 0 AND e.verdict = ?2),
+  COUNT(*)
+FROM final_results f WHERE f.run_id = ?1 GROUP BY 1, 2)sql";
 
 }  // namespace
 
@@ -103,6 +110,7 @@ SqliteResultStore::SqliteResultStore(const std::filesystem::path& file) {
   sqlite3_busy_timeout(db, 5000);
   exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
   exec(db, kSchema);
+  exec(db, kViews);
 }
 
 SqliteResultStore::~SqliteResultStore() = default;
@@ -198,39 +206,45 @@ std::vector<v1::Result> readResults(sqlite3_stmt* s) {
   return out;
 }
 
-RunInfo readRunRow(sqlite3_stmt* s) {
+// A run from a (manifest, completed_at_ms) row, with its jobs' verdicts counted.
+RunInfo readRun(sqlite3* db, sqlite3_stmt* s) {
   RunInfo info;
   info.manifest.ParseFromString(columnBytes(s, 0));
   info.completed_at_ms = sqlite3_column_int64(s, 1);
-  info.jobs_done = static_cast<uint32_t>(sqlite3_column_int64(s, 2));
-  info.jobs_failing = static_cast<uint32_t>(sqlite3_column_int64(s, 3));
+  auto tally = prepare(db, kTallyQuery);
+  bindText(tally.get(), 1, info.manifest.run_id());
+  sqlite3_bind_int(tally.get(), 2, v1::FAILED);
+  while (sqlite3_step(tally.get()) == SQLITE_ROW) {
+    const auto final_verdict = static_cast<v1::Verdict>(sqlite3_column_int(tally.get(), 0));
+    const bool failed_before = sqlite3_column_int(tally.get(), 1) != 0;
+    const auto jobs = static_cast<uint32_t>(sqlite3_column_int64(tally.get(), 2));
+    info.job_verdicts[jobVerdict(final_verdict, failed_before)] += jobs;
+  }
   return info;
 }
 }  // namespace
 
 std::vector<RunInfo> SqliteResultStore::listRuns(size_t limit) {
   std::lock_guard lock(mu_);
-  auto s = prepare(db_.get(), (std::string(kRunQuery) + " ORDER BY r.submitted_at_ms DESC LIMIT ?").c_str());
+  auto s = prepare(db_.get(), "SELECT manifest, completed_at_ms FROM runs ORDER BY submitted_at_ms DESC LIMIT ?");
   sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(limit));
   std::vector<RunInfo> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(readRunRow(s.get()));
+  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(readRun(db_.get(), s.get()));
   return out;
 }
 
 std::optional<RunInfo> SqliteResultStore::run(const std::string& run_id) {
   std::lock_guard lock(mu_);
-  auto s = prepare(db_.get(), (std::string(kRunQuery) + " WHERE r.run_id = ?").c_str());
+  auto s = prepare(db_.get(), "SELECT manifest, completed_at_ms FROM runs WHERE run_id = ?");
   bindText(s.get(), 1, run_id);
   if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
-  return readRunRow(s.get());
+  return readRun(db_.get(), s.get());
 }
 
 std::vector<v1::Result> SqliteResultStore::finalResults(const std::string& run_id) {
   std::lock_guard lock(mu_);
   auto s = prepare(db_.get(),
-                   "SELECT result FROM results x WHERE run_id = ? AND final = 1 AND attempt = "
-                   "(SELECT MAX(attempt) FROM results y WHERE y.run_id = x.run_id AND y.job_id = x.job_id "
-                   "AND y.final = 1) ORDER BY name, job_id");
+                   "SELECT result FROM final_results WHERE run_id = ? ORDER BY name, job_id");
   bindText(s.get(), 1, run_id);
   return readResults(s.get());
 }

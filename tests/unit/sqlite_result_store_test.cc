@@ -5,20 +5,14 @@
 #include <filesystem>
 
 #include "aggregator/storage/sqlite_result_store.h"
+#include "tests/unit/temp_db.h"
 
 using namespace testfleet;
 using namespace testfleet::aggregator;
+using testfleet::testing::TempDb;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDb {
-  fs::path path = fs::temp_directory_path() / ("tf-store-" + std::to_string(::getpid()) + ".db");
-  TempDb() { clean(); }
-  ~TempDb() { clean(); }
-  void clean() {
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
-  }
-};
 v1::RunManifest manifest(const std::string& run, int jobs) {
   v1::RunManifest m;
   m.set_schema_version(1);
@@ -58,8 +52,8 @@ TEST_CASE("a result stored twice changes nothing, and a run completes when every
   REQUIRE(run);
   CHECK(run->complete());
   CHECK(run->completed_at_ms == 4000);
-  CHECK(run->jobs_done == 2);
-  CHECK(run->jobs_failing == 1);
+  CHECK(run->verdict().jobs_done == 2);
+  CHECK(run->verdict().jobs_failing == 1);
   CHECK(store.finalResults("run").size() == 2);
   CHECK(store.positions().at(tp) == 5);
 }
