@@ -19,6 +19,7 @@
 #include "aggregator/reports/text_reports.h"
 #include "common/bundle.h"
 #include "common/clock.h"
+#include "common/run_id.h"
 
 namespace testfleet::aggregator {
 namespace {
@@ -29,11 +30,6 @@ std::string dump(const json& j) { return j.dump(2, ' ', false, json::error_handl
 void sendError(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   res.set_content(dump({{"error", message}}), "application/json");
-}
-
-bool validRunId(const std::string& id) {
-  return !id.empty() && id.size() <= 128 &&
-         std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
 }
 }  // namespace
 
@@ -235,8 +231,8 @@ struct ApiServer::Impl {
   // The run named in the path, or nullopt after answering 400/404.
   std::optional<RunInfo> findRun(const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.matches[1];
-    if (!validRunId(id)) {
-      sendError(res, 400, "not a run id: letters, digits, '-', '_' and '.' only");
+    if (!isValidRunId(id)) {
+      sendError(res, 400, "not a run id: " + std::string(kRunIdRule));
       return std::nullopt;
     }
     auto run = store.run(id);
