@@ -2,11 +2,40 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "common/clock.h"
 #include "common/dead_letter.h"
 #include "common/proto_utf8.h"
 
 namespace testfleet::aggregator {
+
+std::string manifestProblem(const v1::RunManifest& m) {
+  if (m.job_ids_size() == 0) return "manifest of run " + m.run_id() + " lists no jobs";
+  const std::set<std::string> distinct(m.job_ids().begin(), m.job_ids().end());
+  if (distinct.size() != static_cast<size_t>(m.job_ids_size())) {
+    return "manifest of run " + m.run_id() + " lists a job id twice";
+  }
+  if (m.expected_jobs() != distinct.size()) {
+    return "manifest of run " + m.run_id() + " expects " + std::to_string(m.expected_jobs()) + " jobs but lists " +
+           std::to_string(distinct.size());
+  }
+  return "";
+}
+
+namespace {
+// Counts and logs what the store kept out of every run.
+void reportIgnored(const BatchOutcome& outcome, AggregatorMetrics& metrics) {
+  for (const auto& [run_id, count] : outcome.unknown_job) {
+    spdlog::warn("run {}: {} result(s) for jobs its manifest does not list ignored (a reused run id?)", run_id, count);
+    metrics.recordsIgnored("unknown_job", count);
+  }
+  for (const auto& run_id : outcome.duplicate_manifest) {
+    spdlog::warn("run {}: a second, different manifest ignored; the first one counts (a reused run id?)", run_id);
+    metrics.recordsIgnored("duplicate_manifest", 1);
+  }
+}
+}  // namespace
 
 Ingest::Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics)
     : settings_(std::move(settings)), store_(store), metrics_(metrics) {}
@@ -41,6 +70,7 @@ void Ingest::run(const std::atomic<bool>& stop) {
       ++seen;
       next[m->tp] = m->offset + 1;
       std::string problem;
+      std::string problem_kind = "undecodable";  // the metric's reason
       if (m->payload.size() > settings_.max_record_bytes) {
         problem = "record of " + std::to_string(m->payload.size()) + " bytes is over the limit";
       } else if (m->tp.topic == t.results) {
@@ -61,11 +91,12 @@ void Ingest::run(const std::atomic<bool>& stop) {
         if (!rm.ParseFromString(m->payload)) problem = "does not decode as testfleet.v1.RunManifest";
         else if (rm.schema_version() != 1) problem = "unknown schema version " + std::to_string(rm.schema_version());
         else if (rm.run_id().empty()) problem = "manifest without run_id";
+        else if (problem = manifestProblem(rm); !problem.empty()) problem_kind = "invalid_manifest";
         else manifests.push_back(std::move(rm));
       }
       if (!problem.empty()) {
         spdlog::error("{}[{}]@{}: {}; sent to {}", m->tp.topic, m->tp.partition, m->offset, problem, t.dead_letters);
-        metrics_.recordRejected("undecodable");
+        metrics_.recordRejected(problem_kind);
         v1::DeadLetter dl = makeDeadLetter(problem, m->tp, m->offset, m->key, m->payload, "aggregator");
         dlq.send({t.dead_letters, m->key, dl.SerializeAsString()});
         // The dead letter must be on the broker before the position moves past the record.
@@ -73,11 +104,12 @@ void Ingest::run(const std::atomic<bool>& stop) {
       }
     }
     if (next.empty()) continue;
-    std::vector<size_t> fresh = store_.commitBatch(results, manifests, next, nowMillis());
-    for (size_t i : fresh) metrics_.resultStored(results[i]);
-    if (fresh.size() != results.size()) {
-      spdlog::info("{} duplicate result(s) ignored", results.size() - fresh.size());
+    const BatchOutcome outcome = store_.commitBatch(results, manifests, next, nowMillis());
+    for (size_t i : outcome.fresh) metrics_.resultStored(results[i]);
+    if (outcome.fresh.size() != results.size()) {
+      spdlog::info("{} duplicate result(s) ignored", results.size() - outcome.fresh.size());
     }
+    reportIgnored(outcome, metrics_);
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 
 #include "aggregator/metrics.h"
 #include "aggregator/storage/result_store.h"
@@ -20,6 +21,10 @@ struct IngestSettings {
   std::chrono::milliseconds max_batch_wait{100};
   size_t max_record_bytes = 8 << 20;
 };
+
+// Why a decoded manifest cannot found a run (empty when it can): it must list at least one job, each once, and
+// expect exactly the jobs it lists. A manifest that lists no jobs would make a run with nothing to fail.
+std::string manifestProblem(const v1::RunManifest& m);
 
 class Ingest {
  public:

@@ -27,4 +27,22 @@ bool isFailing(v1::Verdict v) {
   return v != v1::PASSED && v != v1::SKIPPED && v != v1::FLAKY;
 }
 
+v1::Verdict jobVerdict(v1::Verdict final_attempt, bool failed_before) {
+  return final_attempt == v1::PASSED && failed_before ? v1::FLAKY : final_attempt;
+}
+
+bool failsRun(v1::Verdict v, bool flaky_fails_run) {
+  return isFailing(v) || (flaky_fails_run && v == v1::FLAKY);
+}
+
+RunVerdict judgeRun(const RunTally& run) {
+  RunVerdict out;
+  for (const auto& [verdict, jobs] : run.jobs) {
+    out.jobs_done += jobs;
+    if (failsRun(verdict, run.flaky_fails_run)) out.jobs_failing += jobs;
+  }
+  out.passed = run.complete && run.expected_jobs > 0 && out.jobs_done >= run.expected_jobs && out.jobs_failing == 0;
+  return out;
+}
+
 }  // namespace testfleet

@@ -1,6 +1,10 @@
-// Names of verdicts as they appear in reports, the API and metrics.
+// Verdicts: their names, and the rules that decide what fails, what is FLAKY and whether a run passed. Every part
+// that makes one of these decisions asks here; the store only counts evidence (see SqliteResultStore), the
+// reports and the API print what these functions say.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string_view>
 
@@ -10,7 +14,35 @@ namespace testfleet {
 
 std::string_view verdictName(v1::Verdict v);  // "passed", "failed", … ("unspecified" for 0)
 std::optional<v1::Verdict> verdictFromName(std::string_view name);
-// A verdict that makes the run fail.
+
+// The test did not pass: FAILED, TIMEOUT, OOM, CRASHED, ERROR (and an unspecified verdict). PASSED, SKIPPED and
+// FLAKY (failed, then passed on rerun) are not failing.
 bool isFailing(v1::Verdict v);
+
+// A job's verdict from its final attempt: PASSED after an earlier attempt FAILED is FLAKY; otherwise the final
+// attempt's verdict.
+v1::Verdict jobVerdict(v1::Verdict final_attempt, bool failed_before);
+
+// Whether a job or test case with this verdict fails its run: a failing verdict does, and FLAKY does when the
+// suite sets flaky_fails_run.
+bool failsRun(v1::Verdict v, bool flaky_fails_run);
+
+// What is known of a run: the evidence its verdict is decided from.
+struct RunTally {
+  uint32_t expected_jobs = 0;  // the jobs its manifest lists
+  bool complete = false;       // every listed job has a final result
+  bool flaky_fails_run = false;
+  std::map<v1::Verdict, uint32_t> jobs;  // listed jobs with a final result, by job verdict (jobVerdict)
+};
+
+struct RunVerdict {
+  uint32_t jobs_done = 0;     // listed jobs with a final result
+  uint32_t jobs_failing = 0;  // of those, the ones that fail the run (failsRun)
+  // Complete, with at least one job, every listed job done and none failing the run. A run with no jobs did not
+  // pass: nothing was tested.
+  bool passed = false;
+};
+
+RunVerdict judgeRun(const RunTally& run);
 
 }  // namespace testfleet

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/http_client.h"
+#include "common/verdict.h"
 
 namespace testfleet::producer {
 namespace {
@@ -57,7 +58,8 @@ std::string formatSummary(const json& run) {
   for (const auto& job : run.value("jobs", json::array())) {
     for (const auto& c : job.value("cases", json::array())) {
       std::string status = c.value("status", "");
-      if (status == "passed" || status == "skipped" || status == "flaky") continue;
+      const auto verdict = verdictFromName(status);
+      if (verdict && !isFailing(*verdict)) continue;  // an unknown status is listed, to be safe
       if (!header) {
         out += "  failing:\n";
         header = true;
@@ -74,7 +76,8 @@ std::string formatSummary(const json& run) {
   return out;
 }
 
-FollowResult followRun(const std::string& run_id, const FollowSettings& settings, std::ostream& progress) {
+FollowResult followRun(const std::string& run_id, int64_t submitted_at_ms, const FollowSettings& settings,
+                       std::ostream& progress) {
   HttpClient http(std::chrono::seconds(10));
   const std::string url = settings.aggregator_url + "/v1/runs/" + run_id;
   const auto start = Clock::now();
@@ -91,6 +94,12 @@ FollowResult followRun(const std::string& run_id, const FollowSettings& settings
       json run = json::parse(r.body, nullptr, false);
       if (!run.is_discarded()) {
         result.run = run;
+        if (run.value("submitted_at_ms", int64_t{0}) != submitted_at_ms) {
+          result.outcome = FollowOutcome::kRunIdTaken;
+          result.problem = "run id " + run_id + " belongs to another submission (suite '" + run.value("suite", "") +
+                           "') whose manifest reached the aggregator first";
+          return result;
+        }
         int64_t done = run.value("jobs_done", 0);
         if (done != last_done) {
           last_done = done;

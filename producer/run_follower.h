@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 
@@ -17,15 +18,19 @@ struct FollowSettings {
   bool live_progress = false;  // redraw one line (a terminal) instead of a line every 10 s
 };
 
-enum class FollowOutcome { kCompleted, kStalled, kDeadline };
+// kRunIdTaken: the aggregator's run with this id is another submission's (its manifest arrived first).
+enum class FollowOutcome { kCompleted, kStalled, kDeadline, kRunIdTaken };
 
 struct FollowResult {
   FollowOutcome outcome = FollowOutcome::kCompleted;
   nlohmann::json run;   // the last view of the run (with jobs and cases when completed)
-  std::string problem;  // for kStalled/kDeadline: what is missing
+  std::string problem;  // for every outcome but kCompleted: what went wrong
 };
 
-FollowResult followRun(const std::string& run_id, const FollowSettings& settings, std::ostream& progress);
+// Follows the run that this process submitted at `submitted_at_ms` (its manifest's time, which tells this
+// submission's run from another that took the same id first).
+FollowResult followRun(const std::string& run_id, int64_t submitted_at_ms, const FollowSettings& settings,
+                       std::ostream& progress);
 
 // The human summary of a finished run: counts, success rate, times, then each failing test with its message.
 std::string formatSummary(const nlohmann::json& run);

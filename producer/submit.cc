@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <functional>
 #include <set>
 #include <iostream>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/kafka/topics.h"
+#include "common/run_id.h"
 #include "common/text.h"
 #include "producer/planner.h"
 #include "producer/publisher.h"
@@ -87,6 +89,45 @@ History fetchHistory(const std::string& aggregator_url, const std::string& suite
   return h;
 }
 
+// Asks the aggregator, giving one that is still starting (started beside this command in a CI script) a few
+// seconds: the request is repeated, with growing pauses, while nothing answers or the answer is a 5xx.
+HttpResponse askStartingAggregator(const std::function<HttpResponse()>& request) {
+  HttpResponse r;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
+    r = request();
+    if (r.error.empty() && r.status < 500) break;
+  }
+  return r;
+}
+
+// A run id names one submission: an id the aggregator already has is refused (kUsageError), and so is one it
+// cannot be asked about (kInfrastructure). kAllPassed when the id is free. Only ids given with --run-id are asked
+// about; random ones do not collide.
+int checkRunIdUnused(const std::string& run_id, const std::string& aggregator_url) {
+  if (!isValidRunId(run_id)) {
+    std::cerr << "testfleet: --run-id '" << run_id << "' is not a run id (" << kRunIdRule
+              << "); nothing was submitted\n";
+    return kUsageError;
+  }
+  HttpClient http(std::chrono::seconds(10));
+  const std::string url = aggregator_url + "/v1/runs/" + run_id + "?jobs=false";
+  const HttpResponse r = askStartingAggregator([&] { return http.get(url); });
+  if (r.error.empty() && r.status == 404) return kAllPassed;
+  if (r.error.empty() && r.status == 200) {
+    auto run = nlohmann::json::parse(r.body, nullptr, false);
+    const std::string suite = run.is_object() ? run.value("suite", "") : "";
+    std::cerr << "testfleet: run id " << run_id << " is already used (by a run of suite '" << suite
+              << "'); a run id names one submission. Pick another --run-id, or omit --run-id for a fresh one. "
+                 "Nothing was submitted.\n";
+    return kUsageError;
+  }
+  std::cerr << "testfleet: cannot check that run id " << run_id << " is unused: " << url
+            << (r.error.empty() ? " answered HTTP " + std::to_string(r.status) : " does not answer: " + r.error)
+            << ". Start the aggregator or point --aggregator at it, or omit --run-id. Nothing was submitted.\n";
+  return kInfrastructure;
+}
+
 // Puts every folder packed for the suite on the aggregator's blob endpoint (unless a HEAD says it is there
 // already) and records the URL workers fetch it from.
 bool uploadBundles(const SubmitOptions& options, Suite& suite) {
@@ -94,14 +135,10 @@ bool uploadBundles(const SubmitOptions& options, Suite& suite) {
   HttpClient http(std::chrono::minutes(5));
   for (const auto& [sha, packed] : suite.bundles) {
     const std::string url = options.follow.aggregator_url + "/v1/blobs/" + sha;
-    // An aggregator that is still starting (started beside this command in a CI script) gets a few seconds.
-    HttpResponse r;
-    for (int attempt = 0; attempt < 6; ++attempt) {
-      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
-      r = http.head(url);
-      if (r.error.empty() && r.status != 200) r = http.put(url, packed.archive, "application/gzip");
-      if (r.error.empty() && r.status < 500) break;
-    }
+    const HttpResponse r = askStartingAggregator([&] {
+      HttpResponse head = http.head(url);
+      return head.error.empty() && head.status != 200 ? http.put(url, packed.archive, "application/gzip") : head;
+    });
     if (!r.error.empty() || (r.status != 200 && r.status != 201)) {
       std::cerr << "testfleet: could not upload the suite's bundle (" << packed.files << " files, "
                 << packed.archive.size() << " bytes) to " << url << ": "
@@ -161,7 +198,7 @@ int expandByListing(const SubmitOptions& options, Suite& suite, const kafka::Top
   publish(plan, producer, topics);
   std::cerr << "testfleet: listing tests for split: test (run " << run_id << ", " << plan.jobs.size() << " jobs)\n";
   std::ostringstream quiet;
-  FollowResult followed = followRun(run_id, options.follow, quiet);
+  FollowResult followed = followRun(run_id, plan.manifest.submitted_at_ms(), options.follow, quiet);
   if (followed.outcome != FollowOutcome::kCompleted) {
     std::cerr << "testfleet: listing the tests did not complete: " << followed.problem << "\n";
     return kInfrastructure;
@@ -218,6 +255,9 @@ int runSubmit(const SubmitOptions& options) {
   }
   Suite labelled = suite;
   for (const auto& [k, v] : options.labels) labelled.labels[k] = v;
+  if (!options.run_id.empty()) {
+    if (int rc = checkRunIdUnused(options.run_id, options.follow.aggregator_url); rc != kAllPassed) return rc;
+  }
   const std::string run_id = options.run_id.empty() ? randomId() : options.run_id;
   History history;
   if (options.use_history || labelled.grouping.active()) history = fetchHistory(options.follow.aggregator_url, suite.name);
@@ -239,6 +279,11 @@ int runSubmit(const SubmitOptions& options) {
     return kInfrastructure;
   }
   Plan plan = planRun(labelled, run_id, nowMillis());
+  if (plan.jobs.empty()) {
+    // A run with no jobs could not fail, so it could not pass either.
+    std::cerr << "testfleet: the suite '" << suite.name << "' has no tests to run; nothing was submitted\n";
+    return kUsageError;
+  }
   if (options.use_history) {
     // Longest expected jobs first, from the aggregator's history of this suite; without it, the suite's order.
     size_t known = orderByHistory(plan, history.jobs);
@@ -256,7 +301,12 @@ int runSubmit(const SubmitOptions& options) {
   std::cout << run_id << "\n" << std::flush;
   if (!options.wait) return kAllPassed;
 
-  FollowResult followed = followRun(run_id, options.follow, std::cerr);
+  FollowResult followed = followRun(run_id, plan.manifest.submitted_at_ms(), options.follow, std::cerr);
+  if (followed.outcome == FollowOutcome::kRunIdTaken) {
+    std::cerr << "testfleet: " << followed.problem << "; this submission's results are kept out of it. Pick "
+                 "another --run-id, or omit --run-id for a fresh one.\n";
+    return kUsageError;
+  }
   if (followed.outcome != FollowOutcome::kCompleted) {
     std::cerr << "testfleet: run " << run_id << " did not complete: " << followed.problem << "\n";
     printMissing(options.follow, plan, std::cerr);

@@ -19,6 +19,7 @@
 #include "aggregator/reports/text_reports.h"
 #include "common/bundle.h"
 #include "common/clock.h"
+#include "common/run_id.h"
 
 namespace testfleet::aggregator {
 namespace {
@@ -29,11 +30,6 @@ std::string dump(const json& j) { return j.dump(2, ' ', false, json::error_handl
 void sendError(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   res.set_content(dump({{"error", message}}), "application/json");
-}
-
-bool validRunId(const std::string& id) {
-  return !id.empty() && id.size() <= 128 &&
-         std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
 }
 }  // namespace
 
@@ -140,9 +136,9 @@ struct ApiServer::Impl {
       json runs = json::array();
       const int64_t now = nowMillis();
       for (const auto& run : store.listRuns(limit)) {
-        // The list shows progress only; per-case counts need each run's results, so they are left to /v1/runs/{id}.
+        // The list shows progress and the verdict only; per-case counts need each run's results, so they are left
+        // to /v1/runs/{id}.
         Summary s;
-        s.passed_run = run.complete() && run.jobs_failing == 0;
         s.wall_ms = static_cast<double>((run.complete() ? run.completed_at_ms : now) - run.manifest.submitted_at_ms());
         json header = runHeaderJson(run, s);
         header.erase("summary");
@@ -172,9 +168,7 @@ struct ApiServer::Impl {
         // Progress only (what `submit --wait` polls twice a second): no results are read or summarised.
         auto run = findRun(req, res);
         if (!run) return;
-        Summary s;
-        s.passed_run = run->complete() && run->jobs_failing == 0;
-        json header = runHeaderJson(*run, s);
+        json header = runHeaderJson(*run, Summary{});
         header.erase("summary");
         header.erase("passed");
         return res.set_content(dump(header), "application/json");
@@ -237,8 +231,8 @@ struct ApiServer::Impl {
   // The run named in the path, or nullopt after answering 400/404.
   std::optional<RunInfo> findRun(const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.matches[1];
-    if (!validRunId(id)) {
-      sendError(res, 400, "not a run id: letters, digits, '-', '_' and '.' only");
+    if (!isValidRunId(id)) {
+      sendError(res, 400, "not a run id: " + std::string(kRunIdRule));
       return std::nullopt;
     }
     auto run = store.run(id);

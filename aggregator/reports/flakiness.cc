@@ -3,6 +3,8 @@
 #include <map>
 #include <string>
 
+#include "common/verdict.h"
+
 namespace testfleet::aggregator {
 
 void markFlaky(std::vector<v1::Result>& finals, const std::vector<v1::Result>& attempts) {
@@ -12,9 +14,10 @@ void markFlaky(std::vector<v1::Result>& finals, const std::vector<v1::Result>& a
     if (!a.final() && a.verdict() == v1::FAILED) failed_before[a.job_id()].push_back(&a);
   }
   for (auto& r : finals) {
-    auto it = failed_before.find(r.job_id());
-    if (it == failed_before.end() || r.verdict() != v1::PASSED) continue;
-    r.set_verdict(v1::FLAKY);
+    const auto it = failed_before.find(r.job_id());
+    if (it == failed_before.end()) continue;
+    r.set_verdict(jobVerdict(r.verdict(), true));
+    if (r.verdict() != v1::FLAKY) continue;
     for (auto& c : *r.mutable_cases()) {
       if (c.status() != v1::PASSED) continue;
       for (const v1::Result* earlier : it->second) {

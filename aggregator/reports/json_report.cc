@@ -9,6 +9,7 @@ namespace testfleet::aggregator {
 using nlohmann::json;
 
 json runHeaderJson(const RunInfo& run, const Summary& s) {
+  const RunVerdict verdict = run.verdict();
   json labels = json::object();
   for (const auto& [k, v] : run.manifest.labels()) labels[k] = v;
   return {
@@ -19,9 +20,9 @@ json runHeaderJson(const RunInfo& run, const Summary& s) {
       {"submitted_at_ms", run.manifest.submitted_at_ms()},
       {"completed_at_ms", run.completed_at_ms},
       {"expected_jobs", run.manifest.expected_jobs()},
-      {"jobs_done", run.jobs_done},
-      {"jobs_failing", run.jobs_failing},
-      {"passed", s.passed_run},
+      {"jobs_done", verdict.jobs_done},
+      {"jobs_failing", verdict.jobs_failing},
+      {"passed", verdict.passed},
       {"summary",
        {{"total", s.total}, {"passed", s.passed}, {"failed", s.failed}, {"skipped", s.skipped},
         {"flaky", s.flaky}, {"timeout", s.timeout}, {"oom", s.oom}, {"crashed", s.crashed}, {"error", s.error},

@@ -4,20 +4,12 @@
 #include <cstdint>
 #include <utility>
 
-#include "common/verdict.h"
-
 namespace testfleet::aggregator {
 
 Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, int64_t now_ms) {
   Summary s;
-  bool any_failing = false;
-  const bool flaky_fails = run.manifest.flaky_fails_run();
   for (const auto& r : results) {
     ++s.jobs;
-    if (isFailing(r.verdict()) || (flaky_fails && r.verdict() == v1::FLAKY)) {
-      ++s.jobs_failing;
-      any_failing = true;
-    }
     for (const auto& c : r.cases()) {
       ++s.total;
       s.total_ms += c.duration_ms();
@@ -31,7 +23,6 @@ Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, in
         case v1::CRASHED: ++s.crashed; break;
         default: ++s.error; break;
       }
-      any_failing |= isFailing(c.status()) || (flaky_fails && c.status() == v1::FLAKY);
     }
   }
   const int ran = s.total - s.skipped;
@@ -39,7 +30,7 @@ Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, in
   s.avg_ms = s.total > 0 ? s.total_ms / s.total : 0;
   const int64_t end = run.complete() ? run.completed_at_ms : now_ms;
   s.wall_ms = static_cast<double>(std::max<int64_t>(0, end - run.manifest.submitted_at_ms()));
-  s.passed_run = run.complete() && !any_failing && s.jobs >= static_cast<int>(run.manifest.expected_jobs());
+  s.passed_run = run.verdict().passed;
 
   std::vector<std::pair<int64_t, int>> edges;  // (time, +1 start / -1 end)
   int64_t first = INT64_MAX, last = 0;

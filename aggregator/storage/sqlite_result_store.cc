@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -77,15 +78,97 @@ CREATE TABLE IF NOT EXISTS positions (
   PRIMARY KEY (topic, partition)
 );
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (submitted_at_ms DESC);
+-- The jobs each run's (first) manifest lists: a run is made of their results only.
+CREATE TABLE IF NOT EXISTS run_jobs (
+  run_id TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  PRIMARY KEY (run_id, job_id)
+);
 )sql";
 
-// Per run: jobs with a final result, and how many of those failed (latest final attempt per job).
-const char* kRunQuery = R"sql(
-SELECT r.manifest, r.completed_at_ms,
-  (SELECT COUNT(DISTINCT job_id) FROM results x WHERE x.run_id = r.run_id AND x.final = 1),
-  (SELECT COUNT(DISTINCT job_id) FROM results x WHERE x.run_id = r.run_id AND x.final = 1
-     AND x.verdict NOT IN (1, 3, 4))
-FROM runs r)sql";
+// Every read of a run goes through these views (this connection's own): results for jobs the run's manifest does
+// not list stay stored, since a result can arrive before its manifest, but count nowhere.
+const char* kViews = R"sql(
+CREATE TEMP VIEW IF NOT EXISTS listed_results AS
+  SELECT x.* FROM results x JOIN run_jobs j ON j.run_id = x.run_id AND j.job_id = x.job_id;
+-- Each listed job's final result: its highest final attempt.
+CREATE TEMP VIEW IF NOT EXISTS final_results AS
+  SELECT x.* FROM listed_results x WHERE x.final = 1 AND x.attempt =
+    (SELECT MAX(y.attempt) FROM results y WHERE y.run_id = x.run_id AND y.job_id = x.job_id AND y.final = 1);
+)sql";
+
+// The evidence for a run's verdict, counted (judgeRun decides): per final verdict of its listed jobs, and whether
+// an earlier attempt of the job FAILED (?2 = FAILED), how many jobs.
+// (The inner select evaluates the EXISTS once per job: grouping by it directly costs it twice.)
+const char* kTallyQuery = R"sql(
+SELECT verdict, failed_before, COUNT(*) FROM (
+  SELECT f.verdict AS verdict, EXISTS (SELECT 1 FROM results e WHERE e.run_id = f.run_id AND e.job_id = f.job_id
+                                       AND e.final = 0 AND e.verdict = ?2) AS failed_before
+  FROM final_results f WHERE f.run_id = ?1)
+GROUP BY 1, 2)sql";
+
+// The same submission's manifest delivered again changes nothing and is no reused run id.
+bool sameSubmission(const v1::RunManifest& a, const v1::RunManifest& b) {
+  return a.submitted_at_ms() == b.submitted_at_ms() && a.suite_name() == b.suite_name() &&
+         std::equal(a.job_ids().begin(), a.job_ids().end(), b.job_ids().begin(), b.job_ids().end());
+}
+
+void listJobs(sqlite3* db, const v1::RunManifest& m) {
+  auto put = prepare(db, "INSERT OR IGNORE INTO run_jobs (run_id, job_id) VALUES (?, ?)");
+  for (const auto& job : m.job_ids()) {
+    bindText(put.get(), 1, m.run_id());
+    bindText(put.get(), 2, job);
+    step(db, put.get());
+    sqlite3_reset(put.get());
+  }
+}
+
+// Databases written before run_jobs existed: each run's jobs from its stored manifest.
+void listJobsOfOlderRuns(sqlite3* db) {
+  auto older = prepare(db,
+                       "SELECT manifest FROM runs r WHERE NOT EXISTS (SELECT 1 FROM run_jobs j WHERE j.run_id = r.run_id)");
+  std::vector<v1::RunManifest> manifests;
+  while (sqlite3_step(older.get()) == SQLITE_ROW) {
+    v1::RunManifest m;
+    if (m.ParseFromString(columnBytes(older.get(), 0)) && m.job_ids_size() > 0) manifests.push_back(std::move(m));
+  }
+  if (manifests.empty()) return;
+  exec(db, "BEGIN IMMEDIATE");
+  try {
+    for (const auto& m : manifests) listJobs(db, m);
+    exec(db, "COMMIT");
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+// Stores the run's first manifest and lists its jobs, counting results stored before it for jobs it does not list;
+// a later, different manifest for the run is ignored and reported.
+void putManifest(sqlite3* db, sqlite3_stmt* put_run, const v1::RunManifest& m, BatchOutcome& out) {
+  bindText(put_run, 1, m.run_id());
+  bindText(put_run, 2, m.suite_name());
+  sqlite3_bind_int64(put_run, 3, m.expected_jobs());
+  sqlite3_bind_int64(put_run, 4, m.submitted_at_ms());
+  bindBlob(put_run, 5, m.SerializeAsString());
+  step(db, put_run);
+  sqlite3_reset(put_run);
+  if (sqlite3_changes(db) == 0) {
+    auto stored = prepare(db, "SELECT manifest FROM runs WHERE run_id = ?");
+    bindText(stored.get(), 1, m.run_id());
+    v1::RunManifest first;
+    if (sqlite3_step(stored.get()) == SQLITE_ROW) first.ParseFromString(columnBytes(stored.get(), 0));
+    if (!sameSubmission(first, m)) out.duplicate_manifest.push_back(m.run_id());
+    return;
+  }
+  listJobs(db, m);
+  auto unlisted = prepare(db,
+                          "SELECT COUNT(*) FROM results x WHERE x.run_id = ? AND NOT EXISTS "
+                          "(SELECT 1 FROM run_jobs j WHERE j.run_id = x.run_id AND j.job_id = x.job_id)");
+  bindText(unlisted.get(), 1, m.run_id());
+  step(db, unlisted.get());
+  if (auto n = sqlite3_column_int64(unlisted.get(), 0); n > 0) out.unknown_job[m.run_id()] += static_cast<size_t>(n);
+}
 
 }  // namespace
 
@@ -103,35 +186,35 @@ SqliteResultStore::SqliteResultStore(const std::filesystem::path& file) {
   sqlite3_busy_timeout(db, 5000);
   exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
   exec(db, kSchema);
+  exec(db, kViews);
+  listJobsOfOlderRuns(db);
 }
 
 SqliteResultStore::~SqliteResultStore() = default;
 
-std::vector<size_t> SqliteResultStore::commitBatch(const std::vector<v1::Result>& results,
-                                      const std::vector<v1::RunManifest>& manifests, const Positions& next_offsets,
-                                      int64_t now_ms) {
+BatchOutcome SqliteResultStore::commitBatch(const std::vector<v1::Result>& results,
+                                            const std::vector<v1::RunManifest>& manifests,
+                                            const Positions& next_offsets, int64_t now_ms) {
   std::lock_guard lock(mu_);
   sqlite3* db = db_.get();
   exec(db, "BEGIN IMMEDIATE");
   try {
-    std::vector<size_t> fresh;
+    BatchOutcome out;
     std::set<std::string> touched;
     auto put_run = prepare(db,
                            "INSERT INTO runs (run_id, suite, expected_jobs, submitted_at_ms, manifest) "
                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(run_id) DO NOTHING");
     for (const auto& m : manifests) {
-      bindText(put_run.get(), 1, m.run_id());
-      bindText(put_run.get(), 2, m.suite_name());
-      sqlite3_bind_int64(put_run.get(), 3, m.expected_jobs());
-      sqlite3_bind_int64(put_run.get(), 4, m.submitted_at_ms());
-      bindBlob(put_run.get(), 5, m.SerializeAsString());
-      step(db, put_run.get());
-      sqlite3_reset(put_run.get());
+      putManifest(db, put_run.get(), m, out);
       touched.insert(m.run_id());
     }
     auto put_result = prepare(db,
                               "INSERT OR IGNORE INTO results (run_id, job_id, attempt, final, verdict, name, wall_ms, "
                               "finished_at_ms, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    // A result whose run's manifest is known but does not list its job (unknown manifests are checked on arrival).
+    auto unlisted = prepare(db,
+                            "SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1) AND NOT EXISTS "
+                            "(SELECT 1 FROM run_jobs WHERE run_id = ?1 AND job_id = ?2)");
     for (size_t i = 0; i < results.size(); ++i) {
       const v1::Result& r = results[i];
       bindText(put_result.get(), 1, r.run_id());
@@ -144,9 +227,16 @@ std::vector<size_t> SqliteResultStore::commitBatch(const std::vector<v1::Result>
       sqlite3_bind_int64(put_result.get(), 8, r.finished_at_ms());
       bindBlob(put_result.get(), 9, r.SerializeAsString());
       step(db, put_result.get());
-      if (sqlite3_changes(db) > 0) fresh.push_back(i);
+      const bool fresh = sqlite3_changes(db) > 0;
       sqlite3_reset(put_result.get());
+      if (!fresh) continue;
+      out.fresh.push_back(i);
       touched.insert(r.run_id());
+      bindText(unlisted.get(), 1, r.run_id());
+      bindText(unlisted.get(), 2, r.job_id());
+      step(db, unlisted.get());
+      if (sqlite3_column_int(unlisted.get(), 0) != 0) ++out.unknown_job[r.run_id()];
+      sqlite3_reset(unlisted.get());
     }
     auto put_pos = prepare(db,
                            "INSERT INTO positions (topic, partition, next_offset) VALUES (?, ?, ?) "
@@ -160,7 +250,7 @@ std::vector<size_t> SqliteResultStore::commitBatch(const std::vector<v1::Result>
     }
     auto complete = prepare(db,
                             "UPDATE runs SET completed_at_ms = ? WHERE run_id = ? AND completed_at_ms = 0 AND "
-                            "expected_jobs <= (SELECT COUNT(DISTINCT job_id) FROM results x "
+                            "expected_jobs <= (SELECT COUNT(DISTINCT job_id) FROM listed_results x "
                             "WHERE x.run_id = runs.run_id AND x.final = 1)");
     for (const auto& id : touched) {
       sqlite3_bind_int64(complete.get(), 1, now_ms);
@@ -169,7 +259,7 @@ std::vector<size_t> SqliteResultStore::commitBatch(const std::vector<v1::Result>
       sqlite3_reset(complete.get());
     }
     exec(db, "COMMIT");
-    return fresh;
+    return out;
   } catch (...) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
@@ -198,53 +288,59 @@ std::vector<v1::Result> readResults(sqlite3_stmt* s) {
   return out;
 }
 
-RunInfo readRunRow(sqlite3_stmt* s) {
+// A run from a (manifest, completed_at_ms) row, with its jobs' verdicts counted.
+RunInfo readRun(sqlite3* db, sqlite3_stmt* s) {
   RunInfo info;
   info.manifest.ParseFromString(columnBytes(s, 0));
   info.completed_at_ms = sqlite3_column_int64(s, 1);
-  info.jobs_done = static_cast<uint32_t>(sqlite3_column_int64(s, 2));
-  info.jobs_failing = static_cast<uint32_t>(sqlite3_column_int64(s, 3));
+  auto tally = prepare(db, kTallyQuery);
+  bindText(tally.get(), 1, info.manifest.run_id());
+  sqlite3_bind_int(tally.get(), 2, v1::FAILED);
+  while (sqlite3_step(tally.get()) == SQLITE_ROW) {
+    const auto final_verdict = static_cast<v1::Verdict>(sqlite3_column_int(tally.get(), 0));
+    const bool failed_before = sqlite3_column_int(tally.get(), 1) != 0;
+    const auto jobs = static_cast<uint32_t>(sqlite3_column_int64(tally.get(), 2));
+    info.job_verdicts[jobVerdict(final_verdict, failed_before)] += jobs;
+  }
   return info;
 }
 }  // namespace
 
 std::vector<RunInfo> SqliteResultStore::listRuns(size_t limit) {
   std::lock_guard lock(mu_);
-  auto s = prepare(db_.get(), (std::string(kRunQuery) + " ORDER BY r.submitted_at_ms DESC LIMIT ?").c_str());
+  auto s = prepare(db_.get(), "SELECT manifest, completed_at_ms FROM runs ORDER BY submitted_at_ms DESC LIMIT ?");
   sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(limit));
   std::vector<RunInfo> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(readRunRow(s.get()));
+  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(readRun(db_.get(), s.get()));
   return out;
 }
 
 std::optional<RunInfo> SqliteResultStore::run(const std::string& run_id) {
   std::lock_guard lock(mu_);
-  auto s = prepare(db_.get(), (std::string(kRunQuery) + " WHERE r.run_id = ?").c_str());
+  auto s = prepare(db_.get(), "SELECT manifest, completed_at_ms FROM runs WHERE run_id = ?");
   bindText(s.get(), 1, run_id);
   if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
-  return readRunRow(s.get());
+  return readRun(db_.get(), s.get());
 }
 
 std::vector<v1::Result> SqliteResultStore::finalResults(const std::string& run_id) {
   std::lock_guard lock(mu_);
   auto s = prepare(db_.get(),
-                   "SELECT result FROM results x WHERE run_id = ? AND final = 1 AND attempt = "
-                   "(SELECT MAX(attempt) FROM results y WHERE y.run_id = x.run_id AND y.job_id = x.job_id "
-                   "AND y.final = 1) ORDER BY name, job_id");
+                   "SELECT result FROM final_results WHERE run_id = ? ORDER BY name, job_id");
   bindText(s.get(), 1, run_id);
   return readResults(s.get());
 }
 
 std::vector<v1::Result> SqliteResultStore::allAttempts(const std::string& run_id) {
   std::lock_guard lock(mu_);
-  auto s = prepare(db_.get(), "SELECT result FROM results WHERE run_id = ? ORDER BY job_id, attempt");
+  auto s = prepare(db_.get(), "SELECT result FROM listed_results WHERE run_id = ? ORDER BY job_id, attempt");
   bindText(s.get(), 1, run_id);
   return readResults(s.get());
 }
 
 // Final results of a suite's last `?2` completed runs (?1 = suite): what history is made of.
 constexpr std::string_view kRecentFinal =
-    "FROM results WHERE final = 1 AND run_id IN (SELECT run_id FROM runs WHERE suite = ?1 AND completed_at_ms > 0 "
+    "FROM listed_results WHERE final = 1 AND run_id IN (SELECT run_id FROM runs WHERE suite = ?1 AND completed_at_ms > 0 "
     "ORDER BY submitted_at_ms DESC LIMIT ?2)";
 
 std::map<std::string, uint32_t> SqliteResultStore::jobDurations(const std::string& suite, size_t runs) {

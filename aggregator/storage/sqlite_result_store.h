@@ -16,8 +16,8 @@ class SqliteResultStore : public ResultStore {
   explicit SqliteResultStore(const std::filesystem::path& file);
   ~SqliteResultStore() override;
 
-  std::vector<size_t> commitBatch(const std::vector<v1::Result>& results, const std::vector<v1::RunManifest>& manifests,
-                     const Positions& next_offsets, int64_t now_ms) override;
+  BatchOutcome commitBatch(const std::vector<v1::Result>& results, const std::vector<v1::RunManifest>& manifests,
+                           const Positions& next_offsets, int64_t now_ms) override;
   Positions positions() override;
   std::vector<RunInfo> listRuns(size_t limit) override;
   std::optional<RunInfo> run(const std::string& run_id) override;

@@ -530,6 +530,81 @@ def case_any_bytes():
         check("does not decode" not in logs and "not valid UTF-8" not in logs,
               "the aggregator decoded every result as the worker sent it")
 
+def manifest_record(run_id, suite, job_ids, expected_jobs, submitted_at_ms):
+    """A testfleet.v1.RunManifest in protobuf wire format (fields 1-4, 6, 7), written by hand: no protoc here."""
+    def varint(n):
+        out = bytearray()
+        while True:
+            byte, n = n & 0x7F, n >> 7
+            out.append(byte | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+
+    def text(field, value):
+        data = value.encode()
+        return varint(field << 3 | 2) + varint(len(data)) + data
+
+    record = varint(1 << 3) + varint(1) + text(2, run_id) + text(3, suite)
+    if expected_jobs:
+        record += varint(4 << 3) + varint(expected_jobs)
+    record += varint(6 << 3) + varint(submitted_at_ms)
+    for job in job_ids:
+        record += text(7, job)
+    return record
+
+
+def case_run_id_reuse():
+    print("a run id names one submission: reused it is refused, and a stray manifest cannot pass a failing suite")
+    with Fleet("runid") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 1)
+        passing = write_suite(fleet.dir, "pass.yaml", "name: reuse\ntests:\n  - name: check\n    command: 'true'\n")
+        failing = write_suite(fleet.dir, "fail.yaml", "name: reuse\ntests:\n  - name: check\n    command: 'false'\n")
+        run_id = f"reused-{os.getpid()}"
+        r = fleet.submit(passing, "--run-id", run_id, "--wait", "--stall-timeout", "2m", timeout=300)
+        check(r.returncode == 0, f"the first submission with --run-id {run_id} passes ({r.returncode})")
+        r = fleet.submit(failing, "--run-id", run_id, "--wait", "--stall-timeout", "2m", timeout=300)
+        check(r.returncode == 2, f"the same --run-id again exits 2 (got {r.returncode}: {r.stdout.strip()[-200:]})")
+        check("already used" in r.stderr and "omit --run-id" in r.stderr,
+              f"the message says to pick another id: {r.stderr.strip()[-300:]}")
+
+        def records(topic):
+            out = subprocess.run(["kcat", "-b", BROKERS, "-C", "-t", f"{fleet.prefix}.{topic}", "-o", "beginning",
+                                  "-e", "-q", "-f", "%o\n"], capture_output=True, text=True, timeout=60)
+            return len([l for l in out.stdout.splitlines() if l.strip()])
+
+        check(records("jobs") == 1 and records("runs") == 1, "the refused submission published nothing")
+
+        def publish_manifest(key, record):
+            path = os.path.join(fleet.dir, f"manifest-{random.randrange(1 << 30)}.bin")
+            with open(path, "wb") as f:
+                f.write(record)
+            subprocess.run(["kcat", "-b", BROKERS, "-P", "-t", f"{fleet.prefix}.runs", "-k", key, path],
+                           check=True, timeout=30)
+
+        def ingested(run):
+            try:
+                fleet.api(f"/v1/runs/{run}?jobs=false")
+                return True
+            except urllib.error.HTTPError:
+                return 'testfleet_records_rejected_total{reason="invalid_manifest"} 1' in fleet.api("/metrics")
+
+        # A manifest that lists no jobs, published before the suite: it must not become the run.
+        stray = f"stray-{os.getpid()}"
+        publish_manifest(stray, manifest_record(stray, "reuse", [], 0, 1))
+        wait_until(lambda: ingested(stray), 60, "the aggregator to read the stray manifest")
+        r = fleet.submit(failing, "--run-id", stray, "--wait", "--stall-timeout", "2m", timeout=300)
+        check(r.returncode == 1 and "1 total, 0 passed, 1 failed" in r.stdout,
+              f"a failing suite fails after a manifest with no jobs ({r.returncode}: {r.stdout.strip()[:200]})")
+
+        # A second manifest for a run id, published behind submit's back: ignored and counted; the run stands.
+        publish_manifest(run_id, manifest_record(run_id, "impostor", ["jimpostor"], 1, 2))
+        wait_until(lambda: 'testfleet_records_ignored_total{reason="duplicate_manifest"} 1' in fleet.api("/metrics"),
+                   60, "the second manifest to be counted as ignored")
+        run = json.loads(fleet.api(f"/v1/runs/{run_id}"))
+        check(run["suite"] == "reuse" and run["passed"] and len(run["jobs"]) == 1,
+              "the first manifest still makes the run, which still passed")
+
 
 CASES = {
     "demo": case_demo_suite,
@@ -541,6 +616,7 @@ CASES = {
     "dlq": case_dead_letters,
     "bundles": case_bundles,
     "bytes": case_any_bytes,
+    "runid": case_run_id_reuse,
 }
 
 

@@ -1,30 +1,26 @@
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "aggregator/storage/sqlite_result_store.h"
+#include "tests/unit/temp_db.h"
 
 using namespace testfleet;
 using namespace testfleet::aggregator;
+using testfleet::testing::TempDb;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDb {
-  fs::path path = fs::temp_directory_path() / ("tf-store-" + std::to_string(::getpid()) + ".db");
-  TempDb() { clean(); }
-  ~TempDb() { clean(); }
-  void clean() {
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
-  }
-};
-v1::RunManifest manifest(const std::string& run, int jobs) {
+v1::RunManifest manifest(const std::string& run, const std::vector<std::string>& jobs) {
   v1::RunManifest m;
   m.set_schema_version(1);
   m.set_run_id(run);
   m.set_suite_name("s");
-  m.set_expected_jobs(jobs);
+  m.set_expected_jobs(static_cast<uint32_t>(jobs.size()));
+  for (const auto& job : jobs) m.add_job_ids(job);
   m.set_submitted_at_ms(1000);
   return m;
 }
@@ -45,21 +41,21 @@ TEST_CASE("a result stored twice changes nothing, and a run completes when every
   TempDb tmp;
   SqliteResultStore store(tmp.path);
   kafka::TopicPartition tp{"r", 0};
-  store.commitBatch({}, {manifest("run", 2)}, {{tp, 1}}, 2000);
+  store.commitBatch({}, {manifest("run", {"a", "b"})}, {{tp, 1}}, 2000);
   auto fresh = store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "a", 1, v1::PASSED)}, {},
-                                 {{tp, 3}}, 3000);
+                                 {{tp, 3}}, 3000).fresh;
   CHECK(fresh.size() == 1);
   CHECK(store.resultRows("run") == 1);
   CHECK_FALSE(store.run("run")->complete());
   fresh = store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "b", 1, v1::FAILED)}, {}, {{tp, 5}},
-                            4000);
+                            4000).fresh;
   CHECK(fresh.size() == 1);
   auto run = store.run("run");
   REQUIRE(run);
   CHECK(run->complete());
   CHECK(run->completed_at_ms == 4000);
-  CHECK(run->jobs_done == 2);
-  CHECK(run->jobs_failing == 1);
+  CHECK(run->verdict().jobs_done == 2);
+  CHECK(run->verdict().jobs_failing == 1);
   CHECK(store.finalResults("run").size() == 2);
   CHECK(store.positions().at(tp) == 5);
 }
@@ -69,7 +65,7 @@ TEST_CASE("positions and results survive reopening the file") {
   kafka::TopicPartition tp{"r", 2};
   {
     SqliteResultStore store(tmp.path);
-    store.commitBatch({result("x", "a", 1, v1::PASSED)}, {manifest("x", 1)}, {{tp, 42}}, 10);
+    store.commitBatch({result("x", "a", 1, v1::PASSED)}, {manifest("x", {"a"})}, {{tp, 42}}, 10);
   }
   SqliteResultStore again(tmp.path);
   CHECK(again.positions().at(tp) == 42);
@@ -82,7 +78,7 @@ TEST_CASE("results that arrive before their manifest are kept and complete the r
   SqliteResultStore store(tmp.path);
   store.commitBatch({result("late", "a", 1, v1::PASSED)}, {}, {}, 10);
   CHECK_FALSE(store.run("late"));
-  store.commitBatch({}, {manifest("late", 1)}, {}, 20);
+  store.commitBatch({}, {manifest("late", {"a"})}, {}, 20);
   CHECK(store.run("late")->complete());
 }
 
@@ -105,12 +101,76 @@ TEST_CASE("history: mean duration per job and per test file over the suite's com
     return r;
   };
   store.commitBatch({timed("r1", "a", 1000, {"test_a.py"}), timed("r1", "g", 600, {"test_b.py", "test_c.py"})},
-                    {manifest("r1", 2)}, {{tp, 1}}, 10);
-  store.commitBatch({timed("r2", "a", 3000, {"test_a.py"})}, {manifest("r2", 2)}, {{tp, 2}}, 20);  // incomplete
+                    {manifest("r1", {"a", "g"})}, {{tp, 1}}, 10);
+  store.commitBatch({timed("r2", "a", 3000, {"test_a.py"})}, {manifest("r2", {"a", "g"})}, {{tp, 2}}, 20);  // incomplete
   auto jobs = store.jobDurations("s", 10);
   CHECK(jobs.at("a") == 1000);  // the unfinished run r2 does not count
   auto tests = store.testDurations("s", 10);
   CHECK(tests.at("test_a.py") == 1000);
   CHECK(tests.at("test_b.py") == 300);  // a group's time shared evenly when its cases do not say
   CHECK(store.testDurations("other suite", 10).empty());
+}
+
+TEST_CASE("a result for a job the run's manifest does not list is kept out of the run and counted once") {
+  TempDb tmp;
+  SqliteResultStore store(tmp.path);
+  // Before the manifest: stored, not yet judged.
+  BatchOutcome early = store.commitBatch({result("run", "stranger", 1, v1::FAILED)}, {}, {}, 10);
+  CHECK(early.fresh.size() == 1);
+  CHECK(early.unknown_job.empty());
+  // With the manifest: counted now, and it does not stand in for job a.
+  BatchOutcome listed = store.commitBatch({}, {manifest("run", {"a"})}, {}, 20);
+  CHECK(listed.unknown_job == std::map<std::string, size_t>{{"run", 1}});
+  CHECK_FALSE(store.run("run")->complete());
+  // After the manifest: counted on arrival.
+  BatchOutcome late = store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "other", 1, v1::FAILED)},
+                                        {}, {}, 30);
+  CHECK(late.unknown_job == std::map<std::string, size_t>{{"run", 1}});
+  auto run = store.run("run");
+  CHECK(run->complete());
+  CHECK(run->verdict().passed);
+  CHECK(run->verdict().jobs_done == 1);
+  auto finals = store.finalResults("run");
+  REQUIRE(finals.size() == 1);
+  CHECK(finals[0].job_id() == "a");
+  CHECK(store.allAttempts("run").size() == 1);
+  CHECK(store.resultRows("run") == 3);  // nothing that arrived is lost
+  // Arriving again (a redelivery) counts nothing twice.
+  CHECK(store.commitBatch({result("run", "other", 1, v1::FAILED)}, {}, {}, 40).unknown_job.empty());
+}
+
+TEST_CASE("a second manifest for a run id does not replace the first, and is counted") {
+  TempDb tmp;
+  SqliteResultStore store(tmp.path);
+  v1::RunManifest first = manifest("run", {"a"});
+  v1::RunManifest second = manifest("run", {"b"});
+  second.set_suite_name("impostor");
+  second.set_submitted_at_ms(2000);
+  CHECK(store.commitBatch({}, {first}, {}, 10).duplicate_manifest.empty());
+  BatchOutcome again = store.commitBatch({result("run", "b", 1, v1::PASSED)}, {second}, {}, 20);
+  CHECK(again.duplicate_manifest == std::vector<std::string>{"run"});
+  CHECK(again.unknown_job == std::map<std::string, size_t>{{"run", 1}});
+  auto run = store.run("run");
+  CHECK(run->manifest.suite_name() == "s");
+  CHECK_FALSE(run->complete());
+  // The same manifest delivered twice is no second manifest.
+  CHECK(store.commitBatch({}, {first}, {}, 30).duplicate_manifest.empty());
+}
+
+TEST_CASE("a database written before runs listed their jobs gets them listed from the stored manifests") {
+  TempDb tmp;
+  {
+    SqliteResultStore store(tmp.path);
+    store.commitBatch({result("old", "a", 1, v1::PASSED)}, {manifest("old", {"a"})}, {}, 10);
+  }
+  {
+    // As an older aggregator left it: the run and its result, no listed jobs.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(tmp.path.c_str(), &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "DELETE FROM run_jobs", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  SqliteResultStore again(tmp.path);
+  CHECK(again.finalResults("old").size() == 1);
+  CHECK(again.run("old")->verdict().passed);
 }

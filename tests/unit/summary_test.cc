@@ -24,8 +24,10 @@ v1::Result job(const std::string& name, std::vector<std::pair<v1::Verdict, uint3
   }
   return r;
 }
-RunInfo run(int jobs, int64_t completed) {
+// A run expecting `jobs`, completed at `completed` (0: running), whose jobs ended with `verdicts`.
+RunInfo run(int jobs, int64_t completed, std::map<v1::Verdict, uint32_t> verdicts = {}) {
   RunInfo info;
+  info.job_verdicts = std::move(verdicts);
   info.manifest.set_suite_name("s");
   info.manifest.set_expected_jobs(jobs);
   info.manifest.set_submitted_at_ms(1000);
@@ -47,15 +49,15 @@ TEST_CASE("summary counts cases, rates exclude skipped, times add up") {
   CHECK(s.total_ms == doctest::Approx(1600));
   CHECK(s.avg_ms == doctest::Approx(320));
   CHECK(s.wall_ms == doctest::Approx(4000));
-  CHECK(s.jobs_failing == 2);
-  CHECK_FALSE(s.passed_run);
+  CHECK(s.jobs == 3);
 }
 
 TEST_CASE("a run passes only when complete with no failing verdict") {
   std::vector<v1::Result> ok{job("a", {{v1::PASSED, 1}, {v1::SKIPPED, 0}})};
-  CHECK(summarise(run(1, 2000), ok, 0).passed_run);
-  CHECK_FALSE(summarise(run(1, 0), ok, 0).passed_run);  // still running
-  CHECK_FALSE(summarise(run(2, 2000), ok, 0).passed_run);  // a job missing
+  CHECK(summarise(run(1, 2000, {{v1::PASSED, 1}}), ok, 0).passed_run);
+  CHECK_FALSE(summarise(run(1, 0, {{v1::PASSED, 1}}), ok, 0).passed_run);  // still running
+  CHECK_FALSE(summarise(run(2, 2000, {{v1::PASSED, 1}}), ok, 0).passed_run);  // a job missing
+  CHECK_FALSE(summarise(run(2, 2000, {{v1::PASSED, 1}, {v1::TIMEOUT, 1}}), ok, 0).passed_run);  // a job failing
   CHECK(summarise(run(0, 2000), {}, 0).success_rate == doctest::Approx(100.0));
 }
 
@@ -108,4 +110,8 @@ TEST_CASE("a test that failed by an error is an <error> in JUnit and says so in 
   CHECK_FALSE(second.child("failure"));
   CHECK(markdownReport(info, s, results).find("failed (error)") != std::string::npos);
   CHECK(htmlReport(info, s, results).find("failed (error)") != std::string::npos);
+}
+
+TEST_CASE("a run with no jobs did not pass: nothing ran") {
+  CHECK_FALSE(summarise(run(0, 2000), {}, 0).passed_run);
 }
