@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <random>
 #include <thread>
@@ -25,6 +26,15 @@ struct Work {
   int64_t offset = 0;
   uint64_t token = 0;
   std::shared_ptr<std::atomic<bool>> cancel;
+  std::string member_id;  // the worker's id in the group when the job started: a different one later means the
+                          // group dropped this worker meanwhile, and another may own the job now
+};
+
+// How a job's transaction ended.
+enum class Committed {
+  kYes,
+  kNo,         // not written; the job runs again (here, if its partition is still ours)
+  kNever,      // the records were refused for good (too large, not authorised): they must not be sent again
 };
 
 struct Done {
@@ -107,9 +117,14 @@ struct JobLoop::State : public kafka::RebalanceListener {
         queue.pop_front();
       }
       std::vector<kafka::OutgoingRecord> records = runWithRetries(w);
-      bool committed = false;
+      Committed outcome = Committed::kNo;
       const auto commit_start = Clock::now();
-      if (!w.cancel->load()) committed = commitRecords(records, w.tp, w.offset, w.cancel.get());
+      if (!w.cancel->load()) outcome = commitRecords(records, w.tp, w.offset, w.cancel.get(), w.member_id);
+      if (outcome == Committed::kNever) {
+        records = unwritableResult(w, records.size());
+        outcome = commitRecords(records, w.tp, w.offset, w.cancel.get(), w.member_id);
+      }
+      const bool committed = outcome == Committed::kYes;
       const auto commit_ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - commit_start).count();
       spdlog::info("job {}/{} from attempt {}: {} record(s) committed in {} ms{}", w.job.run_id(), w.job.name(),
@@ -187,32 +202,98 @@ struct JobLoop::State : public kafka::RebalanceListener {
     }
   }
 
-  // Writes records and the next offset of tp in one transaction; retries abortable failures a few times.
-  bool commitRecords(const std::vector<kafka::OutgoingRecord>& records, const TopicPartition& tp, int64_t offset,
-                     const std::atomic<bool>* cancel) {
-    for (int attempt = 1; attempt <= 3; ++attempt) {
-      if (cancel && cancel->load()) return false;
+  // Writes records and the next offset of tp in one transaction; retries abortable failures a few times. A commit
+  // whose outcome is unknown is settled by reading the group's committed offset of tp. Nothing is committed once
+  // the group has dropped this worker since the job started (member_id; empty: do not check).
+  Committed commitRecords(const std::vector<kafka::OutgoingRecord>& records, const TopicPartition& tp,
+                          int64_t offset, const std::atomic<bool>* cancel, const std::string& member_id) {
+    for (int attempt = 1; attempt <= 5; ++attempt) {
+      if (cancel && cancel->load()) return Committed::kNo;
+      if (!member_id.empty() && consumer->memberId() != member_id) {
+        spdlog::warn("not committing {}[{}]@{}: the group dropped this worker while the job ran (another worker "
+                     "may have it now)", tp.topic, tp.partition, offset);
+        return Committed::kNo;
+      }
       try {
         producer->commit(records, {{tp, offset + 1}}, *consumer);
-        return true;
+        return Committed::kYes;
       } catch (const kafka::Error& e) {
         if (e.isFatal()) {
           spdlog::error("fatal Kafka producer error, the worker will stop: {}", e.what());
           fatal = true;
-          return false;
+          return Committed::kNo;
+        }
+        if (e.isPermanent()) {
+          spdlog::error("the records of {}[{}]@{} are refused for good: {}", tp.topic, tp.partition, offset, e.what());
+          return Committed::kNever;
+        }
+        if (e.kind() == kafka::Error::Kind::kUnknownOutcome) {
+          if (auto settled = committedSince(tp, offset)) {
+            spdlog::warn("transaction for {}[{}]@{} had an unknown outcome: it {}", tp.topic, tp.partition, offset,
+                         *settled ? "was committed" : "was not committed; trying again");
+            if (*settled) return Committed::kYes;
+            continue;
+          }
+          return Committed::kNo;  // unknown still: the job runs again, and the aggregator drops a second result
         }
         spdlog::warn("transaction for {}[{}]@{} failed (attempt {}): {}", tp.topic, tp.partition, offset, attempt,
                      e.what());
       }
     }
-    return false;
+    return Committed::kNo;
+  }
+
+  // Whether the group's committed offset of tp is past `offset` (the transaction that consumed it committed), or
+  // nullopt when that cannot be read.
+  std::optional<bool> committedSince(const TopicPartition& tp, int64_t offset) {
+    for (int attempt = 1; attempt <= 5; ++attempt) {
+      try {
+        return consumer->committedOffset(tp) > offset;
+      } catch (const kafka::Error& e) {
+        spdlog::warn("reading the committed offset of {}[{}] (attempt {}): {}", tp.topic, tp.partition, attempt,
+                     e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // What replaces a job's records that Kafka refuses for good: a small final ERROR saying why, and the job as a
+  // dead letter, so the run gets a verdict and the job does not loop.
+  std::vector<kafka::OutgoingRecord> unwritableResult(const Work& w, size_t refused) {
+    const std::string why = "the job's result could not be written to Kafka and will not be tried again (" +
+                            std::to_string(refused) + " record(s) refused for good: too large or not authorised; "
+                            "see worker " + settings.worker_id + "'s log)";
+    v1::Result r;
+    r.set_schema_version(1);
+    r.set_run_id(w.job.run_id());
+    r.set_job_id(w.job.job_id());
+    r.set_attempt(w.job.attempt());
+    r.set_name(w.job.name());
+    for (const auto& t : w.job.tests()) r.add_tests(t);
+    r.set_worker_id(settings.worker_id);
+    r.set_verdict(v1::ERROR);
+    r.set_stage("result");
+    r.set_error(why);
+    r.set_final(true);
+    r.set_finished_at_ms(nowMillis());
+    v1::TestCase* c = r.add_cases();
+    c->set_name(w.job.name());
+    c->set_classname(w.job.name());
+    c->set_status(v1::ERROR);
+    c->set_message(why);
+    v1::DeadLetter dl = makeDeadLetter(why, w.tp, w.offset, w.job.run_id() + "/" + w.job.job_id(),
+                                       w.job.SerializeAsString(), "worker " + settings.worker_id);
+    return {{settings.topics.results, r.run_id(), r.SerializeAsString()},
+            {settings.topics.dead_letters, dl.key(), dl.SerializeAsString()}};
   }
 
   void deadLetter(const kafka::Message& m, const std::string& reason) {
     spdlog::error("job record {}[{}]@{} goes to the dead-letter topic: {}", m.tp.topic, m.tp.partition, m.offset,
                   reason);
     v1::DeadLetter dl = makeDeadLetter(reason, m.tp, m.offset, m.key, m.payload, "worker " + settings.worker_id);
-    if (!commitRecords({{settings.topics.dead_letters, m.key, dl.SerializeAsString()}}, m.tp, m.offset, nullptr)) {
+    if (commitRecords({{settings.topics.dead_letters, m.key, dl.SerializeAsString()}}, m.tp, m.offset, nullptr,
+                      consumer->memberId()) != Committed::kYes) {
       buffer(m, true);  // not recorded: try again later
     }
   }
@@ -222,7 +303,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
     Buffered b{m, 0};
     if (settings.topics.isRetry(m.tp.topic)) {
       v1::Job peek;
-      if (peek.ParseFromString(m.payload)) b.due_ms = peek.not_before_ms();
+      if (peek.ParseFromString(m.payload)) b.due_ms = clampedDue(peek.not_before_ms(), m);
     }
     if (at_front) {
       q.push_front(std::move(b));
@@ -231,6 +312,45 @@ struct JobLoop::State : public kafka::RebalanceListener {
     }
     buffered_bytes += m.payload.size();
     ++buffered_count;
+  }
+
+  // A retry record's due time comes from the record itself, but never later than its own topic's delay after it
+  // was produced: that is the latest a worker would have set it. So records on a retry topic are due in the order
+  // they sit in, and a forged or corrupt one (due in the year 3000) waits one delay, not forever.
+  int64_t clampedDue(int64_t not_before_ms, const kafka::Message& m) {
+    const auto& retries = settings.topics.retries;
+    const size_t step = static_cast<size_t>(std::find(retries.begin(), retries.end(), m.tp.topic) - retries.begin());
+    const auto longest = std::max_element(settings.retry.delays.begin(), settings.retry.delays.end());
+    const int64_t delay = step < settings.retry.delays.size() ? settings.retry.delays[step].count()
+                          : longest != settings.retry.delays.end() ? longest->count()
+                                                                   : 0;
+    const int64_t latest = (m.timestamp_ms >= 0 ? m.timestamp_ms : nowMillis()) + delay;
+    if (not_before_ms <= latest) return not_before_ms;
+    spdlog::warn("retry record {}[{}]@{} is due at {} ms, later than its topic's delay allows; it runs at {}",
+                 m.tp.topic, m.tp.partition, m.offset, not_before_ms, latest);
+    return latest;
+  }
+
+  // A retry record that is not due yet but has due records behind it on its partition is moved out of their way:
+  // written again at the partition's end, its offset committed in the same transaction. Nothing waits behind a
+  // record that is not due, and a waiting record never holds a slot.
+  void deferBlockingRetries(int64_t now) {
+    for (auto& [tp, q] : buffered) {
+      if (q.size() < 2 || busy.count(tp) || q.front().due_ms <= now || !settings.topics.isRetry(tp.topic)) continue;
+      const bool due_behind =
+          std::any_of(q.begin() + 1, q.end(), [&](const Buffered& b) { return b.due_ms <= now; });
+      if (!due_behind) continue;
+      const kafka::Message& m = q.front().message;
+      if (commitRecords({{tp.topic, m.key, m.payload}}, tp, m.offset, nullptr, consumer->memberId()) !=
+          Committed::kYes) {
+        continue;  // tried again on the next round
+      }
+      spdlog::info("retry record {}[{}]@{} is not due for {} s; moved behind the due ones", tp.topic, tp.partition,
+                   m.offset, (q.front().due_ms - now) / 1000);
+      buffered_bytes -= m.payload.size();
+      --buffered_count;
+      q.pop_front();
+    }
   }
 
   void dropBuffered(const TopicPartition& tp) {
@@ -248,6 +368,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
   void dispatch() {
     bool started = true;
     const int64_t now = nowMillis();
+    deferBlockingRetries(now);
     while (started && running < settings.slots) {
       started = false;
       for (auto& [tp, q] : buffered) {
@@ -287,7 +408,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
     ++running;
     {
       std::lock_guard lock(mu);
-      queue.push_back({std::move(job), m.tp, m.offset, f.token, f.cancel});
+      queue.push_back({std::move(job), m.tp, m.offset, f.token, f.cancel, consumer->memberId()});
     }
     cv.notify_one();
   }
@@ -312,13 +433,29 @@ struct JobLoop::State : public kafka::RebalanceListener {
   // Back-pressure: pauses every partition while the buffers are over their bounds (or while draining), and
   // resumes them once the buffers are down to half.
   void updatePauses(bool draining) {
+    // Retry records that are not due count apart: they hold no slot and must not stop the jobs topic; a retry
+    // partition with enough of them waiting is paused on its own.
+    constexpr size_t kWaitingPerPartition = 16;
+    const int64_t now = nowMillis();
+    size_t waiting_bytes = 0, waiting_count = 0;
+    std::set<TopicPartition> want;
+    for (const auto& [tp, q] : buffered) {
+      size_t waiting_here = 0;
+      for (const auto& b : q) {
+        if (b.due_ms <= now) continue;
+        ++waiting_here;
+        waiting_bytes += b.message.payload.size();
+      }
+      waiting_count += waiting_here;
+      if (waiting_here >= kWaitingPerPartition && assigned.count(tp)) want.insert(tp);
+    }
+    const size_t ready_bytes = buffered_bytes - waiting_bytes, ready_count = buffered_count - waiting_count;
     const size_t max_count = static_cast<size_t>(settings.slots) * 64;
-    if (!backpressure && (buffered_bytes > settings.max_buffered_bytes || buffered_count > max_count)) {
+    if (!backpressure && (ready_bytes > settings.max_buffered_bytes || ready_count > max_count)) {
       backpressure = true;
-    } else if (backpressure && buffered_bytes <= settings.max_buffered_bytes / 2 && buffered_count <= max_count / 2) {
+    } else if (backpressure && ready_bytes <= settings.max_buffered_bytes / 2 && ready_count <= max_count / 2) {
       backpressure = false;
     }
-    std::set<TopicPartition> want;
     if (draining || backpressure) want = assigned;
     std::vector<TopicPartition> to_pause, to_resume;
     for (const auto& tp : want) {

@@ -157,21 +157,41 @@ int partitionCount(const ClientSettings& settings, const std::string& topic, std
 
 namespace {
 // Remembers the first failed delivery so flush() can report it. Called on librdkafka's poll thread.
+// Error codes that mean the same record will be refused again, however often it is sent.
+bool isPermanentRefusal(RdKafka::ErrorCode code) {
+  switch (code) {
+    case RdKafka::ERR_MSG_SIZE_TOO_LARGE:
+    case RdKafka::ERR_RECORD_LIST_TOO_LARGE:
+    case RdKafka::ERR_INVALID_RECORD:
+    case RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RdKafka::ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RdKafka::ERR_INVALID_REQUIRED_ACKS:
+      return true;
+    default:
+      return false;
+  }
+}
+
 class DeliveryTracker : public RdKafka::DeliveryReportCb {
  public:
   void dr_cb(RdKafka::Message& m) override {
     if (m.err() == RdKafka::ERR_NO_ERROR) return;
     std::lock_guard lock(mu_);
-    if (first_error_.empty()) first_error_ = m.topic_name() + ": " + m.errstr();
+    if (first_error_.empty()) {
+      first_error_ = m.topic_name() + ": " + m.errstr();
+      first_code_ = m.err();
+    }
   }
-  std::string takeError() {
+  std::string takeError() { return take().first; }
+  std::pair<std::string, RdKafka::ErrorCode> take() {
     std::lock_guard lock(mu_);
-    return std::exchange(first_error_, {});
+    return {std::exchange(first_error_, {}), std::exchange(first_code_, RdKafka::ERR_NO_ERROR)};
   }
 
  private:
-  std::mutex mu_;  // guards first_error_
+  std::mutex mu_;  // guards first_error_, first_code_
   std::string first_error_;
+  RdKafka::ErrorCode first_code_ = RdKafka::ERR_NO_ERROR;
 };
 
 std::unique_ptr<RdKafka::Producer> makeProducer(RdKafka::Conf& conf) {
@@ -191,7 +211,8 @@ void produce(RdKafka::Producer& p, const OutgoingRecord& r) {
       p.poll(100);
       continue;
     }
-    throw toError("producing to " + r.topic, e);
+    Error failure = toError("producing to " + r.topic + " (" + std::to_string(r.payload.size()) + " bytes)", e);
+    throw isPermanentRefusal(e) ? Error(failure.what(), Error::Kind::kPermanent) : failure;
   }
 }
 }  // namespace
@@ -254,6 +275,9 @@ std::optional<Message> toMessage(RdKafka::Message* raw) {
       Message out;
       out.tp = {m->topic_name(), m->partition()};
       out.offset = m->offset();
+      out.timestamp_ms = m->timestamp().type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE
+                             ? -1
+                             : m->timestamp().timestamp;
       if (m->key()) out.key = *m->key();
       out.payload.assign(static_cast<const char*>(m->payload()), m->len());
       return out;
@@ -350,6 +374,19 @@ void GroupConsumer::seek(const TopicPartition& tp, int64_t offset) {
   if (e != RdKafka::ERR_NO_ERROR) spdlog::warn("seek {}[{}] to {}: {}", tp.topic, tp.partition, offset, RdKafka::err2str(e));
 }
 
+std::string GroupConsumer::memberId() const { return impl_->handle->memberid(); }
+
+int64_t GroupConsumer::committedOffset(const TopicPartition& tp, std::chrono::milliseconds timeout) {
+  std::vector<RdKafka::TopicPartition*> one{RdKafka::TopicPartition::create(tp.topic, tp.partition)};
+  RdKafka::ErrorCode code = impl_->handle->committed(one, static_cast<int>(timeout.count()));
+  const int64_t offset = one[0]->offset();
+  const RdKafka::ErrorCode own = one[0]->err();
+  RdKafka::TopicPartition::destroy(one);
+  if (code != RdKafka::ERR_NO_ERROR) throw toError("committed offsets of " + tp.topic, code);
+  if (own != RdKafka::ERR_NO_ERROR) throw toError("committed offset of " + tp.topic, own);
+  return offset < 0 ? -1 : offset;
+}
+
 void GroupConsumer::close() {
   if (impl_ && impl_->handle && !impl_->closed) {
     impl_->closed = true;
@@ -382,10 +419,10 @@ void TransactionalProducer::Impl::connect() {
   handle.reset();
   ConfPtr conf = baseConf(settings);
   set(*conf, "transactional.id", transactional_id);
-  // Our transactions stay open only for the produce and commit (milliseconds). A short timeout bounds how long a
-  // SIGKILLed worker's open transaction holds back read_committed readers (the aggregator) when no restart with
-  // the same transactional id fences it.
-  set(*conf, "transaction.timeout.ms", "10000");
+  // Our transactions stay open only for the produce and commit (milliseconds, seconds on a loaded machine: commits
+  // of 15 s were seen at a load average of 20 on 2 cores). The timeout bounds how long a SIGKILLed worker's open
+  // transaction holds back read_committed readers (the aggregator) when no restart with the same id fences it.
+  set(*conf, "transaction.timeout.ms", "30000");
   // The broker answers CONCURRENT_TRANSACTIONS while the previous commit finishes; retry that quickly.
   set(*conf, "retry.backoff.ms", "10");
   set(*conf, "linger.ms", "1");
@@ -411,22 +448,31 @@ void TransactionalProducer::commit(const std::vector<OutgoingRecord>& records,
   std::lock_guard lock(impl_->mu);
   if (!impl_->handle) impl_->connect();  // an earlier fatal error left no producer
   RdKafka::Producer& p = *impl_->handle;
-  auto abortWith = [&](Error failure) -> Error {
-    if (failure.isFatal()) {
-      // A fatal producer (fenced, or its epoch lost) cannot continue: rebuild it now, so the caller's retry of
-      // this (unwritten) transaction goes through a fresh one.
-      spdlog::warn("fatal transactional producer error, rebuilding it: {}", failure.what());
-      try {
-        impl_->connect();
-      } catch (const Error& rebuild) {
-        impl_->handle.reset();
-        return Error(std::string(failure.what()) + "; rebuilding failed: " + rebuild.what(), Error::Kind::kFatal);
-      }
-      return Error(failure.what(), Error::Kind::kAbortable);
+  // Rebuilds the producer after a fatal error; a new producer's init_transactions fences the old one and completes
+  // or aborts its pending transaction. Returns the error for the caller, of `kind` when the rebuild worked.
+  auto rebuildAfter = [&](const Error& failure, Error::Kind kind) -> Error {
+    spdlog::warn("transactional producer must be rebuilt: {}", failure.what());
+    try {
+      impl_->connect();
+    } catch (const Error& rebuild) {
+      impl_->handle.reset();
+      return Error(std::string(failure.what()) + "; rebuilding failed: " + rebuild.what(), Error::Kind::kFatal);
     }
+    return Error(failure.what(), kind);
+  };
+  // Before the commit was asked for: nothing can have been written.
+  auto abortWith = [&](Error failure) -> Error {
+    if (failure.isFatal()) return rebuildAfter(failure, Error::Kind::kAbortable);
     if (RdKafka::Error* e = p.abort_transaction(30000)) {
       Error abort_failure = toError("abort_transaction", e);
-      if (abort_failure.isFatal()) return abort_failure;
+      if (abort_failure.isFatal()) return rebuildAfter(abort_failure, Error::Kind::kAbortable);
+      // The abort's outcome is unknown; a rebuilt producer settles it, and nothing of ours was committed.
+      return rebuildAfter(abort_failure, Error::Kind::kAbortable);
+    }
+    auto [delivery, code] = impl_->tracker.take();
+    if (failure.isPermanent() || isPermanentRefusal(code)) {
+      return Error(std::string(failure.what()) + (delivery.empty() ? "" : " (" + delivery + ")"),
+                   Error::Kind::kPermanent);
     }
     return Error(failure.what(), Error::Kind::kAbortable);
   };
@@ -444,7 +490,19 @@ void TransactionalProducer::commit(const std::vector<OutgoingRecord>& records,
     RdKafka::TopicPartition::destroy(rd);
     if (e) throw abortWith(toError("send_offsets_to_transaction", e));
   }
-  if (RdKafka::Error* e = p.commit_transaction(60000)) throw abortWith(toError("commit_transaction", e));
+  // The commit: a retriable error leaves the outcome unknown, and the same call is made again until it answers.
+  constexpr int kCommitTries = 10;
+  for (int attempt = 1;; ++attempt) {
+    RdKafka::Error* e = p.commit_transaction(60000);
+    if (!e) break;
+    Error failure = toError("commit_transaction", e);
+    if (failure.kind() == Error::Kind::kAbortable) throw abortWith(failure);
+    if (failure.isRetriable() && attempt < kCommitTries) {
+      spdlog::warn("{} (try {} of {}); asking again", failure.what(), attempt, kCommitTries);
+      continue;
+    }
+    throw rebuildAfter(failure, Error::Kind::kUnknownOutcome);
+  }
   if (std::string failed = impl_->tracker.takeError(); !failed.empty()) {
     // commit_transaction succeeded, so every record was delivered; a report here would be a librdkafka bug.
     spdlog::warn("delivery report after committed transaction: {}", failed);

@@ -21,14 +21,17 @@ struct ClientSettings {
 };
 
 // A Kafka failure, decided at the boundary: retriable errors may be retried by the caller as they are,
-// abortable ones need the current transaction aborted, fatal ones need the client rebuilt.
+// abortable ones need the current transaction aborted, fatal ones need the client rebuilt. kPermanent: the same
+// records will fail the same way however often they are sent (too large for the broker, not authorised).
+// kUnknownOutcome: a transaction's commit may or may not have happened; the caller must find out which.
 class Error : public std::runtime_error {
  public:
-  enum class Kind { kRetriable, kAbortable, kFatal, kOther };
+  enum class Kind { kRetriable, kAbortable, kFatal, kPermanent, kUnknownOutcome, kOther };
   Error(const std::string& what, Kind kind) : std::runtime_error(what), kind_(kind) {}
   Kind kind() const { return kind_; }
   bool isRetriable() const { return kind_ == Kind::kRetriable; }
   bool isFatal() const { return kind_ == Kind::kFatal; }
+  bool isPermanent() const { return kind_ == Kind::kPermanent; }
 
  private:
   Kind kind_;
@@ -43,6 +46,7 @@ struct TopicPartition {
 struct Message {
   TopicPartition tp;
   int64_t offset = 0;
+  int64_t timestamp_ms = -1;  // when the record was produced (or appended), -1 when unknown
   std::string key;
   std::string payload;
 };
@@ -95,10 +99,16 @@ class TransactionalProducer {
   TransactionalProducer(const TransactionalProducer&) = delete;
   TransactionalProducer& operator=(const TransactionalProducer&) = delete;
 
-  // begin → produce records → send offsets (next offsets to read) for consumer's group → commit.
-  // On an abortable failure the transaction is aborted and Error(kAbortable) thrown: nothing was written.
-  // On a fatal one the producer is rebuilt inside (fencing included) and Error(kAbortable) thrown, so the caller
-  // simply retries; Error(kFatal) only when even the rebuild failed.
+  // begin → produce records → send offsets (next offsets to read) for consumer's group → commit, following
+  // librdkafka's transactional contract:
+  //  - a retriable error of commit_transaction (a timeout: the outcome is unknown) retries that same call;
+  //  - an error that requires an abort aborts: Error(kAbortable), nothing was written; Error(kPermanent) instead
+  //    when a record was refused for good (too large, not authorised), so the caller stops sending it;
+  //  - a fatal error before the commit was asked for rebuilds the producer (fencing included): Error(kAbortable);
+  //  - a fatal error, or retries that never end, once the commit was asked for rebuild the producer too (its
+  //    init_transactions completes or aborts the pending transaction) and throw Error(kUnknownOutcome): the caller
+  //    must learn from the group's committed offsets whether the transaction happened.
+  // Error(kFatal) only when even the rebuild failed.
   void commit(const std::vector<OutgoingRecord>& records, const std::map<TopicPartition, int64_t>& offsets,
               GroupConsumer& consumer);
 
@@ -136,6 +146,12 @@ class GroupConsumer {
   void resume(const std::vector<TopicPartition>& partitions);
   // Moves the fetch position of an assigned partition (e.g. back to a job whose commit failed).
   void seek(const TopicPartition& tp, int64_t offset);
+  // This member's id in the group; it changes when the group dropped the member (e.g. after a session timeout)
+  // and it joined again. Thread-safe.
+  std::string memberId() const;
+  // The group's committed offset of a partition (the next offset to read), or -1 when none. Only stable
+  // (committed-transaction) offsets are returned. Thread-safe; throws Error.
+  int64_t committedOffset(const TopicPartition& tp, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Leaves the group (revoking everything through the listener).
   void close();
 

@@ -32,11 +32,22 @@ def main():
     p.add_argument("--kill-every", type=float, default=4.0, help="seconds between worker kills")
     p.add_argument("--fault-rate", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=int(time.time()))
+    p.add_argument("--load", type=int, default=0,
+                   help="CPU hogs (stress-ng) running through the whole run: 2 per core loads a machine well past full")
+    p.add_argument("--sigstop", type=float, default=0,
+                   help="seconds one worker is stopped (SIGSTOP, then SIGCONT) mid-run; past the 10 s session timeout "
+                        "the group drops it while its job runs")
     args = p.parse_args()
     fleet_e2e.ARGS = argparse.Namespace(build=os.path.abspath(args.build), source=os.path.abspath(args.source))
     rng = random.Random(args.seed)
     print(f"chaos: {args.jobs} jobs, {args.workers} workers, seed {args.seed}")
-    stats = {"worker_kills": 0, "worker_starts": 0, "aggregator_restarts": 0, "broker_restarts": 0, "poison": 0}
+    stats = {"worker_kills": 0, "worker_starts": 0, "aggregator_restarts": 0, "broker_restarts": 0, "poison": 0,
+             "sigstops": 0}
+    hogs = None
+    if args.load:
+        hogs = subprocess.Popen(["stress-ng", "--cpu", str(args.load), "--timeout", "3600s", "--quiet"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"chaos: {args.load} CPU hogs (stress-ng) run throughout")
     worker_flags = ["--inject-sandbox-faults", str(args.fault_rate), "--retry-delays", "1s,2s,3s",
                     "--max-attempts", "4"]
     with Fleet("chaos") as fleet:
@@ -71,7 +82,7 @@ def main():
 
         def chaos():
             next_kill = time.monotonic() + args.kill_every
-            aggregator_at, broker_at = args.jobs * 0.3, args.jobs * 0.55
+            aggregator_at, broker_at, sigstop_at = args.jobs * 0.3, args.jobs * 0.55, args.jobs * 0.4
             while not stop.is_set():
                 time.sleep(0.2)
                 progress = done()
@@ -91,6 +102,15 @@ def main():
                     fleet.procs["aggregator"].wait()
                     start_aggregator()
                     stats["aggregator_restarts"] += 1
+                if args.sigstop and progress >= sigstop_at and not stats["sigstops"]:
+                    # The stopped worker is spared from kills meanwhile; its jobs go on running in their sandboxes.
+                    victim = rng.choice(names)
+                    proc = fleet.procs[victim]
+                    proc.send_signal(signal.SIGSTOP)
+                    stop.wait(args.sigstop)
+                    proc.send_signal(signal.SIGCONT)
+                    stats["sigstops"] += 1
+                    next_kill = time.monotonic() + args.kill_every
                 if progress >= broker_at and not stats["broker_restarts"]:
                     kafka = os.path.join(args.source, "scripts", "kafka.sh")
                     subprocess.run([kafka, "stop"], check=True, capture_output=True, timeout=120)
@@ -105,9 +125,14 @@ def main():
 
         t = threading.Thread(target=chaos, daemon=True)
         t.start()
-        out, err = sub.communicate(timeout=1800)
-        stop.set()
-        t.join(timeout=120)
+        try:
+            out, err = sub.communicate(timeout=1800)
+        finally:
+            stop.set()
+            t.join(timeout=120)
+            if hogs:
+                hogs.kill()
+                hogs.wait()
         check(sub.returncode in (0, 1), f"the run completed (exit {sub.returncode}; {err.strip()[-300:]})")
 
         run = json.loads(fleet.api(f"/v1/runs/{run_id}"))
@@ -138,6 +163,7 @@ def main():
         check(len(poison) == stats["poison"], f"every poison record is a dead letter ({len(poison)}/{stats['poison']})")
         print(f"chaos: jobs {args.jobs}, worker kills {stats['worker_kills']}, worker starts {stats['worker_starts']}, "
               f"aggregator restarts {stats['aggregator_restarts']}, broker restarts {stats['broker_restarts']}, "
+              f"sigstops {stats['sigstops']} ({args.sigstop:.0f} s), cpu hogs {args.load}, "
               f"retried attempts {retries}, final errors {len(errors)}, poison {len(poison)}, "
               f"lost {lost}, doubled {doubled_final + max(doubled_on_topic, 0)}")
     print(f"{len(fleet_e2e.FAILURES)} failed checks")

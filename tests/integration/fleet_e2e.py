@@ -606,6 +606,59 @@ def case_run_id_reuse():
               "the first manifest still makes the run, which still passed")
 
 
+def encoded_job(**fields):
+    """A testfleet.v1.Job in protobuf wire format, encoded by protoc from text format."""
+    enums = {"framework"}
+    text = " ".join(f"{k}: {json.dumps(v) if isinstance(v, str) and k not in enums else v}" for k, v in fields.items())
+    proto = os.path.join(ARGS.source, "proto")
+    out = subprocess.run(["protoc", f"--encode=testfleet.v1.Job", "-I", proto,
+                          os.path.join(proto, "testfleet", "v1", "testfleet.proto")],
+                         input=text.encode(), capture_output=True, timeout=30, check=True)
+    return out.stdout
+
+
+def case_retry_poison():
+    print("retry records due in the year 3000 hold no slot and no line: other jobs, and due retries behind them, run")
+    year_3000 = 32503680000000
+    with Fleet("retrypoison") as fleet:
+        fleet.start_aggregator()
+        subprocess.run([fleet.bin("testfleet"), "--brokers", BROKERS, "--topic-prefix", fleet.prefix, "topics"],
+                       check=True, capture_output=True, timeout=60)
+        records = [(f"poison/far-{i}", encoded_job(schema_version=1, run_id="poison", job_id=f"far-{i}", attempt=2,
+                                                  framework="SHELL", name=f"far {i}", command="true",
+                                                  not_before_ms=year_3000)) for i in range(150)]
+        records.append(("poison/due", encoded_job(schema_version=1, run_id="poison", job_id="due-one", attempt=2,
+                                                  framework="SHELL", name="due one", command="true",
+                                                  not_before_ms=int(time.time() * 1000))))
+        for i, (key, payload) in enumerate(records):
+            path = os.path.join(fleet.dir, f"retry-{i}.bin")
+            with open(path, "wb") as f:
+                f.write(payload)
+        # All on one partition, the due one last: behind 150 that are not due.
+        files = [os.path.join(fleet.dir, f"retry-{i}.bin") for i in range(len(records))]
+        for chunk in range(0, len(files), 50):
+            for key_path in files[chunk:chunk + 50]:
+                key = records[files.index(key_path)][0]
+                subprocess.run(["kcat", "-b", BROKERS, "-P", "-t", f"{fleet.prefix}.retry-1", "-p", "0", "-k", key,
+                                key_path], check=True, capture_output=True, timeout=30)
+        fleet.start_worker("w1", 2)
+        r = fleet.submit(trivial_suite(fleet.dir, 10, "true"), "--wait", "--stall-timeout", "90s", timeout=300)
+        check(r.returncode == 0, f"a suite submitted after them runs to the end (exit {r.returncode}: "
+                                 f"{(r.stdout + r.stderr).strip()[-200:]})")
+        deadline = time.monotonic() + 60
+        due_ran = False
+        while time.monotonic() < deadline and not due_ran:
+            out = subprocess.run(["kcat", "-b", BROKERS, "-C", "-t", f"{fleet.prefix}.results", "-o", "beginning",
+                                  "-e", "-q", "-X", "isolation.level=read_committed"], capture_output=True,
+                                 timeout=60)
+            due_ran = b"due-one" in out.stdout
+            time.sleep(0.5)
+        check(due_ran, "the due retry record behind them ran")
+        with open(os.path.join(fleet.dir, "worker-w1.log")) as f:
+            log = f.read()
+        check("later than its topic's delay allows" in log, "the worker says a retry record was due too late")
+
+
 CASES = {
     "demo": case_demo_suite,
     "malformed": case_malformed_suite,
@@ -617,6 +670,7 @@ CASES = {
     "bundles": case_bundles,
     "bytes": case_any_bytes,
     "runid": case_run_id_reuse,
+    "retry_poison": case_retry_poison,
 }
 
 
