@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/dead_letter.h"
 #include "common/proto_utf8.h"
+#include "common/result_parts.h"
 
 namespace testfleet::aggregator {
 
@@ -85,6 +86,7 @@ void Ingest::run(const std::atomic<bool>& stop) {
         if (!decoded) problem = "does not decode as testfleet.v1.Result";
         else if (r.schema_version() != 1) problem = "unknown schema version " + std::to_string(r.schema_version());
         else if (r.run_id().empty() || r.job_id().empty()) problem = "result without run_id or job_id";
+        else if (std::string wrong = resultPartProblem(r); !wrong.empty()) problem = wrong;
         else results.push_back(std::move(r));
       } else {
         v1::RunManifest rm;

@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/dead_letter.h"
+#include "worker/result_records.h"
 
 namespace testfleet::worker {
 namespace {
@@ -149,7 +150,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
       if (result.verdict() == v1::FAILED && reruns > 0 && !w.cancel->load()) {
         // Flaky-test detection: run it again in a fresh sandbox on whichever worker is free.
         result.set_final(false);
-        records.push_back({settings.topics.results, result.run_id(), result.SerializeAsString()});
+        appendResultRecords(records, settings.topics.results, result, settings.max_result_record_bytes);
         v1::Job rerun = job;
         rerun.set_attempt(job.attempt() + 1);
         rerun.set_reruns(reruns - 1);
@@ -158,7 +159,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
         return records;
       }
       if (result.verdict() != v1::ERROR || w.cancel->load()) {
-        records.push_back({settings.topics.results, result.run_id(), result.SerializeAsString()});
+        appendResultRecords(records, settings.topics.results, result, settings.max_result_record_bytes);
         return records;
       }
       RetryDecision d;
@@ -170,7 +171,7 @@ struct JobLoop::State : public kafka::RebalanceListener {
       if (d.kind == RetryDecision::Kind::kGiveUp) {
         result.set_error("gave up after " + std::to_string(job.attempt()) + " attempts: " + result.error());
       }
-      records.push_back({settings.topics.results, result.run_id(), result.SerializeAsString()});
+      appendResultRecords(records, settings.topics.results, result, settings.max_result_record_bytes);
       if (d.kind == RetryDecision::Kind::kInPlace) {
         for (auto until = Clock::now() + d.wait; Clock::now() < until && !w.cancel->load();) {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -29,6 +29,7 @@ struct JobLoopSettings {
   size_t max_buffered_bytes = 64 << 20;  // fetched, not yet started jobs held in memory before pausing
   RetrySettings retry;
   uint32_t max_reruns = 10;  // a job's `reruns` is untrusted: at most this many are done
+  size_t max_result_record_bytes = 900 << 10;  // a bigger result travels in parts (common/result_parts.h)
 };
 
 // Signals from outside (main's signal thread): the first stop drains, the second (or the grace deadline) hands

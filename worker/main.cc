@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/result_parts.h"
 #include "common/signal_watcher.h"
 #include "worker/bundle_cache.h"
 #include "worker/job_loop.h"
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
   loop.worker_id = host;
   bool unsandboxed = false;
   std::string cgroup_mode = "auto", memory = "2Gi", max_file = "1Gi", flood = "256Mi", workspace = "1Gi",
-              artifacts = "4Mi";
+              artifacts = "4Mi", result_record = "900Ki";
   fs::path bwrap = "/usr/bin/bwrap", slirp4netns = "/usr/bin/slirp4netns";
   uid_t bw_uid = 2000000000;
   bool no_seccomp = false;
@@ -96,6 +97,10 @@ int main(int argc, char** argv) {
   app.add_option("--workspace-size", workspace, "size of each job's /work (a tmpfs; counts against its memory)")
       ->capture_default_str();
   app.add_option("--artifact-bytes", artifacts, "all of a job's artifacts together (they travel in its result)")
+      ->capture_default_str();
+  app.add_option("--result-record-bytes", result_record,
+                 "largest results-topic record; a bigger result travels in several (under the broker's "
+                 "message.max.bytes, ~1Mi by default)")
       ->capture_default_str();
   app.add_option("--max-file-size", max_file, "largest single file a job may write (RLIMIT_FSIZE)")
       ->capture_default_str();
@@ -206,9 +211,16 @@ int main(int argc, char** argv) {
   auto artifact_bytes = parseBytes(artifacts);
   if (!max_file_bytes || !flood_bytes || !workspace_bytes || !artifact_bytes || *artifact_bytes > (6u << 20)) {
     std::cerr << "testfleet-worker: --workspace-size, --max-file-size, --output-flood-limit and --artifact-bytes "
-                 "take sizes such as 1Gi or 64Mi (artifacts at most 6Mi: they travel in a Kafka message)\n";
+                 "take sizes such as 1Gi or 64Mi (artifacts at most 6Mi: they travel in the job's result)\n";
     return 2;
   }
+  auto result_record_bytes = parseBytes(result_record);
+  if (!result_record_bytes || *result_record_bytes < kMinResultRecordBytes || *result_record_bytes > (8u << 20)) {
+    std::cerr << "testfleet-worker: --result-record-bytes takes a size from 64Ki to 8Mi, under the broker's "
+                 "message.max.bytes (such as 900Ki)\n";
+    return 2;
+  }
+  loop.max_result_record_bytes = *result_record_bytes;
   runner.max_file_bytes = *max_file_bytes;
   runner.output_kill_bytes = *flood_bytes;
   runner.workspace_bytes = *workspace_bytes;

@@ -29,7 +29,9 @@ using Positions = std::map<kafka::TopicPartition, int64_t>;  // next offset to r
 
 // What a batch changed, for metrics and logs.
 struct BatchOutcome {
-  std::vector<size_t> fresh;  // indices into the batch's results of those stored now (not stored before)
+  // Indices into the batch's results of those stored now (not stored before); for a result in parts, the index of
+  // the part that completed it.
+  std::vector<size_t> fresh;
   // Per run id, results for jobs the run's manifest does not list: stored, but no part of the run. Each is counted
   // once, when both it and the manifest are known, whichever arrived first.
   std::map<std::string, size_t> unknown_job;
@@ -44,7 +46,8 @@ class ResultStore {
   // Atomically: stores the results (a (run, job, attempt) already stored is left unchanged), stores each run's
   // first manifest (a later one for the same run id is ignored), moves the read positions, and marks runs complete
   // whose listed jobs all have final results. A run is made only of results for jobs its manifest lists; others are
-  // kept (a result may arrive before its manifest) but count nowhere.
+  // kept (a result may arrive before its manifest) but count nowhere. A result in parts (common/result_parts.h) is
+  // stored, merged, once its last part is here, in this batch or a later one; until then it counts nowhere.
   virtual BatchOutcome commitBatch(const std::vector<v1::Result>& results, const std::vector<v1::RunManifest>& manifests,
                                    const Positions& next_offsets, int64_t now_ms) = 0;
   virtual Positions positions() = 0;

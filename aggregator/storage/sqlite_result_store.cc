@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "aggregator/reports/test_durations.h"
+#include "common/result_parts.h"
 #include "common/verdict.h"
 
 namespace testfleet::aggregator {
@@ -50,6 +51,16 @@ std::string columnBytes(sqlite3_stmt* s, int i) {
   return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
 }
 
+// Decodes the first column of every row as a Result (rows that do not decode are skipped).
+std::vector<v1::Result> readResults(sqlite3_stmt* s) {
+  std::vector<v1::Result> out;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    v1::Result r;
+    if (r.ParseFromString(columnBytes(s, 0))) out.push_back(std::move(r));
+  }
+  return out;
+}
+
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY,
@@ -70,6 +81,18 @@ CREATE TABLE IF NOT EXISTS results (
   finished_at_ms INTEGER NOT NULL,
   result BLOB NOT NULL,
   PRIMARY KEY (run_id, job_id, attempt)
+);
+-- Parts of results too big for one Kafka record (common/result_parts.h), kept until a result's last part arrives;
+-- then the merged result goes into results and its parts are deleted. sender: resultPartsSender.
+CREATE TABLE IF NOT EXISTS result_parts (
+  run_id TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  parts INTEGER NOT NULL,
+  result BLOB NOT NULL,
+  PRIMARY KEY (run_id, job_id, attempt, sender, part)
 );
 CREATE TABLE IF NOT EXISTS positions (
   topic TEXT NOT NULL,
@@ -170,6 +193,62 @@ void putManifest(sqlite3* db, sqlite3_stmt* put_run, const v1::RunManifest& m, B
   if (auto n = sqlite3_column_int64(unlisted.get(), 0); n > 0) out.unknown_job[m.run_id()] += static_cast<size_t>(n);
 }
 
+// Stores a whole result; false when its (run, job, attempt) was stored before (that row is left unchanged).
+bool putResult(sqlite3* db, sqlite3_stmt* put_result, const v1::Result& r) {
+  bindText(put_result, 1, r.run_id());
+  bindText(put_result, 2, r.job_id());
+  sqlite3_bind_int64(put_result, 3, r.attempt());
+  sqlite3_bind_int(put_result, 4, r.final() ? 1 : 0);
+  sqlite3_bind_int(put_result, 5, r.verdict());
+  bindText(put_result, 6, r.name());
+  sqlite3_bind_int64(put_result, 7, r.usage().wall_ms());
+  sqlite3_bind_int64(put_result, 8, r.finished_at_ms());
+  bindBlob(put_result, 9, r.SerializeAsString());
+  step(db, put_result);
+  const bool fresh = sqlite3_changes(db) > 0;
+  sqlite3_reset(put_result);
+  return fresh;
+}
+
+// A statement about a result part, with ?1 run, ?2 job, ?3 attempt, ?4 sender and ?5 parts bound (those it has).
+Stmt preparePartQuery(sqlite3* db, const char* sql, const v1::Result& part) {
+  Stmt s = prepare(db, sql);
+  bindText(s.get(), 1, part.run_id());
+  bindText(s.get(), 2, part.job_id());
+  sqlite3_bind_int64(s.get(), 3, part.attempt());
+  bindText(s.get(), 4, resultPartsSender(part));
+  sqlite3_bind_int64(s.get(), 5, part.parts());
+  return s;
+}
+
+// Keeps a part of a result, and returns the whole result once this part completes it (its parts are then
+// deleted). A part of a result already stored, or stored before, changes nothing.
+std::optional<v1::Result> putPart(sqlite3* db, const v1::Result& part) {
+  auto stored = preparePartQuery(
+      db, "SELECT EXISTS (SELECT 1 FROM results WHERE run_id = ?1 AND job_id = ?2 AND attempt = ?3)", part);
+  step(db, stored.get());
+  if (sqlite3_column_int(stored.get(), 0) != 0) return std::nullopt;
+  auto put = preparePartQuery(db,
+                              "INSERT OR IGNORE INTO result_parts (run_id, job_id, attempt, sender, parts, part, "
+                              "result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                              part);
+  sqlite3_bind_int64(put.get(), 6, part.part());
+  bindBlob(put.get(), 7, part.SerializeAsString());
+  step(db, put.get());
+  if (sqlite3_changes(db) == 0) return std::nullopt;
+  const std::string same_result =
+      " FROM result_parts WHERE run_id = ?1 AND job_id = ?2 AND attempt = ?3 AND sender = ?4 AND parts = ?5";
+  auto count = preparePartQuery(db, ("SELECT COUNT(*)" + same_result).c_str(), part);
+  step(db, count.get());
+  if (sqlite3_column_int64(count.get(), 0) < part.parts()) return std::nullopt;
+  auto all = preparePartQuery(db, ("SELECT result" + same_result).c_str(), part);
+  std::optional<v1::Result> whole = mergeResultParts(readResults(all.get()));
+  if (!whole) return std::nullopt;
+  auto done = preparePartQuery(db, "DELETE FROM result_parts WHERE run_id = ?1 AND job_id = ?2 AND attempt = ?3", part);
+  step(db, done.get());
+  return whole;
+}
+
 }  // namespace
 
 void SqliteResultStore::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -216,20 +295,13 @@ BatchOutcome SqliteResultStore::commitBatch(const std::vector<v1::Result>& resul
                             "SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1) AND NOT EXISTS "
                             "(SELECT 1 FROM run_jobs WHERE run_id = ?1 AND job_id = ?2)");
     for (size_t i = 0; i < results.size(); ++i) {
-      const v1::Result& r = results[i];
-      bindText(put_result.get(), 1, r.run_id());
-      bindText(put_result.get(), 2, r.job_id());
-      sqlite3_bind_int64(put_result.get(), 3, r.attempt());
-      sqlite3_bind_int(put_result.get(), 4, r.final() ? 1 : 0);
-      sqlite3_bind_int(put_result.get(), 5, r.verdict());
-      bindText(put_result.get(), 6, r.name());
-      sqlite3_bind_int64(put_result.get(), 7, r.usage().wall_ms());
-      sqlite3_bind_int64(put_result.get(), 8, r.finished_at_ms());
-      bindBlob(put_result.get(), 9, r.SerializeAsString());
-      step(db, put_result.get());
-      const bool fresh = sqlite3_changes(db) > 0;
-      sqlite3_reset(put_result.get());
-      if (!fresh) continue;
+      std::optional<v1::Result> merged;
+      if (results[i].parts() > 0) {  // a part: kept until its result's last part is here
+        merged = putPart(db, results[i]);
+        if (!merged) continue;
+      }
+      const v1::Result& r = merged ? *merged : results[i];
+      if (!putResult(db, put_result.get(), r)) continue;
       out.fresh.push_back(i);
       touched.insert(r.run_id());
       bindText(unlisted.get(), 1, r.run_id());
@@ -278,16 +350,6 @@ Positions SqliteResultStore::positions() {
 }
 
 namespace {
-// Decodes the first column of every row as a Result (rows that do not decode are skipped).
-std::vector<v1::Result> readResults(sqlite3_stmt* s) {
-  std::vector<v1::Result> out;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    v1::Result r;
-    if (r.ParseFromString(columnBytes(s, 0))) out.push_back(std::move(r));
-  }
-  return out;
-}
-
 // A run from a (manifest, completed_at_ms) row, with its jobs' verdicts counted.
 RunInfo readRun(sqlite3* db, sqlite3_stmt* s) {
   RunInfo info;

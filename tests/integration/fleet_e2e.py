@@ -5,6 +5,7 @@ Each case uses its own topic prefix, database and work folders, so cases and rep
 other's records. Services are the real binaries; nothing is faked.
 """
 import argparse
+import hashlib
 import html.parser
 import json
 import os
@@ -657,6 +658,74 @@ def case_retry_poison():
         with open(os.path.join(fleet.dir, "worker-w1.log")) as f:
             log = f.read()
         check("later than its topic's delay allows" in log, "the worker says a retry record was due too late")
+def case_big_results():
+    print("results of any size: 50,000 cases and a 3.5 MiB artifact each get their verdict, every case stored, one run")
+    budget = 900 << 10  # the worker's default --result-record-bytes; the broker's own limit is ~1 MiB
+    with Fleet("big") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2)
+        suite = write_suite(fleet.dir, "big.yaml", "\n".join([
+            "name: big",
+            "tests:",
+            "  - name: fifty thousand cases",
+            "    junit: report.xml",
+            "    command: |",
+            "      python3 - <<'PY'",
+            "      with open('report.xml', 'w') as w:",
+            "          w.write('<testsuite>')",
+            "          for i in range(50000):",
+            "              failure = f'<failure message=\"boom {i}\">expected 0</failure>' if i % 100 == 7 else ''",
+            "              w.write(f'<testcase classname=\"big.module{i % 100}\" name=\"test_{i}\">{failure}</testcase>')",
+            "          w.write('</testsuite>')",
+            "      PY",
+            "  - name: a 3.5 MiB artifact",
+            "    artifacts: [big.bin]",
+            "    command: head -c 3670016 /dev/urandom > big.bin && sha256sum big.bin",
+        ]) + "\n")
+        started = time.monotonic()
+        r = fleet.submit(suite, "--wait", "--json", os.path.join(fleet.dir, "run.json"), "--junit",
+                         os.path.join(fleet.dir, "junit.xml"), timeout=600)
+        took = time.monotonic() - started
+        totals = [line for line in r.stdout.splitlines() if " total" in line]
+        check(r.returncode == 1 and "50001 total" in r.stdout and "500 failed" in r.stdout,
+              f"both jobs have their verdict in {took:.1f} s, exit 1 for the 500 failing cases "
+              f"({r.returncode}: {totals or r.stderr[-300:]!r})")
+        report = json.load(open(os.path.join(fleet.dir, "run.json")))
+        by_name = {j["name"]: j for j in report["jobs"]}
+        many = by_name.get("fifty thousand cases", {})
+        cases = many.get("cases", [])
+        check(many.get("verdict") == "failed" and len(cases) == 50000
+              and sum(c["status"] == "failed" for c in cases) == 500
+              and cases[-1]["name"] == "test_49999" and cases[7]["message"] == "boom 7",
+              f"all 50,000 cases stored, in order, 500 failing ({len(cases)})")
+        try:
+            counts = junit_counts(os.path.join(fleet.dir, "junit.xml"))
+        except ET.ParseError as e:
+            counts = str(e)
+        check(counts == {"tests": 50001, "failures": 500, "errors": 0, "skipped": 0}, f"junit.xml counts them: {counts}")
+        art = by_name.get("a 3.5 MiB artifact", {})
+        listed = art.get("artifacts", [])
+        check(art.get("verdict") == "passed" and listed == [{"path": "big.bin", "size": 3670016, "truncated": False}],
+              f"the artifact job passed, its artifact whole ({listed})")
+        with urllib.request.urlopen(f"http://127.0.0.1:{fleet.port}/v1/runs/{report['run_id']}/jobs/"
+                                    f"{art.get('job_id')}/artifacts/big.bin", timeout=30) as resp:
+            body = resp.read()
+        check(len(body) == 3670016 and hashlib.sha256(body).hexdigest() in art.get("stdout_tail", ""),
+              f"the artifacts endpoint gives it back byte for byte ({len(body)} bytes)")
+        sizes = subprocess.run(["kcat", "-b", BROKERS, "-C", "-t", f"{fleet.prefix}.results", "-o", "beginning", "-e",
+                                "-q", "-X", "isolation.level=read_committed", "-f", "%S\n"],
+                               capture_output=True, text=True, timeout=60).stdout.split()
+        sizes = [int(n) for n in sizes]
+        check(len(sizes) > 2 and max(sizes) <= budget,
+              f"the results went as {len(sizes)} records of at most {budget} bytes: {sizes}")
+        commits = [line.strip().split("] ", 1)[-1] for line in open(os.path.join(fleet.dir, "worker-w1.log"))
+                   if "committed in" in line.strip()]
+        print("  " + "\n  ".join(commits))
+        log = open(os.path.join(fleet.dir, "worker-w1.log")).read()
+        runs = {name: log.count(f"/{name} attempt 1:") for name in by_name}
+        check(all(n == 1 for n in runs.values()) and "not committed" not in log and "too large" not in log,
+              f"each job ran once and was committed the first time ({runs})")
+        check(all(j["attempt"] == 1 and "attempts" not in j for j in report["jobs"]), "one attempt each, stored once")
 
 
 CASES = {
@@ -671,6 +740,7 @@ CASES = {
     "bytes": case_any_bytes,
     "runid": case_run_id_reuse,
     "retry_poison": case_retry_poison,
+    "big": case_big_results,
 }
 
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "aggregator/storage/sqlite_result_store.h"
+#include "common/result_parts.h"
 #include "tests/unit/temp_db.h"
 
 using namespace testfleet;
@@ -173,4 +174,73 @@ TEST_CASE("a database written before runs listed their jobs gets them listed fro
   SqliteResultStore again(tmp.path);
   CHECK(again.finalResults("old").size() == 1);
   CHECK(again.run("old")->verdict().passed);
+}
+
+namespace {
+// A final result of job `job` with `cases` passing cases, split into records of at most 256 KiB.
+std::vector<v1::Result> inParts(const std::string& run, const std::string& job, int cases) {
+  v1::Result r = result(run, job, 1, v1::PASSED);
+  r.set_worker_id("w1");
+  for (int i = 0; i < cases; ++i) {
+    v1::TestCase* c = r.add_cases();
+    c->set_name("test_" + std::to_string(i));
+    c->set_classname("module");
+    c->set_status(v1::PASSED);
+  }
+  return splitResult(r, 256 << 10);
+}
+}  // namespace
+
+TEST_CASE("a result in parts counts once all its parts are stored, whatever the batches, and only once") {
+  TempDb tmp;
+  SqliteResultStore store(tmp.path);
+  const kafka::TopicPartition tp{"r", 0};
+  auto parts = inParts("run", "a", 50000);
+  REQUIRE(parts.size() >= 4);
+  store.commitBatch({result("run", "b", 1, v1::PASSED)}, {manifest("run", {"a", "b"})}, {{tp, 1}}, 10);
+  // All parts but the last, each twice, over two batches: stored, and no result yet.
+  std::vector<v1::Result> first(parts.begin(), parts.begin() + 2), rest(parts.begin() + 2, parts.end() - 1);
+  CHECK(store.commitBatch(first, {}, {{tp, 3}}, 20).fresh.empty());
+  first.insert(first.end(), rest.begin(), rest.end());
+  CHECK(store.commitBatch(first, {}, {{tp, 7}}, 30).fresh.empty());
+  CHECK(store.resultRows("run") == 1);
+  CHECK(store.finalResults("run").size() == 1);
+  CHECK_FALSE(store.run("run")->complete());
+  // The last part completes the result, and with it the run.
+  auto done = store.commitBatch({parts.back()}, {}, {{tp, 8}}, 40);
+  CHECK(done.fresh == std::vector<size_t>{0});
+  auto run = store.run("run");
+  CHECK(run->complete());
+  CHECK(run->completed_at_ms == 40);
+  CHECK(run->verdict().jobs_done == 2);
+  auto finals = store.finalResults("run");
+  REQUIRE(finals.size() == 2);
+  CHECK(finals[0].job_id() == "a");
+  CHECK(finals[0].cases_size() == 50000);
+  CHECK(finals[0].parts() == 0);
+  // Every part again (a redelivery): nothing changes.
+  CHECK(store.commitBatch(parts, {}, {{tp, 9}}, 50).fresh.empty());
+  CHECK(store.resultRows("run") == 2);
+  CHECK(store.finalResults("run")[0].cases_size() == 50000);
+  CHECK(store.run("run")->completed_at_ms == 40);
+}
+
+TEST_CASE("all parts of a result in one batch store it at once; parts from a second sender do not mix in") {
+  TempDb tmp;
+  SqliteResultStore store(tmp.path);
+  auto parts = inParts("run", "a", 20000);
+  auto other = parts;
+  for (auto& p : other) p.set_worker_id("w2");
+  // A part of the other sender's result first, then the whole of the first sender's.
+  std::vector<v1::Result> batch{other[0]};
+  batch.insert(batch.end(), parts.begin(), parts.end());
+  auto outcome = store.commitBatch(batch, {manifest("run", {"a"})}, {}, 10);
+  CHECK(outcome.fresh == std::vector<size_t>{parts.size()});
+  CHECK(store.run("run")->complete());
+  REQUIRE(store.finalResults("run").size() == 1);
+  CHECK(store.finalResults("run")[0].worker_id() == "w1");
+  CHECK(store.finalResults("run")[0].cases_size() == 20000);
+  // The other sender's remaining parts complete nothing: the attempt is stored already.
+  CHECK(store.commitBatch(other, {}, {}, 20).fresh.empty());
+  CHECK(store.resultRows("run") == 1);
 }
