@@ -658,6 +658,8 @@ def case_retry_poison():
         with open(os.path.join(fleet.dir, "worker-w1.log")) as f:
             log = f.read()
         check("later than its topic's delay allows" in log, "the worker says a retry record was due too late")
+
+
 def case_big_results():
     print("results of any size: 50,000 cases and a 3.5 MiB artifact each get their verdict, every case stored, one run")
     budget = 900 << 10  # the worker's default --result-record-bytes; the broker's own limit is ~1 MiB
