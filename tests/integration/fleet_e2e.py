@@ -730,6 +730,36 @@ def case_big_results():
         check(all(j["attempt"] == 1 and "attempts" not in j for j in report["jobs"]), "one attempt each, stored once")
 
 
+def case_sigstopped_worker():
+    print("a worker stopped past its session timeout does not commit jobs another worker took over")
+    with Fleet("sigstop") as fleet:
+        fleet.start_aggregator()
+        w1 = fleet.start_worker("w1", 2)
+        sub = fleet.submit_async(trivial_suite(fleet.dir, 6, "sleep 4"), "--wait", "--stall-timeout", "3m")
+        run_id = sub.stdout.readline().strip()
+        log_path = os.path.join(fleet.dir, "worker-w1.log")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until w1 is in the group and the run is published
+            with open(log_path) as f:
+                if "assigned" in f.read() and run_id:
+                    break
+            time.sleep(0.1)
+        time.sleep(2.0)  # its two slots are inside 4-second jobs now
+        w1.send_signal(signal.SIGSTOP)
+        fleet.start_worker("w2", 2)
+        time.sleep(20)  # past the 10 s session timeout: the group gives w1's partitions to w2
+        w1.send_signal(signal.SIGCONT)
+        out, err = sub.communicate(timeout=300)
+        check(sub.returncode == 0, f"the run passes (exit {sub.returncode}: {err.strip()[-200:]})")
+        committed = fleet.committed_results()
+        check(len(committed) == 6, f"6 jobs, {len(committed)} results on the read_committed results topic")
+        with open(log_path) as f:
+            log = f.read()
+        refused = [l.split("] ", 1)[-1][:110] for l in log.splitlines()
+                   if "the group dropped this worker" in l or "not committed" in l or "revoked while" in l]
+        check(bool(refused), f"the stopped worker did not commit what it finished while stopped ({refused[:2]})")
+
+
 CASES = {
     "demo": case_demo_suite,
     "malformed": case_malformed_suite,
@@ -742,6 +772,7 @@ CASES = {
     "bytes": case_any_bytes,
     "runid": case_run_id_reuse,
     "retry_poison": case_retry_poison,
+    "sigstop": case_sigstopped_worker,
     "big": case_big_results,
 }
 
