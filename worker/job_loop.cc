@@ -86,6 +86,21 @@ struct JobLoop::State : public kafka::RebalanceListener {
 
   State(JobLoopSettings s, JobExecutor& r) : settings(std::move(s)), runner(r) {}
 
+  // Whatever ended the loop (a Kafka error thrown from poll() included), the slot threads are stopped and joined
+  // here: running jobs are cancelled, queued ones dropped uncommitted for the partition's next owner.
+  ~State() override {
+    cancelAll();
+    {
+      std::lock_guard lock(mu);
+      shutting_down = true;
+      queue.clear();
+    }
+    cv.notify_all();
+    for (auto& t : slots) {
+      if (t.joinable()) t.join();
+    }
+  }
+
   void onAssigned(const std::vector<TopicPartition>& tps) override {
     for (const auto& tp : tps) assigned.insert(tp);
     spdlog::info("assigned {} partition(s); now {}", tps.size(), assigned.size());
