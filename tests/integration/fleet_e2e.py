@@ -760,6 +760,38 @@ def case_sigstopped_worker():
         check(bool(refused), f"the stopped worker did not commit what it finished while stopped ({refused[:2]})")
 
 
+def case_refused_for_good():
+    print("records Kafka refuses for good end the job with a final ERROR and a dead letter, never a loop")
+    with Fleet("refused") as fleet:
+        fleet.start_aggregator()
+        # One record per result up to 8 MiB: the broker (about 1 MiB) refuses the job's result every time.
+        fleet.start_worker("w1", 1, "--result-record-bytes", "8Mi")
+        suite = write_suite(fleet.dir, "refused.yaml", "\n".join([
+            "name: refused",
+            "tests:",
+            "  - name: a 2 MiB artifact",
+            "    artifacts: [big.bin]",
+            "    command: head -c 2097152 /dev/urandom > big.bin",
+        ]) + "\n")
+        r = fleet.submit(suite, "--wait", "--stall-timeout", "90s", "--json", os.path.join(fleet.dir, "run.json"),
+                         timeout=300)
+        check(r.returncode == 1, f"the run ends with a failing verdict (exit {r.returncode})")
+        run = {}
+        if os.path.exists(os.path.join(fleet.dir, "run.json")):
+            with open(os.path.join(fleet.dir, "run.json")) as f:
+                run = json.load(f)
+        jobs = run.get("jobs", [])
+        check(len(jobs) == 1 and str(jobs[0].get("verdict")).upper() == "ERROR" and "refused for good" in json.dumps(jobs[0]),
+              f"the job is a final ERROR that says why ({[(j.get('verdict'), j.get('error', '')[:80]) for j in jobs]})")
+        with open(os.path.join(fleet.dir, "worker-w1.log")) as f:
+            runs = f.read().count("attempt 1: PASSED")
+        check(runs == 1, f"the job ran once, not in a loop ({runs} runs)")
+        letters = json.loads(subprocess.run(
+            [fleet.bin("testfleet"), "--brokers", BROKERS, "--topic-prefix", fleet.prefix, "dlq", "list", "--json"],
+            capture_output=True, text=True, timeout=120).stdout or "[]")
+        check(any("could not be written" in d["reason"] for d in letters), f"a dead letter says why ({len(letters)})")
+
+
 CASES = {
     "demo": case_demo_suite,
     "malformed": case_malformed_suite,
@@ -773,6 +805,7 @@ CASES = {
     "runid": case_run_id_reuse,
     "retry_poison": case_retry_poison,
     "sigstop": case_sigstopped_worker,
+    "refused": case_refused_for_good,
     "big": case_big_results,
 }
 
