@@ -80,11 +80,7 @@ constexpr size_t kMaxInherited = 16;
     ::setrlimit(RLIMIT_FSIZE, &fsize);
   }
   if (spec.run_as) {
-    // Raw system calls: they change only this (the only) thread, as is right after fork.
-    const auto uid = spec.run_as->uid;
-    const auto gid = spec.run_as->gid;
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, gid, gid, gid) != 0 ||
-        ::syscall(SYS_setresuid, uid, uid, uid) != 0) {
+    if (!takeCredentials(*spec.run_as)) {
       const char msg[] = "testfleet: cannot switch to the sandbox's uid/gid\n";
       die(msg, sizeof msg - 1);
     }

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "worker/sandbox/credentials.h"
+
 namespace testfleet::worker {
 
 // Keeps the first quarter and the last three quarters of a stream of at most `limit` bytes, counting what it drops.
@@ -33,12 +35,6 @@ class BoundedOutput {
 struct StatusPipe {
   int fd = -1;
   size_t limit = 64 << 10;
-};
-
-// The host identity the child takes before exec (a worker run as root hands jobs to an unprivileged uid).
-struct Credentials {
-  uid_t uid = 0;
-  gid_t gid = 0;
 };
 
 // Holding the child at a gate: the child finds the read end of a pipe at `fd` and waits for one byte before it

@@ -1,5 +1,7 @@
 #include "worker/sandbox/sandbox_uids.h"
 
+#include "worker/sandbox/credentials.h"
+
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -12,12 +14,6 @@
 
 namespace testfleet::worker {
 namespace {
-
-// In a forked child: takes uid/gid (no supplementary groups). Raw system calls, as only this thread exists.
-bool becomeUid(uid_t uid) {
-  return ::syscall(SYS_setgroups, 0, nullptr) == 0 && ::syscall(SYS_setresgid, uid, uid, uid) == 0 &&
-         ::syscall(SYS_setresuid, uid, uid, uid) == 0;
-}
 
 int waitChild(pid_t pid) {
   int status = 0;
@@ -63,7 +59,7 @@ std::string SandboxUids::probe(uid_t first, size_t count) {
              "'; choose a --sandbox-uid range that no account or file uses";
     }
     pid_t pid = ::fork();
-    if (pid == 0) ::_exit(becomeUid(uid) ? 0 : 1);
+    if (pid == 0) ::_exit(takeCredentials({uid, uid}) ? 0 : 1);
     if (pid < 0) return std::string("fork: ") + std::strerror(errno);
     int status = waitChild(pid);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -63,12 +63,7 @@ struct Fd {
     if (run_as && ::chown("/dev/net/tun", run_as->uid, run_as->gid) != 0) die("cannot hand /dev/net/tun over\n");
   }
   if (run_as) {
-    const auto uid = run_as->uid;
-    const auto gid = run_as->gid;
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, gid, gid, gid) != 0 ||
-        ::syscall(SYS_setresuid, uid, uid, uid) != 0) {
-      die("cannot switch to the sandbox's uid\n");
-    }
+    if (!takeCredentials(*run_as)) die("cannot switch to the sandbox's uid\n");
   }
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);
