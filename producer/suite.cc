@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/duration.h"
+#include "common/text.h"
 #include "common/frameworks/framework.h"
 
 namespace testfleet::producer {
@@ -469,6 +470,14 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
 Suite parseSuite(const std::string& text, const std::string& display_name, const fs::path& base_dir,
                  const SuiteLimits& limits) {
   Checker check(display_name);
+  // Every name, command and value becomes a proto3 string, which must be UTF-8: say where the file is not.
+  if (const std::string valid = validUtf8(text); valid != text) {
+    size_t at = 0;
+    while (at < text.size() && at < valid.size() && text[at] == valid[at]) ++at;
+    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+    throw SuiteError({display_name + ":" + std::to_string(line) +
+                      ": not UTF-8 text (save the suite file as UTF-8; test files' contents may be any bytes)"});
+  }
   YAML::Node doc;
   try {
     doc = YAML::Load(text);

@@ -116,3 +116,9 @@ TEST_CASE("the directory form splits one job per matching file and carries the w
   CHECK(loadSuite(dir / "suite.yaml").bundles.begin()->first == s.bundles.begin()->first);
   fs::remove_all(dir);
 }
+
+TEST_CASE("a suite file that is not UTF-8 is refused with the line of the first bad byte") {
+  const auto problems = problemsOf("name: s\ntests:\n  - name: caf\xe9\n    command: true\n");
+  CHECK(mentions(problems, "suite.yaml:3: not UTF-8 text"));
+  CHECK(problemsOf("name: s\ntests:\n  - name: caf\xc3\xa9\n    command: 'true'\n").empty());
+}
