@@ -55,12 +55,26 @@ bool safeEntryPath(std::string_view p) {
 
 }  // namespace
 
-std::string sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (!EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr)) {
+struct Sha256::Context {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md{EVP_MD_CTX_new(), EVP_MD_CTX_free};
+};
+
+Sha256::Sha256() : context_(std::make_unique<Context>()) {
+  if (!context_->md || !EVP_DigestInit_ex(context_->md.get(), EVP_sha256(), nullptr)) {
     throw std::runtime_error("SHA-256 failed");
   }
+}
+
+Sha256::~Sha256() = default;
+
+void Sha256::update(std::string_view bytes) {
+  if (!EVP_DigestUpdate(context_->md.get(), bytes.data(), bytes.size())) throw std::runtime_error("SHA-256 failed");
+}
+
+std::string Sha256::hexDigest() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!EVP_DigestFinal_ex(context_->md.get(), digest, &length)) throw std::runtime_error("SHA-256 failed");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned int i = 0; i < length; ++i) {
@@ -68,6 +82,12 @@ std::string sha256Hex(std::string_view data) {
     out += kHex[digest[i] & 15];
   }
   return out;
+}
+
+std::string sha256Hex(std::string_view data) {
+  Sha256 hash;
+  hash.update(data);
+  return hash.hexDigest();
 }
 
 PackedBundle packDirectory(const fs::path& root, const BundleLimits& limits) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,22 @@ namespace testfleet {
 
 // Lowercase hex SHA-256.
 std::string sha256Hex(std::string_view data);
+
+// SHA-256 of bytes that arrive in pieces (an upload streamed to disk); hexDigest() gives what sha256Hex would
+// have given for all of them together, and ends the hashing. Throws std::runtime_error if libcrypto fails.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(std::string_view bytes);
+  std::string hexDigest();
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> context_;
+};
 
 struct BundleLimits {
   uint64_t max_archive_bytes = 256ull << 20;   // the packed size

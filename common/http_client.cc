@@ -30,6 +30,7 @@ struct HttpClient::Impl {
   std::unique_ptr<CURL, CurlDeleter> handle;
   std::chrono::milliseconds timeout;
   size_t max_body;
+  std::string bearer_token;  // empty: no Authorization header
 };
 
 HttpClient::HttpClient(std::chrono::milliseconds timeout, size_t max_body) : impl_(std::make_unique<Impl>()) {
@@ -41,6 +42,8 @@ HttpClient::HttpClient(std::chrono::milliseconds timeout, size_t max_body) : imp
 }
 
 HttpClient::~HttpClient() = default;
+
+void HttpClient::setBearerToken(std::string token) { impl_->bearer_token = std::move(token); }
 
 HttpResponse HttpClient::get(const std::string& url) { return perform(url, nullptr, ""); }
 
@@ -67,14 +70,21 @@ HttpResponse HttpClient::perform(const std::string& url, const std::string* uplo
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
+  auto addHeader = [&](const std::string& line) {
+    if (curl_slist* grown = curl_slist_append(headers.get(), line.c_str())) {
+      (void)headers.release();  // grown is the same list (or its new head)
+      headers.reset(grown);
+    }
+  };
   if (no_body) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   if (upload) {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, upload->data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upload->size()));
-    headers.reset(curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str()));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    addHeader("Content-Type: " + content_type);
   }
+  if (!impl_->bearer_token.empty()) addHeader("Authorization: Bearer " + impl_->bearer_token);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     out.error = sink.overflow ? "response larger than " + std::to_string(impl_->max_body) + " bytes"

@@ -20,6 +20,10 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // Every later request carries `Authorization: Bearer <token>` (the aggregator requires it on writes when it
+  // has an --api-token-file). The token is never part of an error message.
+  void setBearerToken(std::string token);
+
   HttpResponse get(const std::string& url);
   HttpResponse put(const std::string& url, const std::string& body, const std::string& content_type);
   // Status only, no body.
