@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "aggregator/reports/test_durations.h"
+#include "aggregator/storage/store_error.h"
 #include "common/result_parts.h"
 #include "common/verdict.h"
 
@@ -18,27 +19,49 @@ struct StmtDeleter {
 };
 using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
 
+// Failures that may pass by themselves: space, I/O, locks, memory.
+bool retriable(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+[[noreturn]] void fail(sqlite3* db, int rc, const std::string& what) {
+  throw StoreError("sqlite " + what + ": " + sqlite3_errmsg(db) + " (" + sqlite3_errstr(rc) + ")", retriable(rc));
+}
+
 Stmt prepare(sqlite3* db, const char* sql) {
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
-    throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db) + " in: " + sql);
-  }
+  if (int rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr); rc != SQLITE_OK) fail(db, rc, std::string("prepare ") + sql);
   return Stmt(s);
 }
 
 void exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string message = err ? err : "unknown";
-    sqlite3_free(err);
-    throw std::runtime_error("sqlite: " + message + " in: " + sql);
-  }
+  if (int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr); rc != SQLITE_OK) fail(db, rc, std::string("in ") + sql);
 }
 
 void step(sqlite3* db, sqlite3_stmt* s) {
   int rc = sqlite3_step(s);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db));
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) fail(db, rc, "step");
 }
+
+// Whether a read has another row: true on a row, false at the end; any error (a damaged page, I/O) throws, so a
+// failed read is never mistaken for a short answer.
+bool nextRow(sqlite3* db, sqlite3_stmt* s) {
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(db, rc, "read");
+}
+
 
 void bindText(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -51,13 +74,20 @@ std::string columnBytes(sqlite3_stmt* s, int i) {
   return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
 }
 
-// Decodes the first column of every row as a Result (rows that do not decode are skipped).
-std::vector<v1::Result> readResults(sqlite3_stmt* s) {
-  std::vector<v1::Result> out;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    v1::Result r;
-    if (r.ParseFromString(columnBytes(s, 0))) out.push_back(std::move(r));
+// Decodes a stored record; one that does not decode means the database is damaged, which is an error too.
+template <typename Message>
+Message decodeStored(sqlite3_stmt* s, int column, const char* what) {
+  Message m;
+  if (!m.ParseFromString(columnBytes(s, column))) {
+    throw StoreError(std::string("a stored ") + what + " does not decode: the database is damaged", false);
   }
+  return m;
+}
+
+// Decodes the first column of every row as a Result.
+std::vector<v1::Result> readResults(sqlite3* db, sqlite3_stmt* s) {
+  std::vector<v1::Result> out;
+  while (nextRow(db, s)) out.push_back(decodeStored<v1::Result>(s, 0, "result"));
   return out;
 }
 
@@ -151,7 +181,7 @@ void listJobsOfOlderRuns(sqlite3* db) {
   auto older = prepare(db,
                        "SELECT manifest FROM runs r WHERE NOT EXISTS (SELECT 1 FROM run_jobs j WHERE j.run_id = r.run_id)");
   std::vector<v1::RunManifest> manifests;
-  while (sqlite3_step(older.get()) == SQLITE_ROW) {
+  while (nextRow(db, older.get())) {
     v1::RunManifest m;
     if (m.ParseFromString(columnBytes(older.get(), 0)) && m.job_ids_size() > 0) manifests.push_back(std::move(m));
   }
@@ -180,7 +210,7 @@ void putManifest(sqlite3* db, sqlite3_stmt* put_run, const v1::RunManifest& m, B
     auto stored = prepare(db, "SELECT manifest FROM runs WHERE run_id = ?");
     bindText(stored.get(), 1, m.run_id());
     v1::RunManifest first;
-    if (sqlite3_step(stored.get()) == SQLITE_ROW) first.ParseFromString(columnBytes(stored.get(), 0));
+    if (nextRow(db, stored.get())) first = decodeStored<v1::RunManifest>(stored.get(), 0, "run manifest");
     if (!sameSubmission(first, m)) out.duplicate_manifest.push_back(m.run_id());
     return;
   }
@@ -242,7 +272,7 @@ std::optional<v1::Result> putPart(sqlite3* db, const v1::Result& part) {
   step(db, count.get());
   if (sqlite3_column_int64(count.get(), 0) < part.parts()) return std::nullopt;
   auto all = preparePartQuery(db, ("SELECT result" + same_result).c_str(), part);
-  std::optional<v1::Result> whole = mergeResultParts(readResults(all.get()));
+  std::optional<v1::Result> whole = mergeResultParts(readResults(db, all.get()));
   if (!whole) return std::nullopt;
   auto done = preparePartQuery(db, "DELETE FROM result_parts WHERE run_id = ?1 AND job_id = ?2 AND attempt = ?3", part);
   step(db, done.get());
@@ -342,7 +372,7 @@ Positions SqliteResultStore::positions() {
   std::lock_guard lock(mu_);
   Positions out;
   auto s = prepare(db_.get(), "SELECT topic, partition, next_offset FROM positions");
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  while (nextRow(db_.get(), s.get())) {
     out[{reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0)), sqlite3_column_int(s.get(), 1)}] =
         sqlite3_column_int64(s.get(), 2);
   }
@@ -353,12 +383,12 @@ namespace {
 // A run from a (manifest, completed_at_ms) row, with its jobs' verdicts counted.
 RunInfo readRun(sqlite3* db, sqlite3_stmt* s) {
   RunInfo info;
-  info.manifest.ParseFromString(columnBytes(s, 0));
+  info.manifest = decodeStored<v1::RunManifest>(s, 0, "run manifest");
   info.completed_at_ms = sqlite3_column_int64(s, 1);
   auto tally = prepare(db, kTallyQuery);
   bindText(tally.get(), 1, info.manifest.run_id());
   sqlite3_bind_int(tally.get(), 2, v1::FAILED);
-  while (sqlite3_step(tally.get()) == SQLITE_ROW) {
+  while (nextRow(db, tally.get())) {
     const auto final_verdict = static_cast<v1::Verdict>(sqlite3_column_int(tally.get(), 0));
     const bool failed_before = sqlite3_column_int(tally.get(), 1) != 0;
     const auto jobs = static_cast<uint32_t>(sqlite3_column_int64(tally.get(), 2));
@@ -373,7 +403,7 @@ std::vector<RunInfo> SqliteResultStore::listRuns(size_t limit) {
   auto s = prepare(db_.get(), "SELECT manifest, completed_at_ms FROM runs ORDER BY submitted_at_ms DESC LIMIT ?");
   sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(limit));
   std::vector<RunInfo> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(readRun(db_.get(), s.get()));
+  while (nextRow(db_.get(), s.get())) out.push_back(readRun(db_.get(), s.get()));
   return out;
 }
 
@@ -381,7 +411,7 @@ std::optional<RunInfo> SqliteResultStore::run(const std::string& run_id) {
   std::lock_guard lock(mu_);
   auto s = prepare(db_.get(), "SELECT manifest, completed_at_ms FROM runs WHERE run_id = ?");
   bindText(s.get(), 1, run_id);
-  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+  if (!nextRow(db_.get(), s.get())) return std::nullopt;
   return readRun(db_.get(), s.get());
 }
 
@@ -390,14 +420,14 @@ std::vector<v1::Result> SqliteResultStore::finalResults(const std::string& run_i
   auto s = prepare(db_.get(),
                    "SELECT result FROM final_results WHERE run_id = ? ORDER BY name, job_id");
   bindText(s.get(), 1, run_id);
-  return readResults(s.get());
+  return readResults(db_.get(), s.get());
 }
 
 std::vector<v1::Result> SqliteResultStore::allAttempts(const std::string& run_id) {
   std::lock_guard lock(mu_);
   auto s = prepare(db_.get(), "SELECT result FROM listed_results WHERE run_id = ? ORDER BY job_id, attempt");
   bindText(s.get(), 1, run_id);
-  return readResults(s.get());
+  return readResults(db_.get(), s.get());
 }
 
 // Final results of a suite's last `?2` completed runs (?1 = suite): what history is made of.
@@ -412,7 +442,7 @@ std::map<std::string, uint32_t> SqliteResultStore::jobDurations(const std::strin
   bindText(s.get(), 1, suite);
   sqlite3_bind_int64(s.get(), 2, static_cast<int64_t>(runs));
   std::map<std::string, uint32_t> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  while (nextRow(db_.get(), s.get())) {
     out[reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0))] =
         static_cast<uint32_t>(sqlite3_column_double(s.get(), 1));
   }
@@ -427,7 +457,7 @@ std::map<std::string, uint32_t> SqliteResultStore::testDurations(const std::stri
     auto s = prepare(db_.get(), sql.c_str());
     bindText(s.get(), 1, suite);
     sqlite3_bind_int64(s.get(), 2, static_cast<int64_t>(runs));
-    results = readResults(s.get());
+    results = readResults(db_.get(), s.get());
   }
   std::map<std::string, std::pair<double, int>> sums;
   for (const auto& r : results) {
@@ -446,7 +476,7 @@ size_t SqliteResultStore::resultRows(const std::string& run_id) {
   std::lock_guard lock(mu_);
   auto s = prepare(db_.get(), "SELECT COUNT(*) FROM results WHERE run_id = ?");
   bindText(s.get(), 1, run_id);
-  sqlite3_step(s.get());
+  if (!nextRow(db_.get(), s.get())) return 0;
   return static_cast<size_t>(sqlite3_column_int64(s.get(), 0));
 }
 

@@ -1,5 +1,11 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "aggregator/http/api_server.h"
 #include "aggregator/storage/sqlite_result_store.h"
@@ -59,4 +65,81 @@ TEST_CASE("the run list and the run view give the same verdict for a flaky test 
   CHECK(view["jobs_failing"] == 1);
   CHECK(listed["jobs_failing"] == view["jobs_failing"]);
   CHECK(progress["jobs_failing"] == view["jobs_failing"]);
+}
+
+namespace {
+// Swaps the default logger for one that keeps lines in memory, for as long as it lives.
+struct CapturedLog {
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  CapturedLog() { spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink)); }
+  ~CapturedLog() { spdlog::set_default_logger(previous); }
+  bool contains(const std::string& text) const {
+    for (const auto& line : sink->last_formatted()) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+v1::RunManifest manifestOf(const std::string& run, int jobs) {
+  v1::RunManifest m;
+  m.set_schema_version(1);
+  m.set_run_id(run);
+  m.set_suite_name("s");
+  m.set_expected_jobs(static_cast<uint32_t>(jobs));
+  for (int i = 0; i < jobs; ++i) m.add_job_ids("job-" + std::to_string(i));
+  m.set_submitted_at_ms(1000);
+  return m;
+}
+
+// Overwrites one leaf page of `table` in the database file with garbage, as a failing disk would.
+void damageLeafPage(const std::filesystem::path& db, const std::string& table) {
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> handle(raw, sqlite3_close);
+  sqlite3_stmt* s = nullptr;
+  const std::string sql = "SELECT pageno FROM dbstat WHERE name = '" + table + "' AND pagetype = 'leaf' ORDER BY pageno";
+  REQUIRE(sqlite3_prepare_v2(raw, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+  std::vector<int64_t> pages;
+  while (sqlite3_step(s) == SQLITE_ROW) pages.push_back(sqlite3_column_int64(s, 0));
+  sqlite3_finalize(s);
+  REQUIRE(pages.size() >= 2);
+  REQUIRE(sqlite3_prepare_v2(raw, "PRAGMA page_size", -1, &s, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  const int64_t page_size = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  handle.reset();
+  std::fstream file(db, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp((pages[pages.size() / 2] - 1) * page_size);
+  const std::string garbage(static_cast<size_t>(page_size), '\xA5');
+  file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+}
+}  // namespace
+
+TEST_CASE("a database read that fails is a 500 and a log line, never a short answer") {
+  TempDb tmp("api-damaged");
+  {
+    SqliteResultStore store(tmp.path);
+    std::vector<v1::Result> results;
+    for (int i = 0; i < 40; ++i) {
+      v1::Result r = attempt("job-" + std::to_string(i), 1, true, v1::PASSED);
+      r.set_run_id("damaged");
+      r.mutable_cases(0)->set_details(std::string(600, 'o'));  // a few results per page
+      results.push_back(r);
+    }
+    store.commitBatch(results, {manifestOf("damaged", 40)}, {}, 2000);
+  }
+  damageLeafPage(tmp.path, "results");
+  SqliteResultStore store(tmp.path);
+  AggregatorMetrics metrics;
+  ApiServer api(store, metrics);
+  const std::string base = "http://127.0.0.1:" + std::to_string(api.start("127.0.0.1", 0));
+  CapturedLog log;
+  HttpClient http;
+
+  const HttpResponse r = http.get(base + "/v1/runs/damaged");
+  CHECK(r.status == 500);
+  CHECK(r.body.find("malformed") != std::string::npos);
+  CHECK(log.contains("GET /v1/runs/damaged"));
 }
