@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info", blobs;
   double max_blob_mib = 256, max_blobs_gib = 20;
   int port = 8480;
+  aggregator::ServerLimits limits;
   app.add_option("--brokers", brokers, "Kafka bootstrap servers")->envname("TESTFLEET_BROKERS")->capture_default_str();
   app.add_option("--topic-prefix", prefix, "prefix of the topic names")
       ->envname("TESTFLEET_TOPIC_PREFIX")
@@ -41,6 +42,10 @@ int main(int argc, char** argv) {
                  "the last hour)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--http-max-connections", limits.max_connections,
+                 "connections served at once (one thread each); more wait in the listen backlog")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
@@ -58,7 +63,7 @@ int main(int argc, char** argv) {
     aggregator::BlobSettings blob_settings{blobs.empty() ? db + ".blobs" : blobs,
                                            static_cast<uint64_t>(max_blob_mib * (1 << 20)),
                                            static_cast<uint64_t>(max_blobs_gib * (1 << 30))};
-    aggregator::ApiServer api(store, metrics, blob_settings);
+    aggregator::ApiServer api(store, metrics, blob_settings, limits);
     int bound = api.start(host, port);
     spdlog::info("HTTP API on http://{}:{} (database {})", host, bound, db);
     std::cout << "listening on http://" << host << ":" << bound << std::endl;

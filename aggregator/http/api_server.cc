@@ -6,6 +6,7 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -37,12 +38,13 @@ struct ApiServer::Impl {
   ResultStore& store;
   AggregatorMetrics& metrics;
   BlobSettings blobs;
-  httplib::Server server;
+  BoundedServer server;
   std::thread thread;
   std::atomic<uint64_t> blob_sequence{0};
   std::mutex blob_mu;
 
-  Impl(ResultStore& s, AggregatorMetrics& m, BlobSettings b) : store(s), metrics(m), blobs(std::move(b)) {}
+  Impl(ResultStore& s, AggregatorMetrics& m, BlobSettings b, ServerLimits limits)
+      : store(s), metrics(m), blobs(std::move(b)), server(limits) {}
 
   // Frees space for `incoming` bytes by removing the least recently used blobs not used within the last hour.
   bool makeRoom(uint64_t incoming) {
@@ -251,28 +253,27 @@ struct ApiServer::Impl {
   }
 };
 
-ApiServer::ApiServer(ResultStore& store, AggregatorMetrics& metrics, BlobSettings blobs)
-    : impl_(std::make_unique<Impl>(store, metrics, std::move(blobs))) {
+ApiServer::ApiServer(ResultStore& store, AggregatorMetrics& metrics, BlobSettings blobs, ServerLimits limits)
+    : impl_(std::make_unique<Impl>(store, metrics, std::move(blobs), limits)) {
   impl_->routes();
 }
 
 ApiServer::~ApiServer() { stop(); }
 
 int ApiServer::start(const std::string& host, int port) {
-  int bound = port;
-  if (port == 0) {
-    bound = impl_->server.bind_to_any_port(host);
-  } else if (!impl_->server.bind_to_port(host, port)) {
-    bound = -1;
-  }
-  if (bound <= 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
+  const int bound = impl_->server.bindOrThrow(host, port);
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  // stop() can only end the accept loop once it runs.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!impl_->server.is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return bound;
 }
 
 void ApiServer::stop() {
   if (impl_->thread.joinable()) {
-    impl_->server.stop();
+    impl_->server.shutdown();
     impl_->thread.join();
   }
 }

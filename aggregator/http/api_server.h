@@ -1,11 +1,13 @@
-// The aggregator's HTTP API: runs, reports, health and metrics. Serves on its own threads (cpp-httplib);
-// start() returns once listening, stop() (or the destructor) joins them.
+// The aggregator's HTTP API: runs, reports, health and metrics. Serves on its own threads (BoundedServer: bounded
+// connections, header deadlines, no shared port); start() returns once listening, stop() (or the destructor)
+// joins them.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "aggregator/http/bounded_server.h"
 #include "aggregator/metrics.h"
 #include "aggregator/storage/result_store.h"
 
@@ -20,9 +22,10 @@ struct BlobSettings {
 
 class ApiServer {
  public:
-  ApiServer(ResultStore& store, AggregatorMetrics& metrics, BlobSettings blobs = {});
+  ApiServer(ResultStore& store, AggregatorMetrics& metrics, BlobSettings blobs = {}, ServerLimits limits = {});
   ~ApiServer();
-  // Binds host:port (port 0 picks a free one); returns the bound port. Throws std::runtime_error.
+  // Binds host:port (port 0 picks a free one) and returns the bound port. Throws std::runtime_error saying why
+  // (e.g. the port is in use) and what to do.
   int start(const std::string& host, int port);
   void stop();
 

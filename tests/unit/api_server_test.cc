@@ -10,6 +10,7 @@
 #include "aggregator/http/api_server.h"
 #include "aggregator/storage/sqlite_result_store.h"
 #include "common/http_client.h"
+#include "tests/unit/raw_connection.h"
 #include "tests/unit/temp_db.h"
 
 using namespace testfleet;
@@ -68,6 +69,12 @@ TEST_CASE("the run list and the run view give the same verdict for a flaky test 
 }
 
 namespace {
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using testfleet::testing::RawConnection;
+
+milliseconds since(Clock::time_point start) { return std::chrono::duration_cast<milliseconds>(Clock::now() - start); }
+
 // Swaps the default logger for one that keeps lines in memory, for as long as it lives.
 struct CapturedLog {
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
@@ -116,6 +123,28 @@ void damageLeafPage(const std::filesystem::path& db, const std::string& table) {
   file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
 }
 }  // namespace
+
+TEST_CASE("/healthz answers within 1 s while 200 idle and trickling connections are open") {
+  TempDb tmp("api-slow");
+  SqliteResultStore store(tmp.path);
+  AggregatorMetrics metrics;
+  ApiServer api(store, metrics);
+  const int port = api.start("127.0.0.1", 0);
+  std::vector<std::unique_ptr<RawConnection>> idle, trickling;
+  for (int i = 0; i < 100; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(port));
+    trickling.push_back(std::make_unique<RawConnection>(port));
+    trickling.back()->send("GET /healthz HTTP/1.1\r\nX-Slow: ");
+  }
+  HttpClient http(std::chrono::seconds(1));
+  for (int round = 0; round < 5; ++round) {
+    for (auto& c : trickling) c->send("a");
+    const auto start = Clock::now();
+    const HttpResponse r = http.get("http://127.0.0.1:" + std::to_string(port) + "/healthz");
+    CHECK(r.status == 200);
+    CHECK(since(start) < milliseconds(1000));
+  }
+}
 
 TEST_CASE("a database read that fails is a 500 and a log line, never a short answer") {
   TempDb tmp("api-damaged");
