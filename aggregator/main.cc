@@ -5,6 +5,7 @@
 #include <atomic>
 #include <iostream>
 
+#include "aggregator/blobs/blob_store.h"
 #include "aggregator/http/api_server.h"
 #include "aggregator/ingest.h"
 #include "aggregator/metrics.h"
@@ -20,7 +21,7 @@ int main(int argc, char** argv) {
   addYamlConfig(app);
   std::string brokers = "127.0.0.1:19092", prefix = "testfleet", db = "testfleet.db", host = "127.0.0.1";
   std::string log_level = "info", blobs;
-  double max_blob_mib = 256, max_blobs_gib = 20;
+  double max_blob_mib = 256, max_blobs_gib = 20, min_free_gib = 1;
   int port = 8480;
   aggregator::ServerLimits limits;
   app.add_option("--brokers", brokers, "Kafka bootstrap servers")->envname("TESTFLEET_BROKERS")->capture_default_str();
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
                  "the last hour)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--min-free-gib", min_free_gib,
+                 "free space that uploads never take from the blob folder's disk: the database's room, in GiB")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--http-max-connections", limits.max_connections,
                  "connections served at once (one thread each); more wait in the listen backlog")
       ->check(CLI::Range(1, 4096))
@@ -60,10 +65,12 @@ int main(int argc, char** argv) {
   try {
     aggregator::SqliteResultStore store(db);
     aggregator::AggregatorMetrics metrics;
-    aggregator::BlobSettings blob_settings{blobs.empty() ? db + ".blobs" : blobs,
-                                           static_cast<uint64_t>(max_blob_mib * (1 << 20)),
-                                           static_cast<uint64_t>(max_blobs_gib * (1 << 30))};
-    aggregator::ApiServer api(store, metrics, blob_settings, limits);
+    aggregator::BlobStore blob_store({blobs.empty() ? db + ".blobs" : blobs,
+                                      static_cast<uint64_t>(max_blob_mib * (1 << 20)),
+                                      static_cast<uint64_t>(max_blobs_gib * (1 << 30)),
+                                      static_cast<uint64_t>(min_free_gib * (1 << 30))},
+                                     std::make_unique<aggregator::FilesystemDiskSpace>());
+    aggregator::ApiServer api(store, metrics, {limits, &blob_store});
     int bound = api.start(host, port);
     spdlog::info("HTTP API on http://{}:{} (database {})", host, bound, db);
     std::cout << "listening on http://" << host << ":" << bound << std::endl;

@@ -5,121 +5,68 @@
 
 #include <malloc.h>
 
-#include <atomic>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <mutex>
+#include <optional>
 #include <regex>
 #include <thread>
 
+#include "aggregator/http/blob_routes.h"
+#include "aggregator/http/responses.h"
 #include "aggregator/reports/flakiness.h"
 #include "aggregator/reports/json_report.h"
 #include "aggregator/reports/junit_report.h"
 #include "aggregator/reports/summary.h"
 #include "aggregator/reports/text_reports.h"
-#include "common/bundle.h"
 #include "common/clock.h"
 #include "common/run_id.h"
 
 namespace testfleet::aggregator {
-namespace {
 using nlohmann::json;
-
-std::string dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n"; }
-
-void sendError(httplib::Response& res, int status, const std::string& message) {
-  res.status = status;
-  res.set_content(dump({{"error", message}}), "application/json");
-}
-}  // namespace
 
 struct ApiServer::Impl {
   ResultStore& store;
   AggregatorMetrics& metrics;
-  BlobSettings blobs;
+  ApiSettings settings;
   BoundedServer server;
   std::thread thread;
-  std::atomic<uint64_t> blob_sequence{0};
-  std::mutex blob_mu;
 
-  Impl(ResultStore& s, AggregatorMetrics& m, BlobSettings b, ServerLimits limits)
-      : store(s), metrics(m), blobs(std::move(b)), server(limits) {}
+  Impl(ResultStore& s, AggregatorMetrics& m, ApiSettings a)
+      : store(s), metrics(m), settings(std::move(a)), server(settings.limits) {}
 
-  // Frees space for `incoming` bytes by removing the least recently used blobs not used within the last hour.
-  bool makeRoom(uint64_t incoming) {
-    namespace fs = std::filesystem;
-    std::lock_guard lock(blob_mu);
-    struct Blob {
-      fs::path path;
-      fs::file_time_type used;
-      uint64_t bytes;
-    };
-    std::vector<Blob> all;
-    uint64_t total = 0;
-    std::error_code ec;
-    for (auto it = fs::directory_iterator(blobs.dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-      if (!it->is_regular_file(ec) || it->path().filename().string().find(".partial-") != std::string::npos) continue;
-      all.push_back({it->path(), it->last_write_time(ec), it->file_size(ec)});
-      total += all.back().bytes;
+  // Why a request may not go on, decided from its header alone, before any body is read: a write anywhere but
+  // the blob endpoint (httplib would read its body into memory, without bound when it has no Content-Length).
+  // Reads take no body: one that comes anyway is left unread, ending the connection.
+  std::optional<std::pair<int, std::string>> refusalBeforeBody(const httplib::Request& req) const {
+    static const std::regex blob_path(kBlobPath);
+    const bool write = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
+    if (write && !(settings.blobs && req.method == "PUT" && std::regex_match(req.path, blob_path))) {
+      return std::pair{405, "the only write is PUT /v1/blobs/{sha256}; " + req.method + " " + req.path + " is not"};
     }
-    std::sort(all.begin(), all.end(), [](const Blob& a, const Blob& b) { return a.used < b.used; });
-    const auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
-    for (const auto& b : all) {
-      if (total + incoming <= blobs.max_total_bytes || b.used > hour_ago) break;
-      fs::remove(b.path, ec);
-      if (!ec) total -= b.bytes;
-      spdlog::info("blob store: removed {} ({} bytes, least recently used) to make room", b.path.filename().string(),
-                   b.bytes);
-    }
-    return total + incoming <= blobs.max_total_bytes;
+    return std::nullopt;
   }
 
-  // Bundles by SHA-256: PUT stores a body whose hash matches the name (idempotent), GET serves it.
-  void blobRoutes() {
-    namespace fs = std::filesystem;
-    if (blobs.dir.empty()) return;
-    fs::create_directories(blobs.dir);
-    server.Put(R"(/v1/blobs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
-      const std::string hash = req.matches[1];
-      const fs::path path = fs::path(blobs.dir) / hash;
-      std::error_code ec;
-      if (fs::exists(path, ec)) return res.set_content(dump({{"sha256", hash}, {"stored", false}}), "application/json");
-      if (sha256Hex(req.body) != hash) return sendError(res, 400, "the body's SHA-256 is not " + hash);
-      if (!makeRoom(req.body.size())) {
-        return sendError(res, 507, "the blob store is full (--max-blobs-gib); bundles used within the last hour are "
-                                   "kept, so try again later or raise the limit");
-      }
-      const fs::path partial = path.string() + ".partial-" + std::to_string(blob_sequence++);
-      {
-        std::ofstream out(partial, std::ios::binary);
-        out.write(req.body.data(), static_cast<std::streamsize>(req.body.size()));
-        if (!out.flush()) {
-          fs::remove(partial, ec);
-          return sendError(res, 507, "cannot store the blob in " + blobs.dir);
-        }
-      }
-      fs::rename(partial, path, ec);
-      if (ec) return sendError(res, 500, "cannot store the blob: " + ec.message());
-      res.status = 201;
-      res.set_content(dump({{"sha256", hash}, {"stored", true}, {"bytes", req.body.size()}}), "application/json");
+  void guards() {
+    // Both hooks see the header before the body: a client that waits for "100 Continue" never sends a refused
+    // body, and one that does not has it left unread (which ends the connection).
+    auto refuse = [this](const httplib::Request& req, httplib::Response& res) {
+      auto refusal = refusalBeforeBody(req);
+      if (!refusal) return false;
+      sendError(res, refusal->first, refusal->second);
+      return true;
+    };
+    server.set_pre_routing_handler([refuse](const httplib::Request& req, httplib::Response& res) {
+      return refuse(req, res) ? httplib::Server::HandlerResponse::Handled : httplib::Server::HandlerResponse::Unhandled;
     });
-    server.Get(R"(/v1/blobs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
-      const fs::path path = fs::path(blobs.dir) / std::string(req.matches[1]);
-      std::ifstream in(path, std::ios::binary);
-      if (!in) return sendError(res, 404, "no blob " + std::string(req.matches[1]));
-      std::error_code ec;
-      fs::last_write_time(path, fs::file_time_type::clock::now(), ec);  // recently used: kept longest
-      if (req.method == "HEAD") return;  // "is it there?" (submit asks before uploading): no need to read it
-      std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      res.set_content(std::move(body), "application/octet-stream");
+    server.set_expect_100_continue_handler([refuse](const httplib::Request& req, httplib::Response& res) {
+      return refuse(req, res) ? res.status : 100;
     });
   }
 
   void routes() {
-    // Bodies are read only by the blob endpoint; everything else is a GET.
-    server.set_payload_max_length(blobs.dir.empty() ? (1 << 20) : blobs.max_bytes);
-    blobRoutes();
+    guards();
+    // Bodies are read only by the blob endpoint (refusalBeforeBody), which checks its own limit before reading.
+    server.set_payload_max_length(settings.blobs ? settings.blobs->settings().max_bytes : 0);
+    if (settings.blobs) addBlobRoutes(server, *settings.blobs);
     server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok\n", "text/plain");
     });
@@ -253,8 +200,8 @@ struct ApiServer::Impl {
   }
 };
 
-ApiServer::ApiServer(ResultStore& store, AggregatorMetrics& metrics, BlobSettings blobs, ServerLimits limits)
-    : impl_(std::make_unique<Impl>(store, metrics, std::move(blobs), limits)) {
+ApiServer::ApiServer(ResultStore& store, AggregatorMetrics& metrics, ApiSettings settings)
+    : impl_(std::make_unique<Impl>(store, metrics, std::move(settings))) {
   impl_->routes();
 }
 

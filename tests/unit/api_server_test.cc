@@ -4,18 +4,24 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "aggregator/http/api_server.h"
 #include "aggregator/storage/sqlite_result_store.h"
+#include "common/bundle.h"
 #include "common/http_client.h"
 #include "tests/unit/raw_connection.h"
 #include "tests/unit/temp_db.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace testfleet;
 using namespace testfleet::aggregator;
 using testfleet::testing::TempDb;
+using testfleet::testing::TempDir;
 using nlohmann::json;
 
 namespace {
@@ -72,8 +78,53 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using testfleet::testing::RawConnection;
+constexpr uint64_t kMiB = 1 << 20;
 
 milliseconds since(Clock::time_point start) { return std::chrono::duration_cast<milliseconds>(Clock::now() - start); }
+
+// A real API with a blob store in a temp folder, on a free port.
+struct BlobApi {
+  TempDb db;
+  TempDir blobs;
+  SqliteResultStore store{db.path};
+  AggregatorMetrics metrics;
+  BlobStore blob_store;
+  ApiServer api;
+  int port;
+  BlobApi(const std::string& name, uint64_t max_blob_bytes)
+      : db(name), blobs(name + "-blobs"), blob_store(settingsFor(blobs.path, max_blob_bytes),
+                                                     std::make_unique<FilesystemDiskSpace>()),
+        api(store, metrics, ApiSettings{{}, &blob_store}), port(api.start("127.0.0.1", 0)) {}
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
+  static BlobSettings settingsFor(const std::filesystem::path& dir, uint64_t max_blob_bytes) {
+    BlobSettings settings{dir};
+    settings.max_bytes = max_blob_bytes;
+    return settings;
+  }
+};
+
+// Resident memory of this process (server and test client both), in bytes.
+uint64_t residentBytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// Sends a PUT of `bytes` generated piece by piece (the client holds 64 KiB at a time) and returns the status line.
+std::string streamUpload(int port, char fill, uint64_t bytes) {
+  std::string chunk(64 << 10, fill);
+  Sha256 hash;
+  for (uint64_t sent = 0; sent < bytes; sent += chunk.size()) hash.update(chunk);
+  RawConnection c(port);
+  c.send("PUT /v1/blobs/" + hash.hexDigest() + " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(bytes) +
+         "\r\n\r\n");
+  for (uint64_t sent = 0; sent < bytes; sent += chunk.size()) {
+    if (!c.send(chunk)) return "send failed";
+  }
+  return c.receiveLine(milliseconds(30000));
+}
 
 // Swaps the default logger for one that keeps lines in memory, for as long as it lives.
 struct CapturedLog {
@@ -144,6 +195,53 @@ TEST_CASE("/healthz answers within 1 s while 200 idle and trickling connections 
     CHECK(r.status == 200);
     CHECK(since(start) < milliseconds(1000));
   }
+}
+
+TEST_CASE("uploads stream to disk: memory stays bounded however many come at once") {
+  BlobApi server("api-upload", 256 * kMiB);
+  const int port = server.port;
+
+  const uint64_t before = residentBytes();
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> peak{before};
+  std::thread sampler([&] {
+    while (!done) {
+      peak = std::max<uint64_t>(peak, residentBytes());
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+  });
+  std::vector<std::future<std::string>> uploads;
+  for (char fill : {'a', 'b', 'c', 'd'}) {
+    uploads.push_back(std::async(std::launch::async, [=] { return streamUpload(port, fill, 32 * kMiB); }));
+  }
+  for (auto& u : uploads) CHECK(u.get().starts_with("HTTP/1.1 201"));
+  done = true;
+  sampler.join();
+  MESSAGE("resident memory grew by " << (peak - before) / kMiB << " MiB while 4 x 32 MiB were uploaded");
+  CHECK(peak - before < 40 * kMiB);
+}
+
+TEST_CASE("an upload over the size limit is refused before its body is read") {
+  BlobApi server("api-big", kMiB);
+  RawConnection c(server.port);
+  const auto start = Clock::now();
+  c.send("PUT /v1/blobs/" + std::string(64, 'a') + " HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+         std::to_string(100 * kMiB) + "\r\n\r\n");
+  CHECK(c.receiveLine(milliseconds(5000)).starts_with("HTTP/1.1 413"));
+  CHECK(since(start) < milliseconds(2000));
+  CHECK(c.closedBy(milliseconds(2000)));  // its body was never read: the connection cannot be reused
+}
+
+TEST_CASE("a write anywhere but the blob endpoint is refused before its body is read") {
+  TempDb tmp("api-write");
+  SqliteResultStore store(tmp.path);
+  AggregatorMetrics metrics;
+  ApiServer api(store, metrics);
+  RawConnection c(api.start("127.0.0.1", 0));
+  const auto start = Clock::now();
+  c.send("POST /v1/runs HTTP/1.1\r\nHost: t\r\n\r\nbody without a length, which would be read until EOF");
+  CHECK(c.receiveLine(milliseconds(5000)).starts_with("HTTP/1.1 405"));
+  CHECK(since(start) < milliseconds(2000));
 }
 
 TEST_CASE("a database read that fails is a 500 and a log line, never a short answer") {
