@@ -10,6 +10,7 @@
 #include "aggregator/ingest.h"
 #include "aggregator/metrics.h"
 #include "aggregator/storage/sqlite_result_store.h"
+#include "common/api_token.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/signal_watcher.h"
@@ -20,7 +21,7 @@ int main(int argc, char** argv) {
   CLI::App app{"testfleet-aggregator — stores results, tracks runs, serves reports and metrics"};
   addYamlConfig(app);
   std::string brokers = "127.0.0.1:19092", prefix = "testfleet", db = "testfleet.db", host = "127.0.0.1";
-  std::string log_level = "info", blobs;
+  std::string log_level = "info", blobs, api_token_file;
   double max_blob_mib = 256, max_blobs_gib = 20, min_free_gib = 1;
   int port = 8480;
   aggregator::ServerLimits limits;
@@ -47,14 +48,20 @@ int main(int argc, char** argv) {
                  "free space that uploads never take from the blob folder's disk: the database's room, in GiB")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--api-token-file", api_token_file,
+                 "file holding a token that writes (uploads) must carry as `Authorization: Bearer TOKEN`; reads "
+                 "stay open (default: no token, anyone may upload)")
+      ->envname("TESTFLEET_API_TOKEN_FILE");
   app.add_option("--http-max-connections", limits.max_connections,
                  "connections served at once (one thread each); more wait in the listen backlog")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  std::string api_token;
   try {
     initLogging("aggregator", log_level);
+    if (!api_token_file.empty()) api_token = readApiToken(api_token_file);
   } catch (const std::exception& e) {
     std::cerr << "testfleet-aggregator: " << e.what() << "\n";
     return 2;
@@ -70,9 +77,10 @@ int main(int argc, char** argv) {
                                       static_cast<uint64_t>(max_blobs_gib * (1 << 30)),
                                       static_cast<uint64_t>(min_free_gib * (1 << 30))},
                                      std::make_unique<aggregator::FilesystemDiskSpace>());
-    aggregator::ApiServer api(store, metrics, {limits, &blob_store});
+    aggregator::ApiServer api(store, metrics, {limits, &blob_store, api_token});
     int bound = api.start(host, port);
-    spdlog::info("HTTP API on http://{}:{} (database {})", host, bound, db);
+    spdlog::info("HTTP API on http://{}:{} (database {}; writes {})", host, bound, db,
+                 api_token.empty() ? "open to anyone: no --api-token-file" : "need the --api-token-file token");
     std::cout << "listening on http://" << host << ":" << bound << std::endl;
     aggregator::IngestSettings ingest_settings{{brokers, "testfleet-aggregator"}, kafka::Topics::withPrefix(prefix)};
     aggregator::Ingest ingest(ingest_settings, store, metrics);

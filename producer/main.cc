@@ -4,6 +4,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "common/api_token.h"
 #include "common/config.h"
 #include "common/duration.h"
 #include "common/kafka/topics.h"
@@ -52,6 +53,10 @@ int main(int argc, char** argv) {
   sub->add_option("--bundle-base-url", submit.bundle_base_url,
                   "the aggregator's URL as workers reach it, for bundles (default: --aggregator)")
       ->envname("TESTFLEET_BUNDLE_BASE_URL");
+  std::string api_token_file;
+  sub->add_option("--api-token-file", api_token_file,
+                  "file holding the aggregator's API token (its --api-token-file), sent with bundle uploads")
+      ->envname("TESTFLEET_API_TOKEN_FILE");
   bool no_history = false;
   sub->add_flag("--no-history", no_history, "publish jobs in suite order instead of longest-expected first");
   sub->add_option("--run-id", submit.run_id, "use this run id instead of a random one");
@@ -80,6 +85,7 @@ int main(int argc, char** argv) {
       if (eq == std::string::npos || eq == 0) throw CLI::ValidationError("--label", "'" + l + "' is not KEY=VALUE");
       submit.labels[l.substr(0, eq)] = l.substr(eq + 1);
     }
+    if (!api_token_file.empty()) submit.api_token = readApiToken(api_token_file);
     initLogging("testfleet", log_level);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);

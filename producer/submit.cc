@@ -129,28 +129,37 @@ int checkRunIdUnused(const std::string& run_id, const std::string& aggregator_ur
 }
 
 // Puts every folder packed for the suite on the aggregator's blob endpoint (unless a HEAD says it is there
-// already) and records the URL workers fetch it from.
-bool uploadBundles(const SubmitOptions& options, Suite& suite) {
+// already) and records the URL workers fetch it from. Returns an exit code: kAllPassed when every bundle is there.
+int uploadBundles(const SubmitOptions& options, Suite& suite) {
   const std::string base = options.bundle_base_url.empty() ? options.follow.aggregator_url : options.bundle_base_url;
   HttpClient http(std::chrono::minutes(5));
+  if (!options.api_token.empty()) http.setBearerToken(options.api_token);
   for (const auto& [sha, packed] : suite.bundles) {
     const std::string url = options.follow.aggregator_url + "/v1/blobs/" + sha;
     const HttpResponse r = askStartingAggregator([&] {
       HttpResponse head = http.head(url);
       return head.error.empty() && head.status != 200 ? http.put(url, packed.archive, "application/gzip") : head;
     });
+    if (r.error.empty() && r.status == 401) {
+      std::cerr << "testfleet: the aggregator at " << options.follow.aggregator_url << " refused the suite's bundle: "
+                << (options.api_token.empty() ? "it requires an API token; pass --api-token-file FILE (or set "
+                                                "TESTFLEET_API_TOKEN_FILE) with the aggregator's token"
+                                              : "the token in --api-token-file is not the aggregator's")
+                << ". Nothing was submitted.\n";
+      return kUsageError;
+    }
     if (!r.error.empty() || (r.status != 200 && r.status != 201)) {
       std::cerr << "testfleet: could not upload the suite's bundle (" << packed.files << " files, "
                 << packed.archive.size() << " bytes) to " << url << ": "
                 << (r.error.empty() ? "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 300) : r.error)
                 << "\n  is the aggregator running there (--aggregator)?\n";
-      return false;
+      return kInfrastructure;
     }
     std::cerr << "testfleet: bundle " << sha.substr(0, 12) << " (" << packed.files << " files, "
               << packed.archive.size() << " bytes) " << (r.status == 201 ? "uploaded" : "already there") << "\n";
     suite.bundle_urls[sha] = base + "/v1/blobs/" + sha;
   }
-  return true;
+  return kAllPassed;
 }
 
 // split: test — every test entry (or directory-form file) that asks for it is listed in a sandbox first, through
@@ -267,7 +276,7 @@ int runSubmit(const SubmitOptions& options) {
     std::cerr << "testfleet: " << files << " test files packed into " << labelled.tests.size() << " jobs ("
               << history.tests.size() << " files with history)\n";
   }
-  if (!uploadBundles(options, labelled)) return kInfrastructure;
+  if (int rc = uploadBundles(options, labelled); rc != kAllPassed) return rc;
   const auto topics = kafka::Topics::withPrefix(options.topic_prefix);
   std::unique_ptr<kafka::Producer> producer;
   try {

@@ -25,6 +25,7 @@ struct SubmitOptions {
   std::string markdown_file;
   std::string html_file;
   std::string bundle_base_url;  // where workers fetch uploaded bundles; empty = the aggregator URL
+  std::string api_token;        // sent with uploads when set (the aggregator's --api-token-file)
   FollowSettings follow;
 };
 

@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "aggregator/http/bearer_auth.h"
 #include "aggregator/http/blob_routes.h"
 #include "aggregator/http/responses.h"
 #include "aggregator/reports/flakiness.h"
@@ -27,16 +28,19 @@ struct ApiServer::Impl {
   ResultStore& store;
   AggregatorMetrics& metrics;
   ApiSettings settings;
+  BearerAuth auth;
   BoundedServer server;
   std::thread thread;
 
   Impl(ResultStore& s, AggregatorMetrics& m, ApiSettings a)
-      : store(s), metrics(m), settings(std::move(a)), server(settings.limits) {}
+      : store(s), metrics(m), settings(std::move(a)), auth(settings.api_token), server(settings.limits) {}
 
-  // Why a request may not go on, decided from its header alone, before any body is read: a write anywhere but
-  // the blob endpoint (httplib would read its body into memory, without bound when it has no Content-Length).
-  // Reads take no body: one that comes anyway is left unread, ending the connection.
+  // Why a request may not go on, decided from its header alone, before any body is read: a write without the
+  // token, or a write anywhere but the blob endpoint (httplib would read its body into memory, without bound when
+  // it has no Content-Length). Reads take no body: one that comes anyway is left unread, ending the connection.
   std::optional<std::pair<int, std::string>> refusalBeforeBody(const httplib::Request& req) const {
+    const std::string authorization = req.get_header_value("Authorization");
+    if (!auth.allows(req.method, authorization)) return std::pair{401, BearerAuth::refusal(authorization)};
     static const std::regex blob_path(kBlobPath);
     const bool write = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
     if (write && !(settings.blobs && req.method == "PUT" && std::regex_match(req.path, blob_path))) {
@@ -51,6 +55,7 @@ struct ApiServer::Impl {
     auto refuse = [this](const httplib::Request& req, httplib::Response& res) {
       auto refusal = refusalBeforeBody(req);
       if (!refusal) return false;
+      if (refusal->first == 401) res.set_header("WWW-Authenticate", "Bearer");
       sendError(res, refusal->first, refusal->second);
       return true;
     };

@@ -16,6 +16,7 @@ namespace testfleet::aggregator {
 struct ApiSettings {
   ServerLimits limits;
   BlobStore* blobs = nullptr;  // serves /v1/blobs when set; must outlive the server
+  std::string api_token;       // when set, writes need `Authorization: Bearer <token>` (reads stay open)
 };
 
 class ApiServer {

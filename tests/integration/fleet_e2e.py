@@ -792,6 +792,43 @@ def case_refused_for_good():
         check(any("could not be written" in d["reason"] for d in letters), f"a dead letter says why ({len(letters)})")
 
 
+def http_status(url, method="GET", data=None):
+    req = urllib.request.Request(url, data=data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def case_api_token():
+    """With --api-token-file, uploads need the token (submit sends it); reads stay open; the token is never logged."""
+    import hashlib
+    print("API token: writes need it, submit sends it, reads stay open")
+    with Fleet("token") as fleet:
+        token = "tf-" + os.urandom(16).hex()
+        token_file = write_suite(fleet.dir, "api-token", token + "\n")
+        fleet.start_aggregator("--api-token-file", token_file)
+        fleet.start_worker("w1", 2)
+        os.makedirs(os.path.join(fleet.dir, "project"))
+        write_suite(os.path.join(fleet.dir, "project"), "test_ok.py", "def test_ok():\n    pass\n")
+        suite = write_suite(fleet.dir, "bundled.yaml", "name: bundled\ntests:\n  - name: ok\n    framework: pytest\n"
+                                                        "    root: project\n")
+        r = fleet.submit(suite, "--wait")
+        check(r.returncode == 2 and "--api-token-file" in r.stderr,
+              f"submit without the token is refused before anything is published (exit {r.returncode}): "
+              f"{r.stderr.strip()[-300:]}")
+        r = fleet.submit(suite, "--wait", "--api-token-file", token_file)
+        check(r.returncode == 0, f"submit with --api-token-file uploads the bundle and passes (exit {r.returncode}): "
+                                 f"{r.stderr.strip()[-300:]}")
+        body = b"not a bundle"
+        url = f"http://127.0.0.1:{fleet.port}/v1/blobs/{hashlib.sha256(body).hexdigest()}"
+        check(http_status(url, "PUT", body) == 401, "an upload without the token is refused (401)")
+        check(http_status(f"http://127.0.0.1:{fleet.port}/v1/runs") == 200, "reads need no token")
+        log = open(os.path.join(fleet.dir, "aggregator.log")).read()
+        check(token not in log and token not in r.stderr, "the token appears in no log")
+
+
 CASES = {
     "demo": case_demo_suite,
     "malformed": case_malformed_suite,
@@ -807,6 +844,7 @@ CASES = {
     "sigstop": case_sigstopped_worker,
     "refused": case_refused_for_good,
     "big": case_big_results,
+    "token": case_api_token,
 }
 
 

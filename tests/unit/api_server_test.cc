@@ -91,10 +91,10 @@ struct BlobApi {
   BlobStore blob_store;
   ApiServer api;
   int port;
-  BlobApi(const std::string& name, uint64_t max_blob_bytes)
+  BlobApi(const std::string& name, uint64_t max_blob_bytes, const std::string& token = "")
       : db(name), blobs(name + "-blobs"), blob_store(settingsFor(blobs.path, max_blob_bytes),
                                                      std::make_unique<FilesystemDiskSpace>()),
-        api(store, metrics, ApiSettings{{}, &blob_store}), port(api.start("127.0.0.1", 0)) {}
+        api(store, metrics, ApiSettings{{}, &blob_store, token}), port(api.start("127.0.0.1", 0)) {}
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
   static BlobSettings settingsFor(const std::filesystem::path& dir, uint64_t max_blob_bytes) {
     BlobSettings settings{dir};
@@ -195,6 +195,31 @@ TEST_CASE("/healthz answers within 1 s while 200 idle and trickling connections 
     CHECK(r.status == 200);
     CHECK(since(start) < milliseconds(1000));
   }
+}
+
+TEST_CASE("write endpoints need the bearer token when one is configured; reads stay open") {
+  BlobApi server("api-auth", kMiB, "s3cret-token");
+  const std::string body = "bundle bytes";
+  const std::string url = server.url("/v1/blobs/" + sha256Hex(body));
+
+  HttpClient anonymous;
+  const HttpResponse refused = anonymous.put(url, body, "application/gzip");
+  CHECK(refused.status == 401);
+  CHECK(refused.body.find("--api-token-file") != std::string::npos);
+  CHECK(refused.body.find("s3cret") == std::string::npos);
+  HttpClient wrong;
+  wrong.setBearerToken("not-the-token");
+  CHECK(wrong.put(url, body, "application/gzip").status == 401);
+  CHECK_FALSE(server.blob_store.contains(sha256Hex(body)));
+
+  HttpClient authorised;
+  authorised.setBearerToken("s3cret-token");
+  CHECK(authorised.put(url, body, "application/gzip").status == 201);
+  const HttpResponse fetched = anonymous.get(url);  // workers fetch without a token
+  CHECK(fetched.status == 200);
+  CHECK(fetched.body == body);
+  CHECK(anonymous.head(url).status == 200);
+  CHECK(anonymous.get(server.url("/v1/runs")).status == 200);
 }
 
 TEST_CASE("uploads stream to disk: memory stays bounded however many come at once") {
