@@ -9,6 +9,7 @@
 #include "aggregator/http/api_server.h"
 #include "aggregator/ingest.h"
 #include "aggregator/metrics.h"
+#include "aggregator/storage/retrying_result_store.h"
 #include "aggregator/storage/sqlite_result_store.h"
 #include "common/api_token.h"
 #include "common/config.h"
@@ -70,14 +71,16 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop{false};
   SignalWatcher signals([&](int) { stop = true; });
   try {
-    aggregator::SqliteResultStore store(db);
+    aggregator::SqliteResultStore database(db);
+    aggregator::RetryingResultStore store(database, stop, std::chrono::seconds(5));
     aggregator::AggregatorMetrics metrics;
     aggregator::BlobStore blob_store({blobs.empty() ? db + ".blobs" : blobs,
                                       static_cast<uint64_t>(max_blob_mib * (1 << 20)),
                                       static_cast<uint64_t>(max_blobs_gib * (1 << 30)),
                                       static_cast<uint64_t>(min_free_gib * (1 << 30))},
                                      std::make_unique<aggregator::FilesystemDiskSpace>());
-    aggregator::ApiServer api(store, metrics, {limits, &blob_store, api_token});
+    aggregator::ApiServer api(store, metrics,
+                              {limits, &blob_store, api_token, [&store] { return store.notReadyReason(); }});
     int bound = api.start(host, port);
     spdlog::info("HTTP API on http://{}:{} (database {}; writes {})", host, bound, db,
                  api_token.empty() ? "open to anyone: no --api-token-file" : "need the --api-token-file token");
@@ -88,6 +91,10 @@ int main(int argc, char** argv) {
     spdlog::info("stopping");
     api.stop();
   } catch (const std::exception& e) {
+    if (stop) {  // stopped while results could not be stored: they are read again at the next start
+      spdlog::warn("stopped with the last batch not stored ({}); it is read again at the next start", e.what());
+      return 0;
+    }
     spdlog::critical("{}", e.what());
     return 3;
   }

@@ -75,6 +75,11 @@ struct ApiServer::Impl {
     server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok\n", "text/plain");
     });
+    server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+      const std::string reason = settings.not_ready_reason ? settings.not_ready_reason() : "";
+      if (!reason.empty()) res.status = 503;
+      res.set_content(reason.empty() ? "ready\n" : "not ready: " + reason + "\n", "text/plain");
+    });
     server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics.serialize(), "text/plain; version=0.0.4");
     });

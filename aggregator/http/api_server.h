@@ -1,8 +1,9 @@
-// The aggregator's HTTP API: runs, reports, blobs, health and metrics. Serves on its own threads
+// The aggregator's HTTP API: runs, reports, blobs, health, readiness and metrics. Serves on its own threads
 // (BoundedServer: bounded connections, header deadlines, no shared port); start() returns once listening,
 // stop() (or the destructor) joins them.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,8 @@ struct ApiSettings {
   ServerLimits limits;
   BlobStore* blobs = nullptr;  // serves /v1/blobs when set; must outlive the server
   std::string api_token;       // when set, writes need `Authorization: Bearer <token>` (reads stay open)
+  // What /readyz reports: why the aggregator cannot take results now, or "" when it can. Unset: always ready.
+  std::function<std::string()> not_ready_reason;
 };
 
 class ApiServer {

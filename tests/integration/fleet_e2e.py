@@ -58,10 +58,10 @@ class Fleet:
         return os.path.join(ARGS.build, {"testfleet": "producer", "testfleet-worker": "worker",
                                          "testfleet-aggregator": "aggregator"}[name], name)
 
-    def start_aggregator(self, *extra):
+    def start_aggregator(self, *extra, db=None):
         log = open(os.path.join(self.dir, "aggregator.log"), "a")
         p = subprocess.Popen([self.bin("testfleet-aggregator"), "--brokers", BROKERS, "--topic-prefix", self.prefix,
-                              "--db", os.path.join(self.dir, "results.db"), "--port", "0", *extra],
+                              "--db", db or os.path.join(self.dir, "results.db"), "--port", "0", *extra],
                              stdout=subprocess.PIPE, stderr=log, text=True)
         line = p.stdout.readline()
         assert line.startswith("listening on http://"), f"aggregator did not start: {line!r}"
@@ -829,6 +829,49 @@ def case_api_token():
         check(token not in log and token not in r.stderr, "the token appears in no log")
 
 
+def case_full_disk():
+    """The database's disk fills up: the aggregator stops ingesting and says not ready, then resumes by itself."""
+    print("full disk: ingest pauses, /readyz says why, the aggregator stays up and resumes when space returns")
+    if os.geteuid() != 0:
+        print("  skip (mounting a small tmpfs needs root)")
+        return
+    disk = tempfile.mkdtemp(prefix="testfleet-tmpfs-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", disk], check=True)
+    try:
+        with Fleet("full") as fleet:
+            agg = fleet.start_aggregator("--blobs", os.path.join(disk, "blobs"), "--min-free-gib", "0.004",
+                                         db=os.path.join(disk, "results.db"))
+            fleet.start_worker("w1", 2)
+            base = f"http://127.0.0.1:{fleet.port}"
+            check(http_status(base + "/readyz") == 200, "ready with room on the disk")
+            filler = os.path.join(disk, "filler")
+            with open(filler, "wb") as f:  # what another process (or an upload flood) would do
+                try:
+                    while True:
+                        f.write(b"\0" * (64 << 10))
+                        f.flush()
+                except OSError:
+                    pass
+            check(http_status(f"{base}/v1/blobs/{'0' * 64}", "PUT", b"x" * 1000) == 507,
+                  "an upload is refused while the disk is full (507)")
+            suite = trivial_suite(fleet.dir, 40, "yes output | head -c 30000")
+            run = fleet.submit_async(suite, "--wait", "--stall-timeout", "5m")
+            wait_until(lambda: http_status(base + "/readyz") == 503, 120, "/readyz to report not ready")
+            check(agg.poll() is None, "the aggregator is still running with its disk full")
+            check(http_status(base + "/healthz") == 200 and http_status(base + "/v1/runs") == 200,
+                  "it still answers /healthz and reads")
+            os.remove(filler)
+            out, err = run.communicate(timeout=300)
+            check(run.returncode == 0 and "40 total, 40 passed" in out,
+                  f"the run completes once space returns (exit {run.returncode}): {err.strip()[-300:]}")
+            check(http_status(base + "/readyz") == 200, "ready again")
+            log = open(os.path.join(fleet.dir, "aggregator.log")).read()
+            check("ingest paused" in log and "ingest resumed" in log, "the log says when ingest paused and resumed")
+    finally:
+        subprocess.run(["umount", disk], check=False)
+        os.rmdir(disk)
+
+
 CASES = {
     "demo": case_demo_suite,
     "malformed": case_malformed_suite,
@@ -845,6 +888,7 @@ CASES = {
     "refused": case_refused_for_good,
     "big": case_big_results,
     "token": case_api_token,
+    "fulldisk": case_full_disk,
 }
 
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "aggregator/http/api_server.h"
@@ -267,6 +268,30 @@ TEST_CASE("a write anywhere but the blob endpoint is refused before its body is 
   c.send("POST /v1/runs HTTP/1.1\r\nHost: t\r\n\r\nbody without a length, which would be read until EOF");
   CHECK(c.receiveLine(milliseconds(5000)).starts_with("HTTP/1.1 405"));
   CHECK(since(start) < milliseconds(2000));
+}
+
+TEST_CASE("/readyz says why the aggregator cannot take results, and recovers with it") {
+  TempDb tmp("api-ready");
+  SqliteResultStore store(tmp.path);
+  AggregatorMetrics metrics;
+  std::mutex mu;
+  std::string reason = "cannot store results: database or disk is full";
+  ApiSettings settings;
+  settings.not_ready_reason = [&] {
+    std::lock_guard lock(mu);
+    return reason;
+  };
+  ApiServer api(store, metrics, settings);
+  const std::string url = "http://127.0.0.1:" + std::to_string(api.start("127.0.0.1", 0)) + "/readyz";
+  HttpClient http;
+  const HttpResponse full = http.get(url);
+  CHECK(full.status == 503);
+  CHECK(full.body.find("disk is full") != std::string::npos);
+  {
+    std::lock_guard lock(mu);
+    reason.clear();
+  }
+  CHECK(http.get(url).status == 200);
 }
 
 TEST_CASE("a database read that fails is a 500 and a log line, never a short answer") {
