@@ -6,6 +6,7 @@ worker and other jobs are untouched. Run: hostile.py --build build [case ...]
 """
 import argparse
 import json
+import glob
 import http.server
 import os
 import pwd
@@ -172,6 +173,13 @@ def case_worker_killed():
         time.sleep(0.05)
     check(not survivors(MARKER + "k"), "the job's processes died with the worker")
     shutil.rmtree(d, ignore_errors=True)
+    # Its cgroups stay behind (nobody removes them on SIGKILL) until the next worker starts and sweeps them.
+    patterns = [f"/sys/fs/cgroup/{'*/' * depth}testfleet-{p.pid}" for depth in range(1, 4)]
+    stale = [g for pattern in patterns for g in glob.glob(pattern)]
+    check(bool(stale), f"the killed worker's cgroups were left ({len(stale)})")
+    run_jobs([sh("next worker", "true")])
+    left = [g for g in stale if os.path.exists(g)]
+    check(not left, f"the next worker removed the dead worker's cgroups ({left[:2]})")
 
 
 def case_isolation():

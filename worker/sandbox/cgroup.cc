@@ -88,6 +88,37 @@ void removeGroup(const fs::path& dir) {
   spdlog::warn("could not remove cgroup {}: {}", dir.string(), std::strerror(errno));
 }
 
+// Kills every task of a group (repeatedly, as tasks may fork meanwhile) and removes it.
+void killAndRemove(const fs::path& dir) {
+  for (int round = 0; round < 100; ++round) {
+    auto pids = tasksOf(dir);
+    if (pids.empty()) break;
+    for (pid_t p : pids) ::kill(p, SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  removeGroup(dir);
+}
+
+// A worker killed with SIGKILL leaves its subtree (testfleet-<pid>) behind, sometimes with a process of a job that
+// was being set up. Under `parent`, the subtrees of workers that no longer run are emptied and removed. A worker
+// that still runs (its pid exists) is never touched; a reused pid only keeps a stale subtree a while longer.
+void sweepDeadWorkers(const fs::path& parent) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("testfleet-") || !entry.is_directory(ec)) continue;
+    const std::string digits = name.substr(10);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || fs::exists("/proc/" + digits, ec)) continue;
+    for (const auto& job : fs::directory_iterator(entry.path(), ec)) {
+      if (job.is_directory(ec)) killAndRemove(job.path());
+    }
+    removeGroup(entry.path());
+    spdlog::info("removed the cgroups of worker process {}, which no longer runs", pid);
+  }
+}
+
 // ---- v1: one directory per controller hierarchy --------------------------------------------------------------
 
 class V1JobCgroup : public JobCgroup {
@@ -248,6 +279,7 @@ CgroupDriverPtr tryV2(std::string& why) {
   // A v2 group with processes cannot hand controllers to children: move the worker into a leaf of its own first.
   fs::path self_leaf = group / ("testfleet-worker-" + std::to_string(::getpid()));
   fs::path base = group / ("testfleet-" + std::to_string(::getpid()));
+  sweepDeadWorkers(group);
   std::string want = "+memory +pids";
   if (available.find("cpu") != std::string::npos) want += " +cpu";
   if (!writeFile(group / "cgroup.subtree_control", want)) {
@@ -272,7 +304,9 @@ CgroupDriverPtr tryV1(std::string& why) {
   for (const char* c : {"memory", "pids", "cpu", "cpuacct", "freezer"}) {
     fs::path mount = fs::path("/sys/fs/cgroup") / c;
     if (!fs::exists(mount / "cgroup.procs") || !own.count(c)) continue;
-    fs::path base = mount / fs::path(own[c]).relative_path() / ("testfleet-" + std::to_string(::getpid()));
+    const fs::path parent = mount / fs::path(own[c]).relative_path();
+    sweepDeadWorkers(parent);
+    fs::path base = parent / ("testfleet-" + std::to_string(::getpid()));
     if (::mkdir(base.c_str(), 0755) != 0 && errno != EEXIST) continue;
     if (std::string(c) == "memory") writeFile(base / "memory.use_hierarchy", "1");
     bases[c] = base;
