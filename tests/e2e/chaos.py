@@ -80,6 +80,8 @@ def main():
             except Exception:
                 return -1
 
+        stopped = {}  # the worker under SIGSTOP: name, proc, until
+
         def chaos():
             next_kill = time.monotonic() + args.kill_every
             aggregator_at, broker_at, sigstop_at = args.jobs * 0.3, args.jobs * 0.55, args.jobs * 0.4
@@ -87,7 +89,7 @@ def main():
                 time.sleep(0.2)
                 progress = done()
                 if time.monotonic() >= next_kill:
-                    victim = rng.choice(names)
+                    victim = rng.choice([n for n in names if n != stopped.get("name")])
                     fleet.procs[victim].send_signal(signal.SIGKILL)
                     fleet.procs[victim].wait()
                     stats["worker_kills"] += 1
@@ -103,14 +105,16 @@ def main():
                     start_aggregator()
                     stats["aggregator_restarts"] += 1
                 if args.sigstop and progress >= sigstop_at and not stats["sigstops"]:
-                    # The stopped worker is spared from kills meanwhile; its jobs go on running in their sandboxes.
-                    victim = rng.choice(names)
-                    proc = fleet.procs[victim]
-                    proc.send_signal(signal.SIGSTOP)
-                    stop.wait(args.sigstop)
-                    proc.send_signal(signal.SIGCONT)
+                    # The other faults go on meanwhile; the stopped worker is spared from kills until it continues,
+                    # and its jobs go on running in their sandboxes.
+                    stopped["name"] = rng.choice(names)
+                    stopped["proc"] = fleet.procs[stopped["name"]]
+                    stopped["until"] = time.monotonic() + args.sigstop
+                    stopped["proc"].send_signal(signal.SIGSTOP)
                     stats["sigstops"] += 1
-                    next_kill = time.monotonic() + args.kill_every
+                if stopped and time.monotonic() >= stopped["until"]:
+                    stopped["proc"].send_signal(signal.SIGCONT)
+                    stopped.clear()
                 if progress >= broker_at and not stats["broker_restarts"]:
                     kafka = os.path.join(args.source, "scripts", "kafka.sh")
                     subprocess.run([kafka, "stop"], check=True, capture_output=True, timeout=120)
@@ -130,6 +134,8 @@ def main():
         finally:
             stop.set()
             t.join(timeout=120)
+            if stopped:
+                stopped["proc"].send_signal(signal.SIGCONT)
             if hogs:
                 hogs.kill()
                 hogs.wait()
