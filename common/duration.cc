@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace testfleet {
 namespace {
@@ -61,6 +62,22 @@ std::optional<uint64_t> parseBytes(std::string_view text) {
   double bytes = n * mult;
   if (bytes > 1e15) return std::nullopt;
   return static_cast<uint64_t>(bytes);
+}
+
+std::string formatDuration(std::chrono::milliseconds duration) {
+  const int64_t ms = duration.count();
+  if (ms != 0 && ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
+  if (ms != 0 && ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string formatBytes(uint64_t bytes) {
+  static constexpr std::pair<uint64_t, const char*> kUnits[] = {{1ull << 30, "Gi"}, {1ull << 20, "Mi"}, {1ull << 10, "Ki"}};
+  for (const auto& [size, unit] : kUnits) {
+    if (bytes != 0 && bytes % size == 0) return std::to_string(bytes / size) + unit;
+  }
+  return std::to_string(bytes);
 }
 
 }  // namespace testfleet

@@ -8,4 +8,7 @@ namespace testfleet {
 // level: trace|debug|info|warn|error. Logs go to stderr with the service name in each line.
 void initLogging(const std::string& service, const std::string& level);
 
+// Why `level` is not a log level, or "" when it is one.
+std::string logLevelProblem(const std::string& level);
+
 }  // namespace testfleet
