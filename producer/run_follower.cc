@@ -1,6 +1,8 @@
 #include "producer/run_follower.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <ostream>
 #include <thread>
 
@@ -10,7 +12,6 @@
 namespace testfleet::producer {
 namespace {
 using Clock = std::chrono::steady_clock;
-using nlohmann::json;
 
 std::string seconds(double ms) {
   char buf[32];
@@ -19,11 +20,11 @@ std::string seconds(double ms) {
 }
 }  // namespace
 
-std::string progressLine(const json& run, std::chrono::milliseconds elapsed, int width) {
-  const uint64_t expected = run.value("expected_jobs", 0u);
-  const uint64_t done = run.value("jobs_done", 0u);
-  const uint64_t failing = run.value("jobs_failing", 0u);
-  int filled = expected ? static_cast<int>(width * done / expected) : 0;
+std::string progressLine(const api::RunView& run, std::chrono::milliseconds elapsed, int width) {
+  const uint64_t expected = run.expected_jobs;
+  const uint64_t done = run.jobs_done;
+  const uint64_t failing = run.jobs_failing;
+  int filled = expected ? static_cast<int>(width * std::min(done, expected) / expected) : 0;
   std::string bar = "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
   char buf[160];
   std::snprintf(buf, sizeof buf, "%s %llu/%llu jobs · %llu failing · %.1f s", bar.c_str(),
@@ -32,8 +33,8 @@ std::string progressLine(const json& run, std::chrono::milliseconds elapsed, int
   return buf;
 }
 
-std::string formatSummary(const json& run) {
-  const json& s = run.at("summary");
+std::string formatSummary(const api::RunView& run) {
+  const api::SummaryView s = run.summary.value_or(api::SummaryView{});
   std::string out;
   char buf[512];
   std::snprintf(buf, sizeof buf,
@@ -42,35 +43,31 @@ std::string formatSummary(const json& run) {
                 "%d error\n"
                 "  success rate: %.1f%%\n"
                 "  time: %s total test time, %s average per test, %s wall (submit to verdict)\n",
-                run.value("suite", "").c_str(), run.value("run_id", "").c_str(), s.value("total", 0),
-                s.value("passed", 0), s.value("failed", 0), s.value("skipped", 0), s.value("flaky", 0),
-                s.value("timeout", 0), s.value("oom", 0), s.value("crashed", 0), s.value("error", 0),
-                s.value("success_rate", 0.0), seconds(s.value("total_ms", 0.0)).c_str(),
-                seconds(s.value("avg_ms", 0.0)).c_str(), seconds(s.value("wall_ms", 0.0)).c_str());
+                run.suite.c_str(), run.run_id.c_str(), s.total, s.passed, s.failed, s.skipped, s.flaky, s.timeout,
+                s.oom, s.crashed, s.error, s.success_rate, seconds(s.total_ms).c_str(), seconds(s.avg_ms).c_str(),
+                seconds(s.wall_ms).c_str());
   out += buf;
-  if (s.value("peak_slots", 0) > 0) {
+  if (s.peak_slots > 0) {
     std::snprintf(buf, sizeof buf, "  schedule: makespan %s against a lower bound of %s (%d slots busy at the peak)\n",
-                  seconds(s.value("makespan_ms", 0.0)).c_str(), seconds(s.value("lower_bound_ms", 0.0)).c_str(),
-                  s.value("peak_slots", 0));
+                  seconds(s.makespan_ms).c_str(), seconds(s.lower_bound_ms).c_str(), s.peak_slots);
     out += buf;
   }
   bool header = false;
-  for (const auto& job : run.value("jobs", json::array())) {
-    for (const auto& c : job.value("cases", json::array())) {
-      std::string status = c.value("status", "");
-      const auto verdict = verdictFromName(status);
+  static const std::vector<api::JobView> kNoJobs;
+  for (const auto& job : run.jobs ? *run.jobs : kNoJobs) {
+    for (const auto& c : job.cases) {
+      const auto verdict = verdictFromName(c.status);
       if (verdict && !isFailing(*verdict)) continue;  // an unknown status is listed, to be safe
       if (!header) {
         out += "  failing:\n";
         header = true;
       }
-      std::string name = c.value("classname", "");
-      name += (name.empty() ? "" : "::") + c.value("name", "");
-      std::string message = c.value("message", "");
+      std::string name = c.classname;
+      name += (name.empty() ? "" : "::") + c.name;
+      std::string message = c.message;
       if (auto nl = message.find('\n'); nl != std::string::npos) message = message.substr(0, nl);
       if (message.size() > 300) message = message.substr(0, 300) + "…";
-      out += "    " + status + "  " + job.value("name", "") + "  " + name + (message.empty() ? "" : ": " + message) +
-             "\n";
+      out += "    " + c.status + "  " + job.name + "  " + name + (message.empty() ? "" : ": " + message) + "\n";
     }
   }
   return out;
@@ -91,36 +88,35 @@ FollowResult followRun(const std::string& run_id, int64_t submitted_at_ms, const
     const auto now = Clock::now();
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
     if (r.status == 200) {
-      json run = json::parse(r.body, nullptr, false);
-      if (!run.is_discarded()) {
-        result.run = run;
-        if (run.value("submitted_at_ms", int64_t{0}) != submitted_at_ms) {
+      if (std::optional<api::RunView> run = api::parseRunView(r.body)) {
+        result.run = *run;
+        if (run->submitted_at_ms != submitted_at_ms) {
           result.outcome = FollowOutcome::kRunIdTaken;
-          result.problem = "run id " + run_id + " belongs to another submission (suite '" + run.value("suite", "") +
+          result.problem = "run id " + run_id + " belongs to another submission (suite '" + run->suite +
                            "') whose manifest reached the aggregator first";
           return result;
         }
-        int64_t done = run.value("jobs_done", 0);
+        const int64_t done = run->jobs_done;
         if (done != last_done) {
           last_done = done;
           last_change = now;
         }
         if (settings.live_progress) {
-          progress << "\r" << progressLine(run, elapsed) << std::flush;
+          progress << "\r" << progressLine(*run, elapsed) << std::flush;
         } else if (now - last_line >= std::chrono::seconds(10)) {
-          progress << progressLine(run, elapsed) << "\n" << std::flush;
+          progress << progressLine(*run, elapsed) << "\n" << std::flush;
           last_line = now;
         }
-        if (run.value("state", "") == "complete") {
+        if (run->complete()) {
           if (settings.live_progress) progress << "\n";
           HttpResponse full = http.get(url);
-          json all = full.status == 200 ? json::parse(full.body, nullptr, false) : json();
-          result.run = all.is_discarded() || all.is_null() ? run : all;
+          std::optional<api::RunView> all = full.status == 200 ? api::parseRunView(full.body) : std::nullopt;
+          result.run = all ? *all : *run;
           result.outcome = FollowOutcome::kCompleted;
           return result;
         }
-        last_problem = std::to_string(run.value("expected_jobs", 0) - done) + " of " +
-                       std::to_string(run.value("expected_jobs", 0)) + " jobs have no result";
+        last_problem = std::to_string(int64_t{run->expected_jobs} - done) + " of " +
+                       std::to_string(run->expected_jobs) + " jobs have no result";
       }
     } else if (!r.error.empty()) {
       last_problem = "the aggregator at " + settings.aggregator_url + " does not answer: " + r.error;

@@ -6,7 +6,7 @@
 #include <iosfwd>
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include "common/api/run_view.h"
 
 namespace testfleet::producer {
 
@@ -23,7 +23,7 @@ enum class FollowOutcome { kCompleted, kStalled, kDeadline, kRunIdTaken };
 
 struct FollowResult {
   FollowOutcome outcome = FollowOutcome::kCompleted;
-  nlohmann::json run;   // the last view of the run (with jobs and cases when completed)
+  api::RunView run;     // the last view of the run (with jobs and cases when completed)
   std::string problem;  // for every outcome but kCompleted: what went wrong
 };
 
@@ -33,9 +33,9 @@ FollowResult followRun(const std::string& run_id, int64_t submitted_at_ms, const
                        std::ostream& progress);
 
 // The human summary of a finished run: counts, success rate, times, then each failing test with its message.
-std::string formatSummary(const nlohmann::json& run);
+std::string formatSummary(const api::RunView& run);
 
 // One progress line: "[#####.....] 120/200 jobs · 3 failing · 12.3 s".
-std::string progressLine(const nlohmann::json& run, std::chrono::milliseconds elapsed, int width = 30);
+std::string progressLine(const api::RunView& run, std::chrono::milliseconds elapsed, int width = 30);
 
 }  // namespace testfleet::producer

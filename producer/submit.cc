@@ -1,5 +1,6 @@
 #include "producer/submit.h"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -51,9 +52,8 @@ void printMissing(const FollowSettings& follow, const Plan& plan, std::ostream& 
   HttpResponse r = http.get(follow.aggregator_url + "/v1/runs/" + plan.manifest.run_id());
   std::set<std::string> finished;
   if (r.status == 200) {
-    auto run = nlohmann::json::parse(r.body, nullptr, false);
-    if (!run.is_discarded()) {
-      for (const auto& job : run.value("jobs", nlohmann::json::array())) finished.insert(job.value("job_id", ""));
+    if (auto run = api::parseRunView(r.body); run && run->jobs) {
+      for (const auto& job : *run->jobs) finished.insert(job.job_id);
     }
   }
   std::vector<std::string> missing;
@@ -115,8 +115,8 @@ int checkRunIdUnused(const std::string& run_id, const std::string& aggregator_ur
   const HttpResponse r = askStartingAggregator([&] { return http.get(url); });
   if (r.error.empty() && r.status == 404) return kAllPassed;
   if (r.error.empty() && r.status == 200) {
-    auto run = nlohmann::json::parse(r.body, nullptr, false);
-    const std::string suite = run.is_object() ? run.value("suite", "") : "";
+    const auto run = api::parseRunView(r.body);
+    const std::string suite = run ? run->suite : "";
     std::cerr << "testfleet: run id " << run_id << " is already used (by a run of suite '" << suite
               << "'); a run id names one submission. Pick another --run-id, or omit --run-id for a fresh one. "
                  "Nothing was submitted.\n";
@@ -212,27 +212,28 @@ int expandByListing(const SubmitOptions& options, Suite& suite, const kafka::Top
     std::cerr << "testfleet: listing the tests did not complete: " << followed.problem << "\n";
     return kInfrastructure;
   }
-  std::map<std::string, const nlohmann::json*> by_name;
-  for (const auto& job : followed.run["jobs"]) by_name[job.value("name", "")] = &job;
+  std::map<std::string, const api::JobView*> by_name;
+  if (followed.run.jobs) {
+    for (const auto& job : *followed.run.jobs) by_name[job.name] = &job;
+  }
   std::vector<TestSpec> expanded;
   std::set<size_t> replaced;
   for (size_t n = 0; n < order.size(); ++n) {
     const auto& members = sets[order[n]];
     auto it = by_name.find(plan.jobs[n].name());
-    if (it == by_name.end() || it->second->value("verdict", "") != "passed" || !it->second->contains("listed")) {
+    if (it == by_name.end() || it->second->verdict != "passed" || it->second->listed.empty()) {
       std::cerr << "testfleet: could not list the tests of '" << suite.tests[members.front()].name << "'"
                 << (members.size() > 1 ? " and " + std::to_string(members.size() - 1) + " more listed with it" : "");
       if (it != by_name.end()) {
-        std::cerr << ": " << it->second->value("error", "") << "\n" << it->second->value("stdout_tail", "")
-                  << it->second->value("stderr_tail", "");
+        std::cerr << ": " << it->second->error << "\n" << it->second->stdout_tail << it->second->stderr_tail;
       }
       std::cerr << "\n";
       return kTestsFailed;
     }
     const TestSpec& prototype = suite.tests[members.front()];
-    for (const auto& id : (*it->second)["listed"]) {
+    for (const auto& id : it->second->listed) {
       TestSpec spec = prototype;
-      spec.name = id.get<std::string>();
+      spec.name = id;
       spec.tests = prototype.framework == v1::GTEST ? std::vector<std::string>{prototype.tests[0], spec.name}
                                                     : std::vector<std::string>{spec.name};
       spec.split_tests = false;
@@ -331,7 +332,7 @@ int runSubmit(const SubmitOptions& options) {
   }
   if (!options.html_file.empty()) reports_ok &= saveReport(options.follow, run_id, "report.html", options.html_file);
   if (!reports_ok) return kInfrastructure;
-  return followed.run.value("passed", false) ? kAllPassed : kTestsFailed;
+  return followed.run.passed.value_or(false) ? kAllPassed : kTestsFailed;
 }
 
 }  // namespace testfleet::producer

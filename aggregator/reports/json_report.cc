@@ -2,75 +2,102 @@
 
 #include <map>
 
+#include "common/api/run_view.h"
 #include "common/verdict.h"
 
 namespace testfleet::aggregator {
+namespace {
 
 using nlohmann::json;
 
-json runHeaderJson(const RunInfo& run, const Summary& s) {
-  const RunVerdict verdict = run.verdict();
-  json labels = json::object();
-  for (const auto& [k, v] : run.manifest.labels()) labels[k] = v;
-  return {
-      {"run_id", run.manifest.run_id()},
-      {"suite", run.manifest.suite_name()},
-      {"labels", labels},
-      {"state", run.complete() ? "complete" : "running"},
-      {"submitted_at_ms", run.manifest.submitted_at_ms()},
-      {"completed_at_ms", run.completed_at_ms},
-      {"expected_jobs", run.manifest.expected_jobs()},
-      {"jobs_done", verdict.jobs_done},
-      {"jobs_failing", verdict.jobs_failing},
-      {"passed", verdict.passed},
-      {"summary",
-       {{"total", s.total}, {"passed", s.passed}, {"failed", s.failed}, {"skipped", s.skipped},
-        {"flaky", s.flaky}, {"timeout", s.timeout}, {"oom", s.oom}, {"crashed", s.crashed}, {"error", s.error},
-        {"jobs", s.jobs}, {"success_rate", s.success_rate}, {"total_ms", s.total_ms}, {"avg_ms", s.avg_ms},
-        {"wall_ms", s.wall_ms}, {"makespan_ms", s.makespan_ms}, {"lower_bound_ms", s.lower_bound_ms},
-        {"peak_slots", s.peak_slots}}},
-  };
+api::SummaryView summaryView(const Summary& s) {
+  api::SummaryView v;
+  v.total = s.total;
+  v.passed = s.passed;
+  v.failed = s.failed;
+  v.skipped = s.skipped;
+  v.flaky = s.flaky;
+  v.timeout = s.timeout;
+  v.oom = s.oom;
+  v.crashed = s.crashed;
+  v.error = s.error;
+  v.jobs = s.jobs;
+  v.success_rate = s.success_rate;
+  v.total_ms = s.total_ms;
+  v.avg_ms = s.avg_ms;
+  v.wall_ms = s.wall_ms;
+  v.makespan_ms = s.makespan_ms;
+  v.lower_bound_ms = s.lower_bound_ms;
+  v.peak_slots = s.peak_slots;
+  return v;
 }
+
+api::RunView runHeaderView(const RunInfo& run, const Summary& s) {
+  const RunVerdict verdict = run.verdict();
+  api::RunView v;
+  v.run_id = run.manifest.run_id();
+  v.suite = run.manifest.suite_name();
+  v.labels = {run.manifest.labels().begin(), run.manifest.labels().end()};
+  v.state = run.complete() ? "complete" : "running";
+  v.submitted_at_ms = run.manifest.submitted_at_ms();
+  v.completed_at_ms = run.completed_at_ms;
+  v.expected_jobs = run.manifest.expected_jobs();
+  v.jobs_done = verdict.jobs_done;
+  v.jobs_failing = verdict.jobs_failing;
+  v.passed = verdict.passed;
+  v.summary = summaryView(s);
+  return v;
+}
+
+api::JobView jobView(const v1::Result& r) {
+  api::JobView v;
+  v.job_id = r.job_id();
+  v.name = r.name();
+  v.attempt = r.attempt();
+  v.verdict = verdictName(r.verdict());
+  v.stage = r.stage();
+  v.error = r.error();
+  v.exit_code = r.exit_code();
+  v.signal = r.signal();
+  v.worker = r.worker_id();
+  v.unsandboxed = r.unsandboxed();
+  v.wall_ms = r.usage().wall_ms();
+  v.cpu_ms = r.usage().cpu_ms();
+  v.peak_memory_bytes = r.usage().peak_memory_bytes();
+  v.stdout_tail = r.stdout_tail();
+  v.stderr_tail = r.stderr_tail();
+  for (const auto& c : r.cases()) {
+    v.cases.push_back(
+        {c.name(), c.classname(), std::string(verdictName(c.status())), c.duration_ms(), c.message(), c.errored()});
+  }
+  v.listed.assign(r.listed().begin(), r.listed().end());
+  for (const auto& a : r.artifacts()) v.artifacts.push_back({a.path(), a.size(), a.truncated()});
+  return v;
+}
+
+}  // namespace
+
+json runHeaderJson(const RunInfo& run, const Summary& s) { return runHeaderView(run, s); }
 
 json runJson(const RunInfo& run, const Summary& s, const std::vector<v1::Result>& results,
              const std::vector<v1::Result>& attempts) {
-  json out = runHeaderJson(run, s);
-  std::map<std::string, json> history;  // job id → its attempts
+  api::RunView view = runHeaderView(run, s);
+  std::map<std::string, std::vector<api::AttemptView>> history;  // job id → its attempts
   for (const auto& a : attempts) {
-    history[a.job_id()].push_back({{"attempt", a.attempt()}, {"verdict", verdictName(a.verdict())},
-                                   {"final", a.final()}, {"error", a.error()}, {"worker", a.worker_id()},
-                                   {"stage", a.stage()}});
+    history[a.job_id()].push_back(
+        {a.attempt(), std::string(verdictName(a.verdict())), a.final(), a.error(), a.worker_id(), a.stage()});
   }
   int retried = 0;
-  json jobs = json::array();
+  view.jobs.emplace();
   for (const auto& r : results) {
-    json cases = json::array();
-    for (const auto& c : r.cases()) {
-      cases.push_back({{"name", c.name()}, {"classname", c.classname()}, {"status", verdictName(c.status())},
-                       {"duration_ms", c.duration_ms()}, {"message", c.message()}, {"errored", c.errored()}});
-    }
-    jobs.push_back({{"job_id", r.job_id()}, {"name", r.name()}, {"attempt", r.attempt()},
-                    {"verdict", verdictName(r.verdict())}, {"stage", r.stage()}, {"error", r.error()},
-                    {"exit_code", r.exit_code()}, {"signal", r.signal()}, {"worker", r.worker_id()},
-                    {"unsandboxed", r.unsandboxed()}, {"wall_ms", r.usage().wall_ms()},
-                    {"cpu_ms", r.usage().cpu_ms()}, {"peak_memory_bytes", r.usage().peak_memory_bytes()},
-                    {"stdout_tail", r.stdout_tail()}, {"stderr_tail", r.stderr_tail()}, {"cases", cases}});
-    if (r.listed_size() > 0) jobs.back()["listed"] = json(std::vector<std::string>(r.listed().begin(), r.listed().end()));
-    if (r.artifacts_size() > 0) {
-      json artifacts = json::array();
-      for (const auto& a : r.artifacts()) {
-        artifacts.push_back({{"path", a.path()}, {"size", a.size()}, {"truncated", a.truncated()}});
-      }
-      jobs.back()["artifacts"] = artifacts;
-    }
+    api::JobView& job = view.jobs->emplace_back(jobView(r));
     if (auto it = history.find(r.job_id()); it != history.end() && it->second.size() > 1) {
-      jobs.back()["attempts"] = it->second;
+      job.attempts = it->second;
       ++retried;
     }
   }
-  out["jobs"] = jobs;
-  out["summary"]["retried_jobs"] = retried;
-  return out;
+  view.summary->retried_jobs = retried;
+  return view;
 }
 
 }  // namespace testfleet::aggregator

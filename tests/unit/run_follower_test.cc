@@ -42,5 +42,5 @@ TEST_CASE("following a run id whose run is another submission's ends as kRunIdTa
 
   producer::FollowResult own = producer::followRun("shared-id", 1000, settings, progress);
   CHECK(own.outcome == producer::FollowOutcome::kCompleted);
-  CHECK(own.run["passed"] == true);
+  CHECK(own.run.passed == true);
 }
