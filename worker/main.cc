@@ -16,6 +16,7 @@
 #include "common/signal_watcher.h"
 #include "worker/bundle_cache.h"
 #include "worker/job_loop.h"
+#include "worker/transactional_result_sink.h"
 #include "worker/job_runner.h"
 #include "worker/local_run.h"
 #include "worker/http/status_server.h"
@@ -309,7 +310,13 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    worker::JobLoop job_loop(loop, metered);
+    kafka::ensureTopics(loop.kafka, loop.topics.specs());
+    worker::KafkaRecordConsumer consumer(loop.consumer());
+    worker::TransactionalResultSink sink(loop.kafka, "testfleet-worker-" + loop.worker_id, consumer.group());
+    worker::BufferedJobSource source(consumer, loop.source());
+    worker::JobLoop job_loop(loop, source, sink, metered);
+    spdlog::info("worker {} ready: {} slot(s), group {}, topic {}", loop.worker_id, loop.slots, loop.group_id,
+                 loop.topics.jobs);
     return job_loop.run(stop);
   } catch (const kafka::Error& e) {
     spdlog::critical("Kafka: {}", e.what());
