@@ -66,7 +66,7 @@ class JobLoop::Slots {
   using Work = std::function<bool(const JobLease&, const v1::Job&)>;
 
   Slots(int count, Work work) : work_(std::move(work)) {
-    for (int i = 0; i < count; ++i) threads_.emplace_back([this](std::stop_token stop) { slotMain(stop); });
+    for (int i = 0; i < count; ++i) threads_.emplace_back([this](const std::stop_token& stop) { slotMain(stop); });
   }
 
   ~Slots() {
