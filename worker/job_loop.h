@@ -1,19 +1,24 @@
-// The worker's Kafka loop. One thread (the caller of run()) polls the jobs topic the whole time, so jobs may run
-// longer than max.poll.interval.ms; jobs run on a fixed pool of slot threads. Fetched jobs wait in bounded
-// per-partition buffers; each partition has at most one job in flight, so offsets are committed in order.
-// A job that ends in ERROR is retried as RetrySettings says: in place, or through a retry topic that this same loop
-// consumes (a retry record is held until it is due), or given up with a final ERROR and a dead letter. Every attempt's
-// result, the retry or dead-letter record and the offset go into the one transaction. The result and the consumed offset are written in one Kafka transaction (exactly once); a job whose
-// partition is revoked is cancelled and left uncommitted for its next owner.
+// The worker's loop: one thread (the caller of run()) takes runnable records from a JobSource and hands them to a
+// fixed pool of slot threads; each slot runs its job through the JobExecutor, routes every attempt's outcome
+// (OutcomeRouter: result, in-place retry, retry topic, rerun or dead letter) and commits the records with the
+// job's offset through the ResultSink, all or nothing. The source never has two jobs of one partition out, so
+// offsets are committed in order; a job whose partition is revoked is cancelled and left uncommitted for its next
+// owner. Only the loop's thread touches the source; the sink and the executor are called from the slots.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "common/kafka/kafka.h"
 #include "common/kafka/topics.h"
+#include "worker/buffered_job_source.h"
 #include "worker/job_executor.h"
+#include "worker/job_source.h"
+#include "worker/outcome_router.h"
+#include "worker/result_sink.h"
 #include "worker/retry_policy.h"
 
 namespace testfleet::worker {
@@ -30,6 +35,10 @@ struct JobLoopSettings {
   RetrySettings retry;
   uint32_t max_reruns = 10;  // a job's `reruns` is untrusted: at most this many are done
   size_t max_result_record_bytes = 900 << 10;  // a bigger result travels in parts (common/result_parts.h)
+
+  RouterSettings router() const;
+  SourceSettings source() const;
+  kafka::GroupConsumerSettings consumer() const;  // the jobs topic and the retry topics
 };
 
 // Signals from outside (main's signal thread): the first stop drains, the second (or the grace deadline) hands
@@ -41,14 +50,38 @@ struct StopSignals {
 
 class JobLoop {
  public:
-  JobLoop(JobLoopSettings settings, JobExecutor& runner);
+  // source, sink and executor must outlive the loop.
+  JobLoop(const JobLoopSettings& settings, JobSource& source, ResultSink& sink, JobExecutor& executor);
+  // Cancels running jobs and joins the slot threads, however run() ended.
   ~JobLoop();
-  // Runs until a stop signal; returns 0 after a clean drain, non-zero after a fatal Kafka error.
+  JobLoop(const JobLoop&) = delete;
+  JobLoop& operator=(const JobLoop&) = delete;
+
+  // Runs until a stop signal; returns 0 after a clean drain, 1 after a fatal Kafka error (the slots are stopped
+  // and joined before it returns).
   int run(const StopSignals& stop);
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  class Slots;
+  bool startRunnable();
+  bool commitInline(const JobLease& lease, const std::vector<kafka::OutgoingRecord>& records);
+  bool runJob(const JobLease& lease, const v1::Job& job);  // slot thread: true when committed
+
+  const JobLoopSettings settings_;
+  const OutcomeRouter router_;
+  JobSource& source_;
+  ResultSink& sink_;
+  JobExecutor& executor_;
+  std::atomic<bool> fatal_{false};
+  int running_ = 0;  // jobs handed to the slots and not reported back (loop thread)
+  std::unique_ptr<Slots> slots_;  // last: destroyed (joined) first
 };
+
+// A decoded job record, or why it is not one this worker runs.
+struct DecodedJob {
+  std::optional<v1::Job> job;
+  std::string problem;
+};
+DecodedJob decodeJob(const kafka::Message& record, size_t max_job_bytes);
 
 }  // namespace testfleet::worker

@@ -11,6 +11,7 @@
 #include "common/signal_watcher.h"
 #include "worker/http/status_server.h"
 #include "worker/job_loop.h"
+#include "worker/transactional_result_sink.h"
 #include "worker/job_runner.h"
 #include "worker/local_run.h"
 #include "worker/metered_job_executor.h"
@@ -68,7 +69,13 @@ int main(int argc, char** argv) {
   // The job loop: consume, run, commit until a stop signal.
   const worker::JobLoopSettings& loop = options.loop;
   try {
-    worker::JobLoop job_loop(loop, metered);
+    kafka::ensureTopics(loop.kafka, loop.topics.specs());
+    worker::KafkaRecordConsumer consumer(loop.consumer());
+    worker::TransactionalResultSink sink(loop.kafka, "testfleet-worker-" + loop.worker_id, consumer.group());
+    worker::BufferedJobSource source(consumer, loop.source());
+    worker::JobLoop job_loop(loop, source, sink, metered);
+    spdlog::info("worker {} ready: {} slot(s), group {}, topic {}", loop.worker_id, loop.slots, loop.group_id,
+                 loop.topics.jobs);
     return job_loop.run(stop);
   } catch (const kafka::Error& e) {
     spdlog::critical("Kafka: {}", e.what());
