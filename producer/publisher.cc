@@ -4,7 +4,7 @@
 
 namespace testfleet::producer {
 
-void publish(const Plan& plan, kafka::Producer& producer, const kafka::Topics& topics) {
+void publish(const suite::Plan& plan, kafka::Producer& producer, const kafka::Topics& topics) {
   producer.send({topics.runs, plan.manifest.run_id(), plan.manifest.SerializeAsString()});
   producer.flush(std::chrono::seconds(30));
   for (const auto& job : plan.jobs) {

@@ -3,11 +3,11 @@
 
 #include "common/kafka/kafka.h"
 #include "common/kafka/topics.h"
-#include "producer/planner.h"
+#include "suite/planner.h"
 
 namespace testfleet::producer {
 
 // Returns when the broker acknowledged every record; throws kafka::Error otherwise.
-void publish(const Plan& plan, kafka::Producer& producer, const kafka::Topics& topics);
+void publish(const suite::Plan& plan, kafka::Producer& producer, const kafka::Topics& topics);
 
 }  // namespace testfleet::producer

@@ -15,9 +15,9 @@
 #include "common/kafka/topics.h"
 #include "common/run_id.h"
 #include "common/text.h"
-#include "producer/planner.h"
 #include "producer/publisher.h"
-#include "producer/suite.h"
+#include "suite/planner.h"
+#include "suite/suite.h"
 
 namespace testfleet::producer {
 namespace {
@@ -47,7 +47,7 @@ bool saveReport(const FollowSettings& follow, const std::string& run_id, const s
 }
 
 // Names the jobs of the plan that have no final result yet, as far as the aggregator knows.
-void printMissing(const FollowSettings& follow, const Plan& plan, std::ostream& err) {
+void printMissing(const FollowSettings& follow, const suite::Plan& plan, std::ostream& err) {
   HttpClient http(std::chrono::seconds(30));
   HttpResponse r = http.get(follow.aggregator_url + "/v1/runs/" + plan.manifest.run_id());
   std::set<std::string> finished;
@@ -130,7 +130,7 @@ int checkRunIdUnused(const std::string& run_id, const std::string& aggregator_ur
 
 // Puts every folder packed for the suite on the aggregator's blob endpoint (unless a HEAD says it is there
 // already) and records the URL workers fetch it from. Returns an exit code: kAllPassed when every bundle is there.
-int uploadBundles(const SubmitOptions& options, Suite& suite) {
+int uploadBundles(const SubmitOptions& options, suite::Suite& suite) {
   const std::string base = options.bundle_base_url.empty() ? options.follow.aggregator_url : options.bundle_base_url;
   HttpClient http(std::chrono::minutes(5));
   if (!options.api_token.empty()) http.setBearerToken(options.api_token);
@@ -166,8 +166,9 @@ int uploadBundles(const SubmitOptions& options, Suite& suite) {
 // the fleet itself: a small run of list_tests jobs, one per set of entries that run alike (same bundle,
 // framework, setup, command and environment). Each id found becomes its own entry (name = id), which grouping
 // may then pack. Returns an exit code: 0 when the suite was expanded.
-int expandByListing(const SubmitOptions& options, Suite& suite, const kafka::Topics& topics, kafka::Producer& producer) {
-  auto likeness = [](const TestSpec& t) {
+int expandByListing(const SubmitOptions& options, suite::Suite& suite, const kafka::Topics& topics,
+                    kafka::Producer& producer) {
+  auto likeness = [](const suite::TestSpec& t) {
     std::string key = t.bundle_sha256 + "\n" + std::to_string(t.framework) + "\n" + t.setup + "\n" + t.command;
     for (const auto& [k, v] : t.env) key += "\n" + k + "=" + v;
     if (t.framework == v1::GTEST && !t.tests.empty()) key += "\n" + t.tests[0];
@@ -182,14 +183,14 @@ int expandByListing(const SubmitOptions& options, Suite& suite, const kafka::Top
     it->second.push_back(i);
   }
   if (sets.empty()) return kAllPassed;
-  Suite listing;
+  suite::Suite listing;
   listing.name = suite.name + " (listing)";
   listing.labels = suite.labels;
   listing.bundles = suite.bundles;
   listing.bundle_urls = suite.bundle_urls;
   for (size_t n = 0; n < order.size(); ++n) {
     const auto& members = sets[order[n]];
-    TestSpec spec = suite.tests[members.front()];
+    suite::TestSpec spec = suite.tests[members.front()];
     spec.name = "list " + std::to_string(n + 1) + ": " + spec.name + (members.size() > 1 ? " +" + std::to_string(members.size() - 1) + " more" : "");
     spec.reruns = 0;
     spec.artifacts.clear();
@@ -202,7 +203,7 @@ int expandByListing(const SubmitOptions& options, Suite& suite, const kafka::Top
     listing.tests.push_back(std::move(spec));
   }
   const std::string run_id = randomId();
-  Plan plan = planRun(listing, run_id, nowMillis());
+  suite::Plan plan = suite::planRun(listing, run_id, nowMillis());
   for (auto& job : plan.jobs) job.set_list_tests(true);
   publish(plan, producer, topics);
   std::cerr << "testfleet: listing tests for split: test (run " << run_id << ", " << plan.jobs.size() << " jobs)\n";
@@ -216,7 +217,7 @@ int expandByListing(const SubmitOptions& options, Suite& suite, const kafka::Top
   if (followed.run.jobs) {
     for (const auto& job : *followed.run.jobs) by_name[job.name] = &job;
   }
-  std::vector<TestSpec> expanded;
+  std::vector<suite::TestSpec> expanded;
   std::set<size_t> replaced;
   for (size_t n = 0; n < order.size(); ++n) {
     const auto& members = sets[order[n]];
@@ -230,9 +231,9 @@ int expandByListing(const SubmitOptions& options, Suite& suite, const kafka::Top
       std::cerr << "\n";
       return kTestsFailed;
     }
-    const TestSpec& prototype = suite.tests[members.front()];
+    const suite::TestSpec& prototype = suite.tests[members.front()];
     for (const auto& id : it->second->listed) {
-      TestSpec spec = prototype;
+      suite::TestSpec spec = prototype;
       spec.name = id;
       spec.tests = prototype.framework == v1::GTEST ? std::vector<std::string>{prototype.tests[0], spec.name}
                                                     : std::vector<std::string>{spec.name};
@@ -241,7 +242,7 @@ int expandByListing(const SubmitOptions& options, Suite& suite, const kafka::Top
     }
     replaced.insert(members.begin(), members.end());
   }
-  std::vector<TestSpec> tests;
+  std::vector<suite::TestSpec> tests;
   for (size_t i = 0; i < suite.tests.size(); ++i) {
     if (!replaced.count(i)) tests.push_back(std::move(suite.tests[i]));
   }
@@ -255,15 +256,15 @@ int expandByListing(const SubmitOptions& options, Suite& suite, const kafka::Top
 }  // namespace
 
 int runSubmit(const SubmitOptions& options) {
-  Suite suite;
+  suite::Suite suite;
   try {
-    suite = loadSuite(options.suite_file);
-  } catch (const SuiteError& e) {
+    suite = suite::loadSuite(options.suite_file);
+  } catch (const suite::SuiteError& e) {
     std::cerr << "testfleet: the suite has problems; nothing was submitted:\n";
     for (const auto& p : e.problems()) std::cerr << "  " << p << "\n";
     return kUsageError;
   }
-  Suite labelled = suite;
+  suite::Suite labelled = suite;
   for (const auto& [k, v] : options.labels) labelled.labels[k] = v;
   if (!options.run_id.empty()) {
     if (int rc = checkRunIdUnused(options.run_id, options.follow.aggregator_url); rc != kAllPassed) return rc;
@@ -273,7 +274,7 @@ int runSubmit(const SubmitOptions& options) {
   if (options.use_history || labelled.grouping.active()) history = fetchHistory(options.follow.aggregator_url, suite.name);
   if (labelled.grouping.active()) {
     const size_t files = labelled.tests.size();
-    for (const auto& [id, ms] : groupTests(labelled, history.tests)) history.jobs[id] = ms;
+    for (const auto& [id, ms] : suite::groupTests(labelled, history.tests)) history.jobs[id] = ms;
     std::cerr << "testfleet: " << files << " test files packed into " << labelled.tests.size() << " jobs ("
               << history.tests.size() << " files with history)\n";
   }
@@ -288,7 +289,7 @@ int runSubmit(const SubmitOptions& options) {
     std::cerr << "testfleet: could not publish to Kafka at " << options.kafka.brokers << ": " << e.what() << "\n";
     return kInfrastructure;
   }
-  Plan plan = planRun(labelled, run_id, nowMillis());
+  suite::Plan plan = suite::planRun(labelled, run_id, nowMillis());
   if (plan.jobs.empty()) {
     // A run with no jobs could not fail, so it could not pass either.
     std::cerr << "testfleet: the suite '" << suite.name << "' has no tests to run; nothing was submitted\n";
@@ -296,7 +297,7 @@ int runSubmit(const SubmitOptions& options) {
   }
   if (options.use_history) {
     // Longest expected jobs first, from the aggregator's history of this suite; without it, the suite's order.
-    size_t known = orderByHistory(plan, history.jobs);
+    size_t known = suite::orderByHistory(plan, history.jobs);
     if (known > 0) std::cerr << "testfleet: ordered by history: " << known << " of " << plan.jobs.size()
                              << " jobs have earlier durations; longest first\n";
   }

@@ -8,16 +8,16 @@
 #include "common/clock.h"
 #include "common/text.h"
 #include "common/verdict.h"
-#include "producer/planner.h"
-#include "producer/suite.h"
+#include "suite/planner.h"
+#include "suite/suite.h"
 
 namespace testfleet::worker {
 
 int runSuiteLocally(const std::filesystem::path& suite_file, JobExecutor& runner, std::ostream& out) {
-  producer::Suite suite;
+  suite::Suite suite;
   try {
-    suite = producer::loadSuite(suite_file);
-  } catch (const producer::SuiteError& e) {
+    suite = suite::loadSuite(suite_file);
+  } catch (const suite::SuiteError& e) {
     std::cerr << e.what();
     return 2;
   }
@@ -29,7 +29,7 @@ int runSuiteLocally(const std::filesystem::path& suite_file, JobExecutor& runner
     std::ofstream(path, std::ios::binary).write(packed.archive.data(), static_cast<std::streamsize>(packed.archive.size()));
     suite.bundle_urls[sha] = "file://" + path.string();
   }
-  producer::Plan plan = producer::planRun(suite, "local-" + randomId().substr(0, 8), nowMillis());
+  suite::Plan plan = suite::planRun(suite, "local-" + randomId().substr(0, 8), nowMillis());
   bool all_passed = true;
   std::atomic<bool> never{false};
   google::protobuf::util::JsonPrintOptions options;

@@ -2,10 +2,10 @@
 
 #include <set>
 
-#include "producer/planner.h"
+#include "suite/planner.h"
 
 using namespace testfleet;
-using namespace testfleet::producer;
+using namespace testfleet::suite;
 
 TEST_CASE("a plan has one job per test, a manifest that counts them, and stable job ids") {
   Suite s;

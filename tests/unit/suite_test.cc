@@ -3,10 +3,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "producer/suite.h"
+#include "suite/suite.h"
 
 using namespace testfleet;
-using namespace testfleet::producer;
+using namespace testfleet::suite;
 namespace fs = std::filesystem;
 
 namespace {

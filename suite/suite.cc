@@ -1,4 +1,4 @@
-#include "producer/suite.h"
+#include "suite/suite.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -11,7 +11,7 @@
 #include "common/text.h"
 #include "common/frameworks/framework.h"
 
-namespace testfleet::producer {
+namespace testfleet::suite {
 namespace fs = std::filesystem;
 
 SuiteError::SuiteError(std::vector<std::string> problems)
@@ -544,4 +544,4 @@ Suite loadSuite(const fs::path& file, const SuiteLimits& limits) {
   return parseSuite(text, file.string(), file.parent_path().empty() ? fs::path(".") : file.parent_path(), limits);
 }
 
-}  // namespace testfleet::producer
+}  // namespace testfleet::suite

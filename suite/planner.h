@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "producer/suite.h"
+#include "suite/suite.h"
 #include "testfleet/v1/testfleet.pb.h"
 
-namespace testfleet::producer {
+namespace testfleet::suite {
 
 struct Plan {
   v1::RunManifest manifest;
@@ -32,4 +32,4 @@ std::map<std::string, uint32_t> groupTests(Suite& suite, const std::map<std::str
 // longest expected first. durations: job id → mean wall time in ms from earlier runs. Returns how many were known.
 size_t orderByHistory(Plan& plan, const std::map<std::string, uint32_t>& durations);
 
-}  // namespace testfleet::producer
+}  // namespace testfleet::suite

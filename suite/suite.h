@@ -14,7 +14,7 @@
 #include "common/bundle.h"
 #include "testfleet/v1/testfleet.pb.h"
 
-namespace testfleet::producer {
+namespace testfleet::suite {
 
 struct SuiteLimits {
   size_t max_suite_file_bytes = 4 << 20;
@@ -90,4 +90,4 @@ Suite loadSuite(const std::filesystem::path& file, const SuiteLimits& limits = {
 Suite parseSuite(const std::string& text, const std::string& display_name, const std::filesystem::path& base_dir,
                  const SuiteLimits& limits = {});
 
-}  // namespace testfleet::producer
+}  // namespace testfleet::suite

@@ -1,10 +1,10 @@
-#include "producer/planner.h"
+#include "suite/planner.h"
 
 #include <algorithm>
 
 #include "common/text.h"
 
-namespace testfleet::producer {
+namespace testfleet::suite {
 
 std::string jobIdFor(const std::string& test_name) { return "j" + shortHash(test_name); }
 
@@ -148,4 +148,4 @@ size_t orderByHistory(Plan& plan, const std::map<std::string, uint32_t>& duratio
   return known;
 }
 
-}  // namespace testfleet::producer
+}  // namespace testfleet::suite
