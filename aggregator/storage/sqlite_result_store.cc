@@ -6,8 +6,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "aggregator/reports/test_durations.h"
 #include "aggregator/storage/store_error.h"
+#include "aggregator/storage/test_durations.h"
 #include "common/result_parts.h"
 #include "common/verdict.h"
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "aggregator/reports/test_durations.h"
+#include "aggregator/storage/test_durations.h"
 
 using testfleet::aggregator::apportionToTests;
 namespace v1 = testfleet::v1;

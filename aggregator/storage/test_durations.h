@@ -1,4 +1,5 @@
-// Per test-file durations for history, from results whose jobs may have run one file or a group of them.
+// Per test-file durations for history, from results whose jobs may have run one file or a group of them: the rule
+// the store applies when it answers testDurations (so it lives with storage, which never includes reports/).
 #pragma once
 
 #include <string>

@@ -1,4 +1,4 @@
-#include "aggregator/reports/test_durations.h"
+#include "aggregator/storage/test_durations.h"
 
 #include <cmath>
 
