@@ -162,48 +162,15 @@ int uploadBundles(const SubmitOptions& options, suite::Suite& suite) {
   return kAllPassed;
 }
 
-// split: test — every test entry (or directory-form file) that asks for it is listed in a sandbox first, through
-// the fleet itself: a small run of list_tests jobs, one per set of entries that run alike (same bundle,
-// framework, setup, command and environment). Each id found becomes its own entry (name = id), which grouping
-// may then pack. Returns an exit code: 0 when the suite was expanded.
+// split: test — the entries that ask for it are listed in a sandbox first, through the fleet itself: a small run
+// of list_tests jobs (suite::planListing). Each id found becomes its own entry (name = id), which grouping may
+// then pack. Returns an exit code: kAllPassed when the suite was expanded.
 int expandByListing(const SubmitOptions& options, suite::Suite& suite, const kafka::Topics& topics,
                     kafka::Producer& producer) {
-  auto likeness = [](const suite::TestSpec& t) {
-    std::string key = t.bundle_sha256 + "\n" + std::to_string(t.framework) + "\n" + t.setup + "\n" + t.command;
-    for (const auto& [k, v] : t.env) key += "\n" + k + "=" + v;
-    if (t.framework == v1::GTEST && !t.tests.empty()) key += "\n" + t.tests[0];
-    return key;
-  };
-  std::map<std::string, std::vector<size_t>> sets;  // likeness → entries
-  std::vector<std::string> order;
-  for (size_t i = 0; i < suite.tests.size(); ++i) {
-    if (!suite.tests[i].split_tests) continue;
-    auto [it, fresh] = sets.try_emplace(likeness(suite.tests[i]));
-    if (fresh) order.push_back(it->first);
-    it->second.push_back(i);
-  }
-  if (sets.empty()) return kAllPassed;
-  suite::Suite listing;
-  listing.name = suite.name + " (listing)";
-  listing.labels = suite.labels;
-  listing.bundles = suite.bundles;
-  listing.bundle_urls = suite.bundle_urls;
-  for (size_t n = 0; n < order.size(); ++n) {
-    const auto& members = sets[order[n]];
-    suite::TestSpec spec = suite.tests[members.front()];
-    spec.name = "list " + std::to_string(n + 1) + ": " + spec.name + (members.size() > 1 ? " +" + std::to_string(members.size() - 1) + " more" : "");
-    spec.reruns = 0;
-    spec.artifacts.clear();
-    if (spec.framework != v1::GTEST) {
-      spec.tests.clear();
-      for (size_t i : members) spec.tests.insert(spec.tests.end(), suite.tests[i].tests.begin(), suite.tests[i].tests.end());
-    } else {
-      spec.tests.resize(1);  // the binary
-    }
-    listing.tests.push_back(std::move(spec));
-  }
+  const suite::Listing listing = suite::planListing(suite);
+  if (listing.empty()) return kAllPassed;
   const std::string run_id = randomId();
-  suite::Plan plan = suite::planRun(listing, run_id, nowMillis());
+  suite::Plan plan = suite::planRun(listing.suite, run_id, nowMillis());
   for (auto& job : plan.jobs) job.set_list_tests(true);
   publish(plan, producer, topics);
   std::cerr << "testfleet: listing tests for split: test (run " << run_id << ", " << plan.jobs.size() << " jobs)\n";
@@ -217,10 +184,10 @@ int expandByListing(const SubmitOptions& options, suite::Suite& suite, const kaf
   if (followed.run.jobs) {
     for (const auto& job : *followed.run.jobs) by_name[job.name] = &job;
   }
-  std::vector<suite::TestSpec> expanded;
-  std::set<size_t> replaced;
-  for (size_t n = 0; n < order.size(); ++n) {
-    const auto& members = sets[order[n]];
+  std::vector<std::vector<std::string>> listed;
+  size_t tests = 0;
+  for (size_t n = 0; n < listing.members.size(); ++n) {
+    const auto& members = listing.members[n];
     auto it = by_name.find(plan.jobs[n].name());
     if (it == by_name.end() || it->second->verdict != "passed" || it->second->listed.empty()) {
       std::cerr << "testfleet: could not list the tests of '" << suite.tests[members.front()].name << "'"
@@ -231,25 +198,11 @@ int expandByListing(const SubmitOptions& options, suite::Suite& suite, const kaf
       std::cerr << "\n";
       return kTestsFailed;
     }
-    const suite::TestSpec& prototype = suite.tests[members.front()];
-    for (const auto& id : it->second->listed) {
-      suite::TestSpec spec = prototype;
-      spec.name = id;
-      spec.tests = prototype.framework == v1::GTEST ? std::vector<std::string>{prototype.tests[0], spec.name}
-                                                    : std::vector<std::string>{spec.name};
-      spec.split_tests = false;
-      expanded.push_back(std::move(spec));
-    }
-    replaced.insert(members.begin(), members.end());
+    listed.push_back(it->second->listed);
+    tests += listed.back().size();
   }
-  std::vector<suite::TestSpec> tests;
-  for (size_t i = 0; i < suite.tests.size(); ++i) {
-    if (!replaced.count(i)) tests.push_back(std::move(suite.tests[i]));
-  }
-  const size_t entries = replaced.size();
-  tests.insert(tests.end(), std::make_move_iterator(expanded.begin()), std::make_move_iterator(expanded.end()));
-  suite.tests = std::move(tests);
-  std::cerr << "testfleet: " << entries << " entries split into " << expanded.size() << " tests\n";
+  const size_t entries = suite::expandListed(suite, listing, listed);
+  std::cerr << "testfleet: " << entries << " entries split into " << tests << " tests\n";
   return kAllPassed;
 }
 
@@ -272,12 +225,6 @@ int runSubmit(const SubmitOptions& options) {
   const std::string run_id = options.run_id.empty() ? randomId() : options.run_id;
   History history;
   if (options.use_history || labelled.grouping.active()) history = fetchHistory(options.follow.aggregator_url, suite.name);
-  if (labelled.grouping.active()) {
-    const size_t files = labelled.tests.size();
-    for (const auto& [id, ms] : suite::groupTests(labelled, history.tests)) history.jobs[id] = ms;
-    std::cerr << "testfleet: " << files << " test files packed into " << labelled.tests.size() << " jobs ("
-              << history.tests.size() << " files with history)\n";
-  }
   if (int rc = uploadBundles(options, labelled); rc != kAllPassed) return rc;
   const auto topics = kafka::Topics::withPrefix(options.topic_prefix);
   std::unique_ptr<kafka::Producer> producer;
@@ -288,6 +235,13 @@ int runSubmit(const SubmitOptions& options) {
   } catch (const kafka::Error& e) {
     std::cerr << "testfleet: could not publish to Kafka at " << options.kafka.brokers << ": " << e.what() << "\n";
     return kInfrastructure;
+  }
+  // After listing: grouping packs the tests split: test found as well as the directory form's files.
+  if (labelled.grouping.active()) {
+    const size_t files = labelled.tests.size();
+    for (const auto& [id, ms] : suite::groupTests(labelled, history.tests)) history.jobs[id] = ms;
+    std::cerr << "testfleet: " << files << " tests packed into " << labelled.tests.size() << " jobs ("
+              << history.tests.size() << " with history)\n";
   }
   suite::Plan plan = suite::planRun(labelled, run_id, nowMillis());
   if (plan.jobs.empty()) {

@@ -1,6 +1,7 @@
 #include "suite/planner.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/text.h"
 
@@ -135,6 +136,74 @@ std::map<std::string, uint32_t> groupTests(Suite& suite, const std::map<std::str
               std::make_move_iterator(grouped.end()));
   suite.tests = std::move(kept);
   return expected;
+}
+
+namespace {
+
+// What must be equal for entries to be listed by one listing job.
+std::string listingLikeness(const TestSpec& t) {
+  std::string key = t.bundle_sha256 + "\n" + std::to_string(t.framework) + "\n" + t.setup + "\n" + t.command;
+  for (const auto& [k, v] : t.env) key += "\n" + k + "=" + v;
+  if (t.framework == v1::GTEST && !t.tests.empty()) key += "\n" + t.tests[0];
+  return key;
+}
+
+}  // namespace
+
+Listing planListing(const Suite& suite) {
+  std::map<std::string, size_t> set_of;  // likeness → index into members
+  Listing out;
+  for (size_t i = 0; i < suite.tests.size(); ++i) {
+    if (!suite.tests[i].split_tests) continue;
+    auto [it, fresh] = set_of.try_emplace(listingLikeness(suite.tests[i]), out.members.size());
+    if (fresh) out.members.emplace_back();
+    out.members[it->second].push_back(i);
+  }
+  out.suite.name = suite.name + " (listing)";
+  out.suite.labels = suite.labels;
+  out.suite.bundles = suite.bundles;
+  out.suite.bundle_urls = suite.bundle_urls;
+  for (size_t n = 0; n < out.members.size(); ++n) {
+    const auto& members = out.members[n];
+    TestSpec spec = suite.tests[members.front()];
+    spec.name = "list " + std::to_string(n + 1) + ": " + spec.name +
+                (members.size() > 1 ? " +" + std::to_string(members.size() - 1) + " more" : "");
+    spec.reruns = 0;
+    spec.artifacts.clear();
+    if (spec.framework != v1::GTEST) {
+      spec.tests.clear();
+      for (size_t i : members) spec.tests.insert(spec.tests.end(), suite.tests[i].tests.begin(), suite.tests[i].tests.end());
+    } else {
+      spec.tests.resize(1);  // the binary
+    }
+    out.suite.tests.push_back(std::move(spec));
+  }
+  return out;
+}
+
+size_t expandListed(Suite& suite, const Listing& listing, const std::vector<std::vector<std::string>>& listed) {
+  std::vector<TestSpec> expanded;
+  std::set<size_t> replaced;
+  for (size_t n = 0; n < listing.members.size() && n < listed.size(); ++n) {
+    const auto& members = listing.members[n];
+    const TestSpec& prototype = suite.tests[members.front()];
+    for (const auto& id : listed[n]) {
+      TestSpec spec = prototype;
+      spec.name = id;
+      spec.tests = prototype.framework == v1::GTEST ? std::vector<std::string>{prototype.tests[0], id}
+                                                    : std::vector<std::string>{id};
+      spec.split_tests = false;
+      expanded.push_back(std::move(spec));
+    }
+    replaced.insert(members.begin(), members.end());
+  }
+  std::vector<TestSpec> tests;
+  for (size_t i = 0; i < suite.tests.size(); ++i) {
+    if (!replaced.count(i)) tests.push_back(std::move(suite.tests[i]));
+  }
+  tests.insert(tests.end(), std::make_move_iterator(expanded.begin()), std::make_move_iterator(expanded.end()));
+  suite.tests = std::move(tests);
+  return replaced.size();
 }
 
 size_t orderByHistory(Plan& plan, const std::map<std::string, uint32_t>& durations) {

@@ -28,6 +28,22 @@ Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms);
 // by job id, for orderByHistory.
 std::map<std::string, uint32_t> groupTests(Suite& suite, const std::map<std::string, uint32_t>& test_ms);
 
+// split: test — the entries that ask for it are listed in a sandbox before the run is planned, in sets that run
+// alike (same bundle, framework, setup, command and environment; for gtest the same binary): one listing entry
+// per set, which lists the tests of all its members.
+struct Listing {
+  Suite suite;                               // the listing run: plan it and mark its jobs list_tests
+  std::vector<std::vector<size_t>> members;  // per entry of listing.suite, the indices of the suite's entries
+  bool empty() const { return members.empty(); }
+};
+Listing planListing(const Suite& suite);
+
+// Replaces the listed entries by one entry per id found (name = id; for gtest: the binary, then the id), after the
+// entries that were not listed. listed[n] holds the ids found by entry n of listing.suite. Each new entry keeps its
+// prototype's settings, so a directory's stay groupable: groupTests, run after this, packs the tests into jobs.
+// Returns how many entries were replaced.
+size_t expandListed(Suite& suite, const Listing& listing, const std::vector<std::vector<std::string>>& listed);
+
 // Orders the jobs so the tail of the run is short: jobs with no history first (they may be long), then the
 // longest expected first. durations: job id → mean wall time in ms from earlier runs. Returns how many were known.
 size_t orderByHistory(Plan& plan, const std::map<std::string, uint32_t>& durations);

@@ -217,7 +217,8 @@ def main():
     parser.add_argument("--source", required=True)
     parser.add_argument("adapters", nargs="*",
                         default=["pytest", "unittest", "node", "jest", "go", "gtest", "command", "pytest-split",
-                                 "unittest-split", "split-error", "go-shared-cache", "ctest", "ctest-split", "go-split"])
+                                 "unittest-split", "pytest-split-group", "split-error", "go-shared-cache", "ctest", "ctest-split",
+                                 "go-split"])
     fleet_e2e.ARGS = parser.parse_args()
     args = fleet_e2e.ARGS
     args.source = os.path.abspath(args.source)
@@ -263,6 +264,18 @@ tests:
                     r = fleet.submit(suite, "--wait")
                     check(r.returncode == 1 and "could not list the tests" in r.stderr and "SyntaxError" in r.stderr,
                           f"split-error: a collection error stops the run with pytest's message (exit {r.returncode})")
+                    continue
+                if name == "pytest-split-group":
+                    # split: test with shards: the tests listed first, then packed into two jobs.
+                    suite_text = SPLIT_SUITES["pytest"].format(examples=examples, name=name) + "  shards: 2\n"
+                    folder = os.path.join(fleet.dir, name)
+                    os.makedirs(folder, exist_ok=True)
+                    ours, code = fleet_verdicts(fleet, fleet_e2e.write_suite(folder, "suite.yaml", suite_text), dotted)
+                    with open(os.path.join(fleet.dir, f"{name}-report.json")) as f:
+                        names = [j["name"] for j in json.load(f)["jobs"]]
+                    check(len(names) == 2 and all(" more" in n for n in names),
+                          f"{name}: {len(ours)} listed tests packed into 2 jobs: {names}")
+                    compare(name, ours, native_pytest(copy_project("pytest")), code)
                     continue
                 if name.endswith("-split"):
                     # split: test — listed in a sandbox through the fleet, then one job per test case.

@@ -120,3 +120,44 @@ TEST_CASE("shards: N jobs, longest file first onto the least loaded; unknown fil
   groupTests(few, {});
   CHECK(few.tests.size() == 1 + 2);  // never more jobs than files
 }
+
+TEST_CASE("split: test with group: the tests listed are packed into jobs as files are; test entries are not") {
+  Suite s = directorySuite(2);
+  s.grouping.target = std::chrono::milliseconds(1000);
+  s.grouping.unknown_estimate = std::chrono::milliseconds(300);
+  for (auto& t : s.tests) t.split_tests = t.groupable;
+  TestSpec gtest;
+  gtest.name = "unit";
+  gtest.framework = v1::GTEST;
+  gtest.tests = {"build/unit"};
+  gtest.split_tests = true;
+  s.tests.push_back(gtest);
+
+  const Listing listing = planListing(s);
+  // The two files run alike, so one listing job lists both; the gtest binary is listed by its own.
+  REQUIRE(listing.suite.tests.size() == 2);
+  CHECK(listing.members == std::vector<std::vector<size_t>>{{1, 2}, {3}});
+  CHECK(listing.suite.tests[0].tests == std::vector<std::string>{"test_0.py", "test_1.py"});
+  CHECK(listing.suite.tests[1].tests == std::vector<std::string>{"build/unit"});
+  CHECK(planRun(listing.suite, "l", 0).jobs.size() == 2);
+
+  const std::vector<std::vector<std::string>> listed = {
+      {"test_0.py::a", "test_0.py::b", "test_1.py::c", "test_1.py::d", "test_1.py::e"}, {"Suite.A", "Suite.B"}};
+  CHECK(expandListed(s, listing, listed) == 3);
+  REQUIRE(s.tests.size() == 1 + 5 + 2);
+  CHECK(s.tests[1].name == "test_0.py::a");
+  CHECK(s.tests[1].tests == std::vector<std::string>{"test_0.py::a"});
+  CHECK(s.tests[7].tests == std::vector<std::string>{"build/unit", "Suite.B"});
+  for (const auto& t : s.tests) CHECK_FALSE(t.split_tests);
+
+  // Then grouping (what submit does after listing): a has 600 ms of history, the others count 300 ms each.
+  auto expected = groupTests(s, {{"test_0.py::a", 600}});
+  CHECK(expected.empty());  // every group holds a test without history
+  Plan plan = planRun(s, "r", 0);
+  std::vector<std::string> names;
+  for (const auto& j : plan.jobs) names.push_back(j.name());
+  CHECK(names == std::vector<std::string>{"lint", "test_0.py::a +1 more", "test_1.py::c +2 more", "Suite.A", "Suite.B"});
+  CHECK(plan.jobs[1].tests().size() == 2);
+  CHECK(plan.jobs[2].tests().size() == 3);
+  CHECK(plan.jobs[3].tests().size() == 2);  // a gtest entry: its binary and one test, never packed
+}
