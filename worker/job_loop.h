@@ -28,6 +28,7 @@ struct JobLoopSettings {
   kafka::Topics topics;
   std::string group_id = "testfleet-workers";
   std::string worker_id;
+  std::string transactional_id;  // <topic prefix>-worker-<worker id>: a restart with the same id fences the last
   int slots = 2;
   std::chrono::milliseconds grace{std::chrono::seconds(30)};  // SIGTERM: how long running jobs may finish
   size_t max_job_bytes = 8 << 20;

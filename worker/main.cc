@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   try {
     kafka::ensureTopics(loop.kafka, loop.topics.specs());
     worker::KafkaRecordConsumer consumer(loop.consumer());
-    worker::TransactionalResultSink sink(loop.kafka, "testfleet-worker-" + loop.worker_id, consumer.group());
+    worker::TransactionalResultSink sink(loop.kafka, loop.transactional_id, consumer.group());
     worker::BufferedJobSource source(consumer, loop.source());
     worker::JobLoop job_loop(loop, source, sink, metered);
     spdlog::info("worker {} ready: {} slot(s), group {}, topic {}", loop.worker_id, loop.slots, loop.group_id,

@@ -21,7 +21,7 @@ void addFleetOptions(CLI::App& app, WorkerOptions& o) {
   addClusterOptions(app, o.cluster);
   app.add_option("--group", o.loop.group_id, "consumer group of the workers")->capture_default_str()->group(group);
   app.add_option("--id", o.loop.worker_id,
-                 "stable id of this worker (its transactional id derives from it; a restart with the same id "
+                 "stable id of this worker (its transactional id is <topic-prefix>-worker-<id>; a restart with the same id "
                  "fences the previous instance)")
       ->envname("TESTFLEET_WORKER_ID")
       ->capture_default_str()
@@ -212,6 +212,9 @@ std::string finishWorkerOptions(WorkerOptions& o) {
   if (!o.local_suite.empty()) o.runner.allow_file_bundles = true;  // the local run writes its bundles to files
   o.loop.max_reruns = o.runner.ceilings.reruns;
   o.loop.kafka = {o.cluster.brokers, "testfleet-worker-" + o.loop.worker_id};
+  // Fleets on one cluster are kept apart by their topic prefix: two workers of different fleets with the same
+  // --id must not fence each other (the default prefix keeps the id testfleet-worker-<id>).
+  o.loop.transactional_id = o.cluster.topic_prefix + "-worker-" + o.loop.worker_id;
   o.loop.topics = kafka::Topics::withPrefix(o.cluster.topic_prefix);
   o.runner.worker_id = o.loop.worker_id;
   o.runner.work_root /= o.loop.worker_id;
