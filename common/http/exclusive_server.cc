@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -45,6 +46,15 @@ int ExclusiveServer::bindOrThrow(const std::string& host, int port) {
                              std::strerror(errno));
   }
   return bound;
+}
+
+std::thread ExclusiveServer::serveInBackground() {
+  std::thread serving([this] { listen_after_bind(); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return serving;
 }
 
 }  // namespace testfleet

@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <string>
+#include <thread>
 
 namespace testfleet {
 
@@ -23,8 +24,13 @@ class ExclusiveServer : public httplib::Server {
   explicit ExclusiveServer(ListenOptions options);
 
   // Binds host:port (port 0: any free port) and returns the port. Throws std::runtime_error saying why and what
-  // to do (the port is in use, the address is not this machine's, …). Then listen_after_bind() serves.
+  // to do (the port is in use, the address is not this machine's, …).
   int bindOrThrow(const std::string& host, int port);
+
+  // After bindOrThrow: serves (listen_after_bind) on a new thread, which the caller joins after stopping the server.
+  // Returns once the accept loop runs (at most 10 s), since httplib's stop() does not end a loop that has not
+  // started yet.
+  std::thread serveInBackground();
 
  private:
   const ListenOptions options_;

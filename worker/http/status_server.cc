@@ -62,7 +62,7 @@ StatusServer::~StatusServer() {
 
 int StatusServer::start(const std::string& host, int port) {
   const int bound = impl_->server.bindOrThrow(host, port);
-  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  impl_->thread = impl_->server.serveInBackground();
   return bound;
 }
 
