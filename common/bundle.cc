@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/workspace_paths.h"
+
 namespace testfleet {
 namespace fs = std::filesystem;
 namespace {
@@ -34,23 +36,6 @@ struct EntryDeleter {
 la_ssize_t appendTo(archive*, void* user, const void* data, size_t size) {
   static_cast<std::string*>(user)->append(static_cast<const char*>(data), size);
   return static_cast<la_ssize_t>(size);
-}
-
-bool skipped(const std::string& leaf) { return leaf.starts_with(".") || leaf == "__pycache__" || leaf == "node_modules"; }
-
-// A path from the archive that stays inside the destination: relative, no "..", "." or empty parts.
-bool safeEntryPath(std::string_view p) {
-  if (p.empty() || p.size() > 4096 || p.front() == '/' || p.find('\0') != std::string_view::npos) return false;
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find('/', start);
-    if (end == std::string_view::npos) end = p.size();
-    std::string_view part = p.substr(start, end - start);
-    if (part == ".." || part == ".") return false;
-    if (part.empty() && end != p.size()) return false;  // "a//b"; a trailing "/" (a folder) is fine
-    start = end + 1;
-  }
-  return true;
 }
 
 }  // namespace
@@ -97,7 +82,7 @@ PackedBundle packDirectory(const fs::path& root, const BundleLimits& limits) {
   if (ec) throw std::runtime_error("cannot read " + root.string() + ": " + ec.message());
   for (; it != end; it.increment(ec)) {
     if (ec) throw std::runtime_error("cannot read " + root.string() + ": " + ec.message());
-    if (skipped(it->path().filename().string())) {
+    if (leftOutOfTree(it->path().filename().string())) {
       if (it->is_directory()) it.disable_recursion_pending();
       continue;
     }
@@ -175,7 +160,7 @@ void unpackBundle(std::string_view bytes, const fs::path& dest, const BundleLimi
     std::string path = raw ? raw : "";
     while (path.starts_with("./")) path.erase(0, 2);
     if (path.empty()) continue;  // "./" itself
-    if (!safeEntryPath(path)) throw std::runtime_error("bundle entry '" + path + "' would leave the workspace");
+    if (!isSafeRelativePath(path, 4096)) throw std::runtime_error("bundle entry '" + path + "' would leave the workspace");
     const auto type = archive_entry_filetype(entry);
     const fs::path target = dest / fs::path(path).relative_path();
     if (type == AE_IFDIR) {

@@ -43,8 +43,9 @@ struct PackedBundle {
   uint64_t unpacked_bytes = 0;
 };
 
-// Packs every regular file under root (hidden entries, __pycache__ and node_modules left out; symlinks skipped),
-// keeping the executable bit. Throws std::runtime_error naming the problem (unreadable, over a limit).
+// Packs every regular file under root, keeping the executable bit; symlinks are skipped, and hidden entries,
+// __pycache__ and node_modules left out (leftOutOfTree, the rule the producer lists tests by). Throws
+// std::runtime_error naming the problem (unreadable, over a limit).
 PackedBundle packDirectory(const std::filesystem::path& root, const BundleLimits& limits = {});
 
 // Unpacks a tar (gzip, zstd, xz or none) into dest, which must not exist yet. Only plain files and folders with

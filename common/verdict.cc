@@ -27,6 +27,16 @@ bool isFailing(v1::Verdict v) {
   return v != v1::PASSED && v != v1::SKIPPED && v != v1::FLAKY;
 }
 
+bool makesFlaky(v1::Verdict earlier_attempt) { return earlier_attempt == v1::FAILED; }
+
+std::vector<v1::Verdict> verdictsWhere(bool (*rule)(v1::Verdict)) {
+  std::vector<v1::Verdict> out;
+  for (int v = v1::Verdict_MIN; v <= v1::Verdict_MAX; ++v) {
+    if (v1::Verdict_IsValid(v) && rule(static_cast<v1::Verdict>(v))) out.push_back(static_cast<v1::Verdict>(v));
+  }
+  return out;
+}
+
 v1::Verdict jobVerdict(v1::Verdict final_attempt, bool failed_before) {
   return final_attempt == v1::PASSED && failed_before ? v1::FLAKY : final_attempt;
 }

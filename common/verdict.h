@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "testfleet/v1/testfleet.pb.h"
 
@@ -19,9 +20,17 @@ std::optional<v1::Verdict> verdictFromName(std::string_view name);
 // FLAKY (failed, then passed on rerun) are not failing.
 bool isFailing(v1::Verdict v);
 
-// A job's verdict from its final attempt: PASSED after an earlier attempt FAILED is FLAKY; otherwise the final
-// attempt's verdict.
+// Whether an earlier attempt (of a job, or of a test case in it) with this verdict makes a later pass FLAKY: FAILED
+// only. An ERROR attempt was the infrastructure's fault, not the test's.
+bool makesFlaky(v1::Verdict earlier_attempt);
+
+// A job's verdict from its final attempt: PASSED after an earlier attempt that makesFlaky is FLAKY; otherwise the
+// final attempt's verdict.
 v1::Verdict jobVerdict(v1::Verdict final_attempt, bool failed_before);
+
+// Every verdict (unspecified included) for which `rule` holds, in enum order: for a store whose query must ask the
+// same rule as the C++ (e.g. an SQL IN list).
+std::vector<v1::Verdict> verdictsWhere(bool (*rule)(v1::Verdict));
 
 // Whether a job or test case with this verdict fails its run: a failing verdict does, and FLAKY does when the
 // suite sets flaky_fails_run.

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "common/duration.h"
 #include "common/text.h"
 #include "common/frameworks/framework.h"
+#include "common/workspace_paths.h"
 
 namespace testfleet::suite {
 namespace fs = std::filesystem;
@@ -124,18 +124,6 @@ bool validEnvName(const std::string& name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
   return std::all_of(name.begin(), name.end(),
                      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
-// A workspace path must stay inside the workspace: relative, no "..", no empty parts.
-bool safeRelativePath(const std::string& p) {
-  if (p.empty() || p.size() > 1024 || p.front() == '/') return false;
-  if (p.find('\0') != std::string::npos) return false;
-  std::stringstream parts(p);
-  std::string part;
-  while (std::getline(parts, part, '/')) {
-    if (part.empty() || part == "." || part == "..") return false;
-  }
-  return true;
 }
 
 // Keys that a test entry and `defaults` share, applied onto `spec`.
@@ -253,7 +241,7 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
   if (auto n = node["files"]) {
     if (auto m = check.stringMap(n, "files")) {
       for (const auto& [path, content] : *m) {
-        if (!safeRelativePath(path)) {
+        if (!isSafeRelativePath(path)) {
           check.fail(n, "file path '" + path + "' must be relative and stay inside the workspace");
           continue;
         }
@@ -298,7 +286,7 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
     auto s = check.string(n, "junit");
     if (s && spec.framework != v1::SHELL) {
       check.fail(n, "'junit' (the JUnit file a command writes) belongs to the shell framework");
-    } else if (s && !safeRelativePath(*s)) {
+    } else if (s && !isSafeRelativePath(*s)) {
       check.fail(n, "'junit' path '" + *s + "' must be relative to the workspace, without '..'");
     } else if (s) {
       spec.junit_file = *s;
@@ -344,7 +332,7 @@ std::vector<std::string> listTree(Checker& check, const YAML::Node& at, const fs
       break;
     }
     std::string leaf = it->path().filename().string();
-    if (leaf.starts_with(".") || leaf == "__pycache__" || leaf == "node_modules") {
+    if (leftOutOfTree(leaf)) {
       if (it->is_directory()) it.disable_recursion_pending();
       continue;
     }

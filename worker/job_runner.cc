@@ -4,26 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
 #include "common/frameworks/framework.h"
+#include "common/workspace_paths.h"
 #include "worker/result_builder.h"
 
 namespace testfleet::worker {
 namespace fs = std::filesystem;
-
-bool isSafeWorkspacePath(const std::string& path) {
-  if (path.empty() || path.size() > 1024 || path.front() == '/' || path.find('\0') != std::string::npos) return false;
-  std::stringstream parts(path);
-  std::string part;
-  while (std::getline(parts, part, '/')) {
-    if (part.empty() || part == "." || part == "..") return false;
-  }
-  return true;
-}
 
 namespace {
 
@@ -46,7 +36,7 @@ bool writeNew(const fs::path& path, const std::string& content, mode_t mode) {
 // Lays out the workspace; returns what is wrong with the job's files, or "".
 std::string materialise(const v1::Job& job, const fs::path& ws) {
   for (const auto& f : job.files()) {
-    if (!isSafeWorkspacePath(f.path())) return "file path '" + f.path() + "' leaves the workspace";
+    if (!isSafeRelativePath(f.path())) return "file path '" + f.path() + "' leaves the workspace";
     fs::path target = ws / f.path();
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
@@ -86,7 +76,7 @@ void readListing(const FrameworkAdapter& adapter, const std::optional<std::strin
 void collectArtifacts(const CollectedOutput& collected, uint64_t budget, v1::Result& r) {
   uint64_t used = 0;
   for (const CollectedFile& f : collected.artifacts) {
-    if (!isSafeWorkspacePath(f.path) || r.artifacts_size() >= 1000) continue;
+    if (!isSafeRelativePath(f.path) || r.artifacts_size() >= 1000) continue;
     const uint64_t left = budget > used ? budget - used : 0;
     v1::Artifact* a = r.add_artifacts();
     a->set_path(f.path);

@@ -45,7 +45,4 @@ class JobRunner : public JobExecutor {
   std::atomic<uint64_t> sequence_{0};
 };
 
-// Checks a workspace-relative path from an untrusted job: relative, no "..", no empty or "." parts.
-bool isSafeWorkspacePath(const std::string& path);
-
 }  // namespace testfleet::worker

@@ -219,12 +219,7 @@ ApiServer::~ApiServer() { stop(); }
 
 int ApiServer::start(const std::string& host, int port) {
   const int bound = impl_->server.bindOrThrow(host, port);
-  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
-  // stop() can only end the accept loop once it runs.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!impl_->server.is_running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  impl_->thread = impl_->server.serveInBackground();
   return bound;
 }
 

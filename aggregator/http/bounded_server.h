@@ -7,17 +7,17 @@
 //   and a body read or answer write that stalls for `idle_timeout` ends the connection (DeadlineSocketStream);
 // - a connection serves at most `requests_per_connection` requests, and none after a request whose body was not
 //   read to the end (a refused upload);
-// - it binds without SO_REUSEPORT, so a port in use is an error at start, and listens with `listen_backlog`.
+// - it binds as an ExclusiveServer: without SO_REUSEPORT, so a port in use is an error at start (bindOrThrow), and
+//   listening with `listen_backlog`.
 // Routes and handlers are registered as on any httplib::Server.
 #pragma once
-
-#include <httplib.h>
 
 #include <atomic>
 #include <chrono>
 #include <string>
 
 #include "aggregator/http/bounded_thread_pool.h"
+#include "common/http/exclusive_server.h"
 
 namespace testfleet::aggregator {
 
@@ -29,14 +29,11 @@ struct ServerLimits {
   int listen_backlog = 511;
 };
 
-class BoundedServer : public httplib::Server {
+class BoundedServer : public ExclusiveServer {
  public:
   explicit BoundedServer(ServerLimits limits);
   ~BoundedServer() override;
 
-  // Binds host:port (port 0: any free port) and returns the port. Throws std::runtime_error saying why and what
-  // to do (the port is in use, the address is not this machine's, …).
-  int bindOrThrow(const std::string& host, int port);
   // Stops accepting, ends every connection's waits; listen_after_bind() then returns once the threads are done.
   // Any thread may call it, more than once.
   void shutdown();

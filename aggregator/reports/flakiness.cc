@@ -8,10 +8,10 @@
 namespace testfleet::aggregator {
 
 void markFlaky(std::vector<v1::Result>& finals, const std::vector<v1::Result>& attempts) {
-  // job id → earlier FAILED attempts, oldest first.
+  // job id → earlier attempts that make a pass FLAKY (makesFlaky), oldest first.
   std::map<std::string, std::vector<const v1::Result*>> failed_before;
   for (const auto& a : attempts) {
-    if (!a.final() && a.verdict() == v1::FAILED) failed_before[a.job_id()].push_back(&a);
+    if (!a.final() && makesFlaky(a.verdict())) failed_before[a.job_id()].push_back(&a);
   }
   for (auto& r : finals) {
     const auto it = failed_before.find(r.job_id());
@@ -22,7 +22,7 @@ void markFlaky(std::vector<v1::Result>& finals, const std::vector<v1::Result>& a
       if (c.status() != v1::PASSED) continue;
       for (const v1::Result* earlier : it->second) {
         for (const auto& e : earlier->cases()) {
-          if (e.name() != c.name() || e.classname() != c.classname() || e.status() != v1::FAILED) continue;
+          if (e.name() != c.name() || e.classname() != c.classname() || !makesFlaky(e.status())) continue;
           c.set_status(v1::FLAKY);
           c.set_message("failed on attempt " + std::to_string(earlier->attempt()) + ": " + e.message());
           c.set_details(e.details());

@@ -150,15 +150,25 @@ CREATE TEMP VIEW IF NOT EXISTS final_results AS
     (SELECT MAX(y.attempt) FROM results y WHERE y.run_id = x.run_id AND y.job_id = x.job_id AND y.final = 1);
 )sql";
 
+// "(2, 5)": the verdicts `rule` holds for, as an SQL list, so a query asks the C++ rule rather than restating it.
+std::string sqlList(bool (*rule)(v1::Verdict)) {
+  std::string out = "(";
+  for (v1::Verdict v : verdictsWhere(rule)) out += (out.size() > 1 ? ", " : "") + std::to_string(static_cast<int>(v));
+  return out + ")";
+}
+
 // The evidence for a run's verdict, counted (judgeRun decides): per final verdict of its listed jobs, and whether
-// an earlier attempt of the job FAILED (?2 = FAILED), how many jobs.
+// an earlier attempt of the job makesFlaky, how many jobs (?1 = run id).
 // (The inner select evaluates the EXISTS once per job: grouping by it directly costs it twice.)
-const char* kTallyQuery = R"sql(
+const std::string& tallyQuery() {
+  static const std::string sql = R"sql(
 SELECT verdict, failed_before, COUNT(*) FROM (
   SELECT f.verdict AS verdict, EXISTS (SELECT 1 FROM results e WHERE e.run_id = f.run_id AND e.job_id = f.job_id
-                                       AND e.final = 0 AND e.verdict = ?2) AS failed_before
+                                       AND e.final = 0 AND e.verdict IN )sql" + sqlList(makesFlaky) + R"sql() AS failed_before
   FROM final_results f WHERE f.run_id = ?1)
 GROUP BY 1, 2)sql";
+  return sql;
+}
 
 // The same submission's manifest delivered again changes nothing and is no reused run id.
 bool sameSubmission(const v1::RunManifest& a, const v1::RunManifest& b) {
@@ -385,9 +395,8 @@ RunInfo readRun(sqlite3* db, sqlite3_stmt* s) {
   RunInfo info;
   info.manifest = decodeStored<v1::RunManifest>(s, 0, "run manifest");
   info.completed_at_ms = sqlite3_column_int64(s, 1);
-  auto tally = prepare(db, kTallyQuery);
+  auto tally = prepare(db, tallyQuery().c_str());
   bindText(tally.get(), 1, info.manifest.run_id());
-  sqlite3_bind_int(tally.get(), 2, v1::FAILED);
   while (nextRow(db, tally.get())) {
     const auto final_verdict = static_cast<v1::Verdict>(sqlite3_column_int(tally.get(), 0));
     const bool failed_before = sqlite3_column_int(tally.get(), 1) != 0;

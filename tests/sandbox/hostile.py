@@ -96,6 +96,14 @@ def survivors(pattern):
     return [int(x) for x in out.stdout.split()]
 
 
+def gone(pattern, limit=5.0):
+    """Whether every process matching pattern is gone within limit seconds (killed ones take a moment to be reaped)."""
+    deadline = time.monotonic() + limit
+    while survivors(pattern) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not survivors(pattern)
+
+
 def sh(name, command, **extra):
     return {"name": name, "framework": "shell", "command": command, "timeout": extra.pop("timeout", "30s"), **extra}
 
@@ -150,8 +158,7 @@ def case_survivors():
     check(r["double fork"]["verdict"] == "PASSED", "the double-forked process was running when the job ended")
     check(r["setsid survivor"]["verdict"] == "PASSED", "the setsid process was running when the job ended")
     check(r["timeout with survivors"]["verdict"] == "TIMEOUT", "timeout reported")
-    time.sleep(0.3)
-    check(not survivors(MARKER), f"no process of any of these jobs survived ({survivors(MARKER)})")
+    check(gone(MARKER), f"no process of any of these jobs survived ({survivors(MARKER)})")
 
 
 def case_worker_killed():
@@ -168,10 +175,7 @@ def case_worker_killed():
     check(bool(survivors(MARKER + "k")), "the job started")
     p.send_signal(signal.SIGKILL)
     p.wait()
-    deadline = time.monotonic() + 5
-    while survivors(MARKER + "k") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    check(not survivors(MARKER + "k"), "the job's processes died with the worker")
+    check(gone(MARKER + "k"), "the job's processes died with the worker")
     shutil.rmtree(d, ignore_errors=True)
     # Its cgroups stay behind (nobody removes them on SIGKILL) until the next worker starts and sweeps them.
     patterns = [f"/sys/fs/cgroup/{'*/' * depth}testfleet-{p.pid}" for depth in range(1, 4)]

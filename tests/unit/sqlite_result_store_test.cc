@@ -244,3 +244,19 @@ TEST_CASE("all parts of a result in one batch store it at once; parts from a sec
   CHECK(store.commitBatch(other, {}, {}, 20).fresh.empty());
   CHECK(store.resultRows("run") == 1);
 }
+
+TEST_CASE("the store counts a job FLAKY by the C++ rule: passed after a FAILED attempt, not after an ERROR one") {
+  TempDb tmp;
+  SqliteResultStore store(tmp.path);
+  kafka::TopicPartition tp{"r", 0};
+  store.commitBatch({}, {manifest("run", {"rerun", "retried", "plain"})}, {{tp, 1}}, 2000);
+  v1::Result failed = result("run", "rerun", 1, v1::FAILED), errored = result("run", "retried", 1, v1::ERROR);
+  failed.set_final(false);
+  errored.set_final(false);
+  store.commitBatch({failed, errored, result("run", "rerun", 2, v1::PASSED), result("run", "retried", 2, v1::PASSED),
+                     result("run", "plain", 1, v1::PASSED)},
+                    {}, {{tp, 2}}, 3000);
+  auto run = store.run("run");
+  REQUIRE(run);
+  CHECK(run->job_verdicts == std::map<v1::Verdict, uint32_t>{{v1::PASSED, 2}, {v1::FLAKY, 1}});
+}

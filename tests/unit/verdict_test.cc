@@ -40,3 +40,13 @@ TEST_CASE("a run passed when complete, with jobs, every job done and none failin
   CHECK_FALSE(judgeRun({2, true, false, {{v1::PASSED, 1}, {v1::OOM, 1}}}).passed);
   CHECK_FALSE(judgeRun({0, true, false, {}}).passed);  // no jobs: nothing was tested
 }
+
+TEST_CASE("only a FAILED earlier attempt makes a later pass FLAKY; verdictsWhere lists a rule's verdicts") {
+  CHECK(makesFlaky(v1::FAILED));
+  for (auto v : {v1::PASSED, v1::SKIPPED, v1::FLAKY, v1::TIMEOUT, v1::OOM, v1::CRASHED, v1::ERROR}) {
+    CHECK_FALSE(makesFlaky(v));
+  }
+  CHECK(verdictsWhere(makesFlaky) == std::vector<v1::Verdict>{v1::FAILED});
+  CHECK(verdictsWhere(isFailing) ==
+        std::vector<v1::Verdict>{v1::VERDICT_UNSPECIFIED, v1::FAILED, v1::TIMEOUT, v1::OOM, v1::CRASHED, v1::ERROR});
+}

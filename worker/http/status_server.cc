@@ -1,6 +1,5 @@
 #include "worker/http/status_server.h"
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -10,6 +9,7 @@
 
 #include <thread>
 
+#include "common/http/exclusive_server.h"
 #include "common/verdict.h"
 
 namespace testfleet::worker {
@@ -32,7 +32,7 @@ struct StatusServer::Impl {
                                        .Register(*registry)
                                        .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.25, 1, 5, 30,
                                                                                         120, 600});
-  httplib::Server server;
+  ExclusiveServer server{{.service = "worker", .host_option = "--http", .port_option = "--http"}};
   std::thread thread;
 };
 
@@ -61,9 +61,8 @@ StatusServer::~StatusServer() {
 }
 
 int StatusServer::start(const std::string& host, int port) {
-  int bound = port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
-  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  const int bound = impl_->server.bindOrThrow(host, port);
+  impl_->thread = impl_->server.serveInBackground();
   return bound;
 }
 

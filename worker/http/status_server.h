@@ -23,7 +23,8 @@ class StatusServer {
  public:
   explicit StatusServer(WorkerFacts facts);
   ~StatusServer();
-  // host:port; port 0 picks a free one. Returns the bound port; throws std::runtime_error.
+  // host:port; port 0 picks a free one. Returns the bound port; throws std::runtime_error saying why (a port in use
+  // is an error: the port is this worker's alone, see common/http/exclusive_server.h).
   int start(const std::string& host, int port);
   void jobStarted();
   void jobFinished(const v1::Result& result);

@@ -10,15 +10,16 @@
 #include <sstream>
 
 #include "worker/sandbox/process.h"
+#include "worker/sandbox/stage_runner_fds.h"
+#include "worker/sandbox/stage_runner_outcome.h"
 #include "worker/sandbox/user_network.h"
 
 namespace testfleet::worker {
 namespace {
 
-// The fd numbers bubblewrap and the stage runner find their pipes and folders at.
-constexpr int kBwrapStatusFd = 3;   // bubblewrap's JSON status ({"child-pid": N} once set up)
-constexpr int kStageStatusFd = 4;   // the stage runner's "<stage> exit <n>" lines
-constexpr int kCollectFd = 5;       // the stage runner's report and artifacts (collected_output.h)
+// The fd numbers bubblewrap finds its pipes and folders at (the stage runner's own: stage_runner_fds.h; bubblewrap's
+// JSON status, {"child-pid": N} once set up, comes at kIsolationStatus).
+constexpr int kBwrapStatusFd = stage_runner_fds::kIsolationStatus;
 constexpr int kSeccompFd = 6;
 constexpr int kGateFd = 7;          // network jobs: bubblewrap waits here until the network is up
 constexpr int kWorkspaceFd = 8, kControlFd = 9, kStageRunnerFd = 10, kCacheFd = 11, kResolvConfFd = 12;
@@ -95,8 +96,6 @@ SandboxOutcome setupFailure(SandboxOutcome::End end, std::string why) {
   out.setup_error = std::move(why);
   return out;
 }
-
-bool stageTimedOut(const std::string& stage_report) { return stage_report.find(" timeout ") != std::string::npos; }
 
 }  // namespace
 
@@ -185,19 +184,17 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   ps.output_kill_bytes = spec.output_kill_bytes;
   ps.argv = std::move(args);
   ps.env = {"PATH=/usr/bin:/bin"};
-  ps.status_pipes = {{kBwrapStatusFd, 64 << 10},
-                     {kStageStatusFd, 64 << 10},
-                     {kCollectFd, spec.report_bytes + spec.artifact_bytes + (8 << 20)}};
+  ps.status_pipes = stageRunnerPipes(64 << 10, spec.report_bytes + spec.artifact_bytes + (8 << 20));
   ps.timeout = spec.timeout.count() > 0 ? spec.timeout + kDeadlineGrace : spec.timeout;
   ps.output_limit = spec.output_limit;
   ps.cancel = spec.cancel;
   ProcessOutcome po = runProcess(ps);
   network.reset();
-
-  SandboxOutcome out;
-  out.wall = po.wall;
-  out.cpu_ms = po.cpu_ms;
-  out.peak_memory_bytes = po.max_rss_bytes;
+  std::string unset_up;
+  if (!childPid(po.status_text.empty() ? "" : po.status_text[0])) {
+    unset_up = "bubblewrap could not set up the sandbox: " + po.stderr_text;
+  }
+  SandboxOutcome out = stageRunnerOutcome(std::move(po), std::move(unset_up));
   if (cgroup) {
     cgroup->killAll();  // anything that escaped the process group (setsid, double fork) ends with the job
     CgroupUsage usage = cgroup->usage();
@@ -207,35 +204,6 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     if (usage.cpu_ns) out.cpu_ms = static_cast<uint32_t>(usage.cpu_ns / 1000000);
   }
   lease.reset();
-  out.stdout_text = std::move(po.stdout_text);
-  out.stderr_text = std::move(po.stderr_text);
-  out.exit_code = po.exit_code;
-  out.signal = po.signal;
-  out.stage_report = po.status_text.size() > 1 ? po.status_text[1] : "";
-  if (po.status_text.size() > 2) {
-    out.collected = parseCollectedOutput(po.status_text[2]);
-    if (po.status_overflowed[2]) out.collected.problem = "more was sent back than the report and artifact budgets";
-  }
-  if (!po.started) {
-    out.end = End::kSetupFailed;
-    out.setup_error = po.spawn_error;
-  } else if (!po.gate_refusal.empty()) {
-    out.end = End::kSetupFailed;
-    out.setup_error = "the job's network could not be set up: " + po.gate_refusal;
-  } else if (po.timed_out || stageTimedOut(out.stage_report)) {
-    out.end = End::kTimedOut;
-  } else if (po.cancelled) {
-    out.end = End::kCancelled;
-  } else if (po.flooded) {
-    out.end = End::kFlooded;
-  } else if (!childPid(po.status_text.empty() ? "" : po.status_text[0])) {
-    out.end = End::kSetupFailed;
-    out.setup_error = "bubblewrap could not set up the sandbox: " + out.stderr_text;
-  } else if (po.signal != 0) {
-    out.end = End::kSignaled;
-  } else {
-    out.end = End::kExited;
-  }
   return out;
 }
 

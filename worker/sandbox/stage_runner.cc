@@ -15,7 +15,7 @@
 // In the sandbox it also enforces TIMEOUT_MS (0 = none) itself, so a job that runs out of time still reports what
 // its framework wrote; the worker keeps a later deadline of its own. It makes itself non-dumpable, so the test (same
 // uid) cannot open its status pipes through /proc. Exit status: the test's exit code, or 128 + signal.
-// No dependencies beyond libc, by design.
+// The fd numbers are stage_runner_fds.h's, which the sandboxes share. No dependencies beyond libc, by design.
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <ftw.h>
@@ -34,10 +34,13 @@
 #include <string>
 #include <vector>
 
+#include "worker/sandbox/stage_runner_fds.h"
+
 namespace {
 
-constexpr int kStatusFd = 4;
-constexpr int kCollectFd = 5;
+namespace fds = testfleet::stage_runner_fds;
+constexpr int kStatusFd = fds::kStageStatus;
+constexpr int kCollectFd = fds::kCollect;
 int g_status_fd = -1;
 int g_collect_fd = -1;
 bool g_sandboxed = false;
@@ -264,8 +267,8 @@ void guardChannels() {
     g_collect_fd = kCollectFd;
     ::fcntl(kCollectFd, F_SETFD, FD_CLOEXEC);
   }
-  ::close(3);
-  ::close_range(kCollectFd + 1, ~0U, 0);
+  ::close(fds::kIsolationStatus);
+  ::close_range(fds::kFirstUnused, ~0U, 0);
 }
 
 }  // namespace

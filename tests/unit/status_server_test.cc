@@ -1,0 +1,42 @@
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "common/http_client.h"
+#include "tests/unit/eventually.h"
+#include "worker/http/status_server.h"
+
+using namespace testfleet;
+using testfleet::testing::eventually;
+
+namespace {
+worker::WorkerFacts facts() { return {"w-test", "unsandboxed", false, false, "off", 1}; }
+}  // namespace
+
+TEST_CASE("the worker's status server answers probes, and holds its port alone") {
+  worker::StatusServer first(facts());
+  const int port = first.start("127.0.0.1", 0);
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  HttpClient http(std::chrono::seconds(5));
+  REQUIRE(eventually(std::chrono::milliseconds(5000), [&] { return http.get(base + "/healthz").status == 200; }));
+  const HttpResponse ready = http.get(base + "/readyz");
+  CHECK(ready.status == 200);
+  CHECK(ready.body.find("\"worker_id\": \"w-test\"") != std::string::npos);
+
+  // httplib's own bind (SO_REUSEPORT) would let a second worker share the port and take half the scrapes.
+  worker::StatusServer second(facts());
+  CHECK_THROWS_WITH_AS(second.start("127.0.0.1", port), doctest::Contains("already in use (another worker?)"),
+                       std::runtime_error);
+}
+
+TEST_CASE("a status server stopped right after it started ends at once") {
+  // httplib's stop() does nothing to an accept loop that has not started yet: start() returns only once it runs.
+  const auto begin = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    worker::StatusServer server(facts());
+    server.start("127.0.0.1", 0);
+  }
+  CHECK(std::chrono::steady_clock::now() - begin < std::chrono::seconds(10));
+}
