@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 SUITE ?= examples/demo/suite.yaml
 
-.PHONY: all bootstrap build kafka-up kafka-down demo test unit test-asan test-tsan clean
+.PHONY: all bootstrap build kafka-up kafka-down demo test unit test-asan test-tsan format clean
 
 all: build
 
@@ -51,6 +51,10 @@ test-tsan: bootstrap
 	@cmake --build $(BUILD)-tsan -j $(JOBS) --target unit_tests testfleet-stage-runner
 	@cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
 	  ctest --output-on-failure --timeout 900 -j 2 -L unit -E 'memory stays bounded'
+
+# Applies .clang-format to the project's C++ (CI checks it: the format_check test).
+format:
+	@scripts/format.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
