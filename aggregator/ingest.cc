@@ -83,18 +83,28 @@ void Ingest::run(const std::atomic<bool>& stop) {
                        m->tp.topic, m->tp.partition, m->offset);
           decoded = true;
         }
-        if (!decoded) problem = "does not decode as testfleet.v1.Result";
-        else if (r.schema_version() != 1) problem = "unknown schema version " + std::to_string(r.schema_version());
-        else if (r.run_id().empty() || r.job_id().empty()) problem = "result without run_id or job_id";
-        else if (std::string wrong = resultPartProblem(r); !wrong.empty()) problem = wrong;
-        else results.push_back(std::move(r));
+        if (!decoded)
+          problem = "does not decode as testfleet.v1.Result";
+        else if (r.schema_version() != 1)
+          problem = "unknown schema version " + std::to_string(r.schema_version());
+        else if (r.run_id().empty() || r.job_id().empty())
+          problem = "result without run_id or job_id";
+        else if (std::string wrong = resultPartProblem(r); !wrong.empty())
+          problem = wrong;
+        else
+          results.push_back(std::move(r));
       } else {
         v1::RunManifest rm;
-        if (!rm.ParseFromString(m->payload)) problem = "does not decode as testfleet.v1.RunManifest";
-        else if (rm.schema_version() != 1) problem = "unknown schema version " + std::to_string(rm.schema_version());
-        else if (rm.run_id().empty()) problem = "manifest without run_id";
-        else if (problem = manifestProblem(rm); !problem.empty()) problem_kind = "invalid_manifest";
-        else manifests.push_back(std::move(rm));
+        if (!rm.ParseFromString(m->payload))
+          problem = "does not decode as testfleet.v1.RunManifest";
+        else if (rm.schema_version() != 1)
+          problem = "unknown schema version " + std::to_string(rm.schema_version());
+        else if (rm.run_id().empty())
+          problem = "manifest without run_id";
+        else if (problem = manifestProblem(rm); !problem.empty())
+          problem_kind = "invalid_manifest";
+        else
+          manifests.push_back(std::move(rm));
       }
       if (!problem.empty()) {
         spdlog::error("{}[{}]@{}: {}; sent to {}", m->tp.topic, m->tp.partition, m->offset, problem, t.dead_letters);

@@ -1,6 +1,6 @@
 // testfleet-aggregator: ingests results into SQLite and serves runs, reports and metrics. Wiring only.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <atomic>
 #include <iostream>

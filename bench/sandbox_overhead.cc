@@ -1,6 +1,7 @@
 // Start-up cost of the sandbox: plain fork+exec of /bin/true against the same through each layer testfleet adds,
 // and a trivial pytest file plain vs. sandboxed. Prints median, p95, mean CPU per run and the ratio to plain.
 //   build/bench/sandbox_overhead [RUNS]          (default 200; needs bubblewrap; run as root for cgroups)
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -8,7 +9,6 @@
 #include <fstream>
 #include <functional>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "worker/sandbox/bubblewrap_sandbox.h"
@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
   fs::permissions(ws, fs::perms::all);
   std::ofstream(control / "test.sh") << "exec /bin/true\n";
   std::ofstream(ws / "test_trivial.py") << "def test_one():\n    assert True\n";
-  const fs::path stage_runner = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "worker" /
-                                "testfleet-stage-runner";
+  const fs::path stage_runner =
+      fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "worker" / "testfleet-stage-runner";
 
   std::string why;
   CgroupDriverPtr cgroups = detectCgroups(CgroupMode::kAuto, why);
@@ -81,10 +81,10 @@ int main(int argc, char** argv) {
       return std::pair<double, double>{ms, static_cast<double>(o.cpu_ms)};
     };
   };
-  const std::vector<std::string> bwrap_base = {"/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr",
-                                               "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-                                               "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev",
-                                               "--tmpfs", "/tmp"};
+  const std::vector<std::string> bwrap_base = {"/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/usr",      "/usr",
+                                               "--symlink",      "usr/lib",       "/lib",      "--symlink", "usr/lib64",
+                                               "/lib64",         "--symlink",     "usr/bin",   "/bin",      "--proc",
+                                               "/proc",          "--dev",         "/dev",      "--tmpfs",   "/tmp"};
   auto with = [](std::vector<std::string> a, std::initializer_list<std::string> more) {
     a.insert(a.end(), more);
     return a;
@@ -96,11 +96,19 @@ int main(int argc, char** argv) {
   };
   std::vector<Row> rows = {
       {"fork+exec /bin/true (plain)", [] { return runArgv({"/bin/true"}); }},
-      {"unshare -n (network ns only)", [] { return runArgv({"/usr/bin/unshare", "-n", "/bin/true"}); }},
+      {"unshare -n (network ns only)",
+       [] {
+         return runArgv({"/usr/bin/unshare", "-n", "/bin/true"});
+       }},
       {"unshare -Urpnmiuf (all namespaces, no mounts)",
-       [] { return runArgv({"/usr/bin/unshare", "-Urpnmiuf", "/bin/true"}); }},
+       [] {
+         return runArgv({"/usr/bin/unshare", "-Urpnmiuf", "/bin/true"});
+       }},
       {"bwrap --unshare-all, /usr ro, /proc, /dev, /tmp", [&] { return runArgv(with(bwrap_base, {"/bin/true"})); }},
-      {"bwrap same, --share-net", [&] { return runArgv(with(bwrap_base, {"--share-net", "/bin/true"})); }},
+      {"bwrap same, --share-net",
+       [&] {
+         return runArgv(with(bwrap_base, {"--share-net", "/bin/true"}));
+       }},
       {"testfleet sandbox, no seccomp, no cgroup", sandboxed(no_seccomp)},
       {"testfleet sandbox, seccomp, no cgroup", sandboxed(no_cgroup)},
       {"testfleet sandbox (seccomp + cgroup), as jobs run", sandboxed(full)},
@@ -117,10 +125,12 @@ int main(int argc, char** argv) {
   }
 
   // A trivial pytest file: plain python3 -m pytest against the same in the full sandbox.
-  std::ofstream(control / "test.sh", std::ios::trunc) << "exec python3 -m pytest -q -p no:cacheprovider test_trivial.py\n";
+  std::ofstream(control / "test.sh", std::ios::trunc)
+      << "exec python3 -m pytest -q -p no:cacheprovider test_trivial.py\n";
   const int py_runs = std::max(20, runs / 10);
   Figures py_plain = measure(py_runs, [&] {
-    return runArgv({"/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", (ws / "test_trivial.py").string()});
+    return runArgv(
+        {"/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", (ws / "test_trivial.py").string()});
   });
   Figures py_sandboxed = measure(py_runs, sandboxed(full));
   std::printf("\ntrivial pytest file, %d runs each\n", py_runs);

@@ -16,8 +16,9 @@ std::string readApiToken(const std::filesystem::path& file) {
   const std::string token = text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
   for (unsigned char c : token) {
     if (c <= ' ' || c >= 127) {
-      throw std::invalid_argument(named + ": the token must be one word of printable ASCII (e.g. the output of "
-                                          "`openssl rand -hex 32`)");
+      throw std::invalid_argument(named +
+                                  ": the token must be one word of printable ASCII (e.g. the output of "
+                                  "`openssl rand -hex 32`)");
     }
   }
   return token;

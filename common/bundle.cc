@@ -160,7 +160,8 @@ void unpackBundle(std::string_view bytes, const fs::path& dest, const BundleLimi
     std::string path = raw ? raw : "";
     while (path.starts_with("./")) path.erase(0, 2);
     if (path.empty()) continue;  // "./" itself
-    if (!isSafeRelativePath(path, 4096)) throw std::runtime_error("bundle entry '" + path + "' would leave the workspace");
+    if (!isSafeRelativePath(path, 4096))
+      throw std::runtime_error("bundle entry '" + path + "' would leave the workspace");
     const auto type = archive_entry_filetype(entry);
     const fs::path target = dest / fs::path(path).relative_path();
     if (type == AE_IFDIR) {

@@ -31,8 +31,8 @@ class Sha256 {
 };
 
 struct BundleLimits {
-  uint64_t max_archive_bytes = 256ull << 20;   // the packed size
-  uint64_t max_unpacked_bytes = 1ull << 30;    // all files together
+  uint64_t max_archive_bytes = 256ull << 20;  // the packed size
+  uint64_t max_unpacked_bytes = 1ull << 30;   // all files together
   size_t max_entries = 100000;
 };
 

@@ -12,8 +12,9 @@ namespace {
 void collect(const YAML::Node& map, std::vector<std::string>& parents, std::vector<CLI::ConfigItem>& out,
              std::vector<int>& lines) {
   for (const auto& kv : map) {
-    if (!kv.first.IsScalar()) throw CLI::ConfigError("config: keys must be option names (line " +
-                                                     std::to_string(kv.first.Mark().line + 1) + ")");
+    if (!kv.first.IsScalar())
+      throw CLI::ConfigError("config: keys must be option names (line " + std::to_string(kv.first.Mark().line + 1) +
+                             ")");
     const std::string key = kv.first.Scalar();
     const YAML::Node& value = kv.second;
     const std::string where = key + " (line " + std::to_string(kv.first.Mark().line + 1) + ")";

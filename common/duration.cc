@@ -51,14 +51,22 @@ std::optional<uint64_t> parseBytes(std::string_view text) {
   std::string_view unit;
   if (!splitNumber(text, n, unit)) return std::nullopt;
   double mult = 1;
-  if (unit.empty() || unit == "B") mult = 1;
-  else if (unit == "K" || unit == "KB") mult = 1e3;
-  else if (unit == "Ki" || unit == "KiB") mult = 1024.0;
-  else if (unit == "M" || unit == "MB") mult = 1e6;
-  else if (unit == "Mi" || unit == "MiB") mult = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GB") mult = 1e9;
-  else if (unit == "Gi" || unit == "GiB") mult = 1024.0 * 1024 * 1024;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "K" || unit == "KB")
+    mult = 1e3;
+  else if (unit == "Ki" || unit == "KiB")
+    mult = 1024.0;
+  else if (unit == "M" || unit == "MB")
+    mult = 1e6;
+  else if (unit == "Mi" || unit == "MiB")
+    mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GB")
+    mult = 1e9;
+  else if (unit == "Gi" || unit == "GiB")
+    mult = 1024.0 * 1024 * 1024;
+  else
+    return std::nullopt;
   double bytes = n * mult;
   if (bytes > 1e15) return std::nullopt;
   return static_cast<uint64_t>(bytes);
@@ -73,7 +81,8 @@ std::string formatDuration(std::chrono::milliseconds duration) {
 }
 
 std::string formatBytes(uint64_t bytes) {
-  static constexpr std::pair<uint64_t, const char*> kUnits[] = {{1ull << 30, "Gi"}, {1ull << 20, "Mi"}, {1ull << 10, "Ki"}};
+  static constexpr std::pair<uint64_t, const char*> kUnits[] = {
+      {1ull << 30, "Gi"}, {1ull << 20, "Mi"}, {1ull << 10, "Ki"}};
   for (const auto& [size, unit] : kUnits) {
     if (bytes != 0 && bytes % size == 0) return std::to_string(bytes / size) + unit;
   }

@@ -87,8 +87,8 @@ HttpResponse HttpClient::perform(const std::string& url, const std::string* uplo
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
-    out.error = sink.overflow ? "response larger than " + std::to_string(impl_->max_body) + " bytes"
-                              : curl_easy_strerror(rc);
+    out.error =
+        sink.overflow ? "response larger than " + std::to_string(impl_->max_body) + " bytes" : curl_easy_strerror(rc);
     return out;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);

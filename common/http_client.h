@@ -8,9 +8,9 @@
 namespace testfleet {
 
 struct HttpResponse {
-  long status = 0;       // 0 when no response arrived
+  long status = 0;  // 0 when no response arrived
   std::string body;
-  std::string error;     // transport error (connection refused, timeout), empty otherwise
+  std::string error;  // transport error (connection refused, timeout), empty otherwise
 };
 
 class HttpClient {

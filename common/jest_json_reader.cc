@@ -48,7 +48,8 @@ JunitParse readJestJson(std::string_view text, const JunitLimits& limits) {
       c.set_status(v1::FAILED);
       c.set_errored(true);
       const std::string message = stringOr(file, "message");
-      c.set_message(keepHeadAndTail("error: the test file failed to run: " + firstLine(message), limits.max_message_bytes));
+      c.set_message(
+          keepHeadAndTail("error: the test file failed to run: " + firstLine(message), limits.max_message_bytes));
       c.set_details(keepHeadAndTail(message, limits.max_message_bytes * 4));
       out.cases.push_back(std::move(c));
       continue;

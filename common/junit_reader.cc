@@ -90,8 +90,9 @@ JunitParse readJunit(std::string_view xml, const JunitLimits& limits) {
     }
   };
   walk(root, 0);
-  if (dropped) out.error = "JUnit report has more than " + std::to_string(limits.max_cases) + " cases; dropped " +
-                           std::to_string(dropped);
+  if (dropped)
+    out.error =
+        "JUnit report has more than " + std::to_string(limits.max_cases) + " cases; dropped " + std::to_string(dropped);
   return out;
 }
 

@@ -10,8 +10,8 @@
 namespace testfleet {
 
 struct JunitLimits {
-  size_t max_bytes = 16 << 20;    // larger reports are refused
-  size_t max_cases = 100000;      // cases beyond this are dropped, with a note
+  size_t max_bytes = 16 << 20;  // larger reports are refused
+  size_t max_cases = 100000;    // cases beyond this are dropped, with a note
   size_t max_message_bytes = 4096;
 };
 

@@ -4,15 +4,24 @@ namespace testfleet {
 
 std::string_view verdictName(v1::Verdict v) {
   switch (v) {
-    case v1::PASSED: return "passed";
-    case v1::FAILED: return "failed";
-    case v1::SKIPPED: return "skipped";
-    case v1::FLAKY: return "flaky";
-    case v1::TIMEOUT: return "timeout";
-    case v1::OOM: return "oom";
-    case v1::CRASHED: return "crashed";
-    case v1::ERROR: return "error";
-    default: return "unspecified";
+    case v1::PASSED:
+      return "passed";
+    case v1::FAILED:
+      return "failed";
+    case v1::SKIPPED:
+      return "skipped";
+    case v1::FLAKY:
+      return "flaky";
+    case v1::TIMEOUT:
+      return "timeout";
+    case v1::OOM:
+      return "oom";
+    case v1::CRASHED:
+      return "crashed";
+    case v1::ERROR:
+      return "error";
+    default:
+      return "unspecified";
   }
 }
 
@@ -23,9 +32,7 @@ std::optional<v1::Verdict> verdictFromName(std::string_view name) {
   return std::nullopt;
 }
 
-bool isFailing(v1::Verdict v) {
-  return v != v1::PASSED && v != v1::SKIPPED && v != v1::FLAKY;
-}
+bool isFailing(v1::Verdict v) { return v != v1::PASSED && v != v1::SKIPPED && v != v1::FLAKY; }
 
 bool makesFlaky(v1::Verdict earlier_attempt) { return earlier_attempt == v1::FAILED; }
 
@@ -41,9 +48,7 @@ v1::Verdict jobVerdict(v1::Verdict final_attempt, bool failed_before) {
   return final_attempt == v1::PASSED && failed_before ? v1::FLAKY : final_attempt;
 }
 
-bool failsRun(v1::Verdict v, bool flaky_fails_run) {
-  return isFailing(v) || (flaky_fails_run && v == v1::FLAKY);
-}
+bool failsRun(v1::Verdict v, bool flaky_fails_run) { return isFailing(v) || (flaky_fails_run && v == v1::FLAKY); }
 
 RunVerdict judgeRun(const RunTally& run) {
   RunVerdict out;

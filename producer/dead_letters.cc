@@ -50,10 +50,16 @@ void printDeadLetters(const std::vector<DeadLetterEntry>& entries, bool json, st
   if (json) {
     nlohmann::json all = nlohmann::json::array();
     for (const auto& e : entries) {
-      all.push_back({{"partition", e.partition}, {"offset", e.offset}, {"decoded", e.decoded},
-                     {"reason", e.letter.reason()}, {"service", e.letter.service()}, {"at_ms", e.letter.at_ms()},
-                     {"source_topic", e.letter.source_topic()}, {"source_partition", e.letter.source_partition()},
-                     {"source_offset", e.letter.source_offset()}, {"key", e.letter.key()},
+      all.push_back({{"partition", e.partition},
+                     {"offset", e.offset},
+                     {"decoded", e.decoded},
+                     {"reason", e.letter.reason()},
+                     {"service", e.letter.service()},
+                     {"at_ms", e.letter.at_ms()},
+                     {"source_topic", e.letter.source_topic()},
+                     {"source_partition", e.letter.source_partition()},
+                     {"source_offset", e.letter.source_offset()},
+                     {"key", e.letter.key()},
                      {"payload_bytes", e.letter.payload().size()}});
     }
     out << all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -1,7 +1,7 @@
 // testfleet — the CLI a CI job runs: submit a suite (and wait for its verdict), create topics, read dead letters.
 // Wiring only: the commands and their options are declared in producer_commands.cc.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <iostream>
 

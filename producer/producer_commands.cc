@@ -23,8 +23,9 @@ void addLabelOption(CLI::App& command, std::map<std::string, std::string>& label
 
 void addSubmitCommand(CLI::App& app, ProducerCommands& c) {
   SubmitOptions& submit = c.submit;
-  auto* sub = app.add_subcommand("submit", "submit a suite; with --wait, follow it and exit 0 (passed), 1 (tests "
-                                           "failed), 2 (bad suite or usage) or 3 (infrastructure or deadline)");
+  auto* sub = app.add_subcommand("submit",
+                                 "submit a suite; with --wait, follow it and exit 0 (passed), 1 (tests "
+                                 "failed), 2 (bad suite or usage) or 3 (infrastructure or deadline)");
   c.submit_command = sub;
   sub->add_option("suite", submit.suite_file, "suite file (YAML)")->required()->check(CLI::ExistingFile);
   sub->add_flag("--wait", submit.wait, "wait for the verdict, print the summary, exit with it");

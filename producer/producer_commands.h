@@ -14,7 +14,7 @@ namespace testfleet::producer {
 
 struct ProducerCommands {
   ClusterOptions cluster{.log_level = "warn"};  // a CI log wants the verdict, not the chatter
-  SubmitOptions submit;                          // its kafka and topic_prefix come from `cluster` after the parse
+  SubmitOptions submit;                         // its kafka and topic_prefix come from `cluster` after the parse
   std::string api_token_file;
   bool dlq_json = false;
   std::vector<std::string> replay_which;

@@ -1,14 +1,14 @@
 #include "producer/submit.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <functional>
-#include <set>
 #include <iostream>
-#include <thread>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/http_client.h"
@@ -224,7 +224,8 @@ int runSubmit(const SubmitOptions& options) {
   }
   const std::string run_id = options.run_id.empty() ? randomId() : options.run_id;
   History history;
-  if (options.use_history || labelled.grouping.active()) history = fetchHistory(options.follow.aggregator_url, suite.name);
+  if (options.use_history || labelled.grouping.active())
+    history = fetchHistory(options.follow.aggregator_url, suite.name);
   if (int rc = uploadBundles(options, labelled); rc != kAllPassed) return rc;
   const auto topics = kafka::Topics::withPrefix(options.topic_prefix);
   std::unique_ptr<kafka::Producer> producer;
@@ -252,8 +253,9 @@ int runSubmit(const SubmitOptions& options) {
   if (options.use_history) {
     // Longest expected jobs first, from the aggregator's history of this suite; without it, the suite's order.
     size_t known = suite::orderByHistory(plan, history.jobs);
-    if (known > 0) std::cerr << "testfleet: ordered by history: " << known << " of " << plan.jobs.size()
-                             << " jobs have earlier durations; longest first\n";
+    if (known > 0)
+      std::cerr << "testfleet: ordered by history: " << known << " of " << plan.jobs.size()
+                << " jobs have earlier durations; longest first\n";
   }
   try {
     publish(plan, *producer, topics);
@@ -268,7 +270,8 @@ int runSubmit(const SubmitOptions& options) {
 
   FollowResult followed = followRun(run_id, plan.manifest.submitted_at_ms(), options.follow, std::cerr);
   if (followed.outcome == FollowOutcome::kRunIdTaken) {
-    std::cerr << "testfleet: " << followed.problem << "; this submission's results are kept out of it. Pick "
+    std::cerr << "testfleet: " << followed.problem
+              << "; this submission's results are kept out of it. Pick "
                  "another --run-id, or omit --run-id for a fresh one.\n";
     return kUsageError;
   }

@@ -1,8 +1,8 @@
 // `testfleet submit`: load → plan → publish → (optionally) wait, print the summary, write reports.
 #pragma once
 
-#include <string>
 #include <map>
+#include <string>
 
 #include "common/kafka/kafka.h"
 #include "producer/run_follower.h"
@@ -20,7 +20,7 @@ struct SubmitOptions {
   std::map<std::string, std::string> labels;
   bool wait = false;
   bool use_history = true;  // order jobs by the durations the aggregator remembers
-  std::string junit_file;  // written after waiting, when set
+  std::string junit_file;   // written after waiting, when set
   std::string json_file;
   std::string markdown_file;
   std::string html_file;

@@ -88,9 +88,8 @@ std::map<std::string, uint32_t> groupTests(Suite& suite, const std::map<std::str
     items.push_back({std::move(spec), ms, known});
   }
   // Longest first; names break ties so the same history gives the same jobs.
-  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
-    return a.ms != b.ms ? a.ms > b.ms : a.spec.name < b.spec.name;
-  });
+  std::sort(items.begin(), items.end(),
+            [](const Item& a, const Item& b) { return a.ms != b.ms ? a.ms > b.ms : a.spec.name < b.spec.name; });
   struct Bin {
     std::vector<const Item*> items;
     uint64_t ms = 0;
@@ -121,7 +120,8 @@ std::map<std::string, uint32_t> groupTests(Suite& suite, const std::map<std::str
   std::vector<TestSpec> grouped;
   for (auto& bin : bins) {
     if (bin.items.empty()) continue;
-    std::sort(bin.items.begin(), bin.items.end(), [](const Item* a, const Item* b) { return a->spec.name < b->spec.name; });
+    std::sort(bin.items.begin(), bin.items.end(),
+              [](const Item* a, const Item* b) { return a->spec.name < b->spec.name; });
     TestSpec spec = bin.items.front()->spec;
     if (bin.items.size() > 1) {
       spec.name += " +" + std::to_string(bin.items.size() - 1) + " more";
@@ -172,7 +172,8 @@ Listing planListing(const Suite& suite) {
     spec.artifacts.clear();
     if (spec.framework != v1::GTEST) {
       spec.tests.clear();
-      for (size_t i : members) spec.tests.insert(spec.tests.end(), suite.tests[i].tests.begin(), suite.tests[i].tests.end());
+      for (size_t i : members)
+        spec.tests.insert(spec.tests.end(), suite.tests[i].tests.begin(), suite.tests[i].tests.end());
     } else {
       spec.tests.resize(1);  // the binary
     }

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "common/duration.h"
-#include "common/text.h"
 #include "common/frameworks/framework.h"
+#include "common/text.h"
 #include "common/workspace_paths.h"
 
 namespace testfleet::suite {
@@ -127,7 +127,7 @@ bool validEnvName(const std::string& name) {
 }
 
 // Keys that a test entry and `defaults` share, applied onto `spec`.
-const std::set<std::string> kCommonKeys = {"framework", "timeout", "env",    "setup",    "teardown",
+const std::set<std::string> kCommonKeys = {"framework", "timeout",  "env",     "setup",  "teardown",
                                            "memory",    "max_pids", "network", "reruns", "artifacts"};
 
 void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
@@ -179,7 +179,8 @@ void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
   if (auto n = node["artifacts"]) {
     if (auto l = check.stringList(n, "artifacts")) {
       for (const auto& pattern : *l) {
-        if (pattern.empty() || pattern.size() > 256 || pattern.front() == '/' || pattern.find("..") != std::string::npos) {
+        if (pattern.empty() || pattern.size() > 256 || pattern.front() == '/' ||
+            pattern.find("..") != std::string::npos) {
           check.fail(n, "artifact pattern '" + pattern + "' must be relative to the workspace, without '..'");
         } else {
           spec.artifacts.push_back(pattern);
@@ -301,8 +302,9 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
     }
   }
   if (spec.split_tests && makeAdapter(spec.framework) && makeAdapter(spec.framework)->listCommand(v1::Job()).empty()) {
-    check.fail(node["split"], "'split: test' works with pytest, unittest, go, gtest and ctest, which can list their "
-                              "tests; node and jest split by file (the directory form)");
+    check.fail(node["split"],
+               "'split: test' works with pytest, unittest, go, gtest and ctest, which can list their "
+               "tests; node and jest split by file (the directory form)");
   }
   if (spec.framework == v1::GTEST && spec.tests.empty()) {
     check.fail(node, "test '" + spec.name + "' uses gtest and needs 'tests': [the test binary, then optional filters]");
@@ -318,7 +320,8 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
 }
 
 // The test files under root (relative paths, sorted), skipping what bundles leave out too.
-std::vector<std::string> listTree(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits) {
+std::vector<std::string> listTree(Checker& check, const YAML::Node& at, const fs::path& root,
+                                  const SuiteLimits& limits) {
   std::vector<std::string> files;
   std::error_code ec;
   fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end;
@@ -419,14 +422,16 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
   if (auto n = node["shards"]) {
     if (auto v = check.wholeNumber(n, "shards", 1, 1000)) suite.grouping.shards = *v;
   }
-  if (node["group"] && node["shards"]) check.fail(node["shards"], "give 'group' (a target duration) or 'shards', not both");
+  if (node["group"] && node["shards"])
+    check.fail(node["shards"], "give 'group' (a target duration) or 'shards', not both");
   if (auto n = node["unknown_estimate"]) {
     if (auto d = check.duration(n, "unknown_estimate")) suite.grouping.unknown_estimate = *d;
   }
   if (base.framework == v1::SHELL || base.framework == v1::GTEST || base.framework == v1::GO_TEST ||
       base.framework == v1::CTEST) {
-    check.fail(node, "'directory' splits files of pytest, unittest, node or jest; for go, gtest or ctest use a "
-                     "test entry with 'root'");
+    check.fail(node,
+               "'directory' splits files of pytest, unittest, node or jest; for go, gtest or ctest use a "
+               "test entry with 'root'");
     return;
   }
   fs::path root = fs::path(root_text).is_absolute() ? fs::path(root_text) : base_dir / root_text;

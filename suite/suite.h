@@ -47,11 +47,11 @@ struct TestSpec {
   uint64_t memory_bytes = 0;  // 0 = the worker's default
   uint32_t max_pids = 0;
   bool network = false;
-  uint32_t reruns = 0;  // a FAILED job runs again up to this many times; failed-then-passed is FLAKY
+  uint32_t reruns = 0;                 // a FAILED job runs again up to this many times; failed-then-passed is FLAKY
   std::vector<std::string> artifacts;  // workspace files kept after the job (glob patterns)
-  int line = 0;  // where it was declared, for messages
-  bool groupable = false;  // one file of the directory form: may share a job with others (see Grouping)
-  bool split_tests = false;  // split: test — listed in a sandbox first, then one job per test id
+  int line = 0;                        // where it was declared, for messages
+  bool groupable = false;              // one file of the directory form: may share a job with others (see Grouping)
+  bool split_tests = false;            // split: test — listed in a sandbox first, then one job per test id
 };
 
 // How the directory form's files become jobs: one per file (the default), files packed into jobs of about
@@ -70,8 +70,8 @@ struct Suite {
   std::map<std::string, std::string> labels;
   std::vector<TestSpec> tests;
   Grouping grouping;
-  std::map<std::string, PackedBundle> bundles;      // folders packed while loading, by SHA-256
-  std::map<std::string, std::string> bundle_urls;   // where workers fetch them, by SHA-256 (set before planning)
+  std::map<std::string, PackedBundle> bundles;     // folders packed while loading, by SHA-256
+  std::map<std::string, std::string> bundle_urls;  // where workers fetch them, by SHA-256 (set before planning)
 };
 
 // Every problem found, each "FILE:LINE: message"; what() joins them.

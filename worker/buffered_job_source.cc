@@ -66,13 +66,11 @@ int64_t BufferedJobSource::clampedDue(int64_t not_before_ms, const kafka::Messag
   const auto& delays = settings_.retry_delays;
   const size_t step = static_cast<size_t>(std::find(retries.begin(), retries.end(), m.tp.topic) - retries.begin());
   const auto longest = std::max_element(delays.begin(), delays.end());
-  const int64_t delay = step < delays.size()      ? delays[step].count()
-                        : longest != delays.end() ? longest->count()
-                                                  : 0;
+  const int64_t delay = step < delays.size() ? delays[step].count() : longest != delays.end() ? longest->count() : 0;
   const int64_t latest = (m.timestamp_ms >= 0 ? m.timestamp_ms : now_()) + delay;
   if (not_before_ms <= latest) return not_before_ms;
-  spdlog::warn("retry record {}[{}]@{} is due at {} ms, later than its topic's delay allows; it runs at {}",
-               m.tp.topic, m.tp.partition, m.offset, not_before_ms, latest);
+  spdlog::warn("retry record {}[{}]@{} is due at {} ms, later than its topic's delay allows; it runs at {}", m.tp.topic,
+               m.tp.partition, m.offset, not_before_ms, latest);
   return latest;
 }
 
@@ -94,8 +92,8 @@ std::optional<JobLease> BufferedJobSource::blockingRetry(int64_t now) {
   for (const auto& [tp, q] : buffered_) {
     if (q.size() < 2 || leased_.count(tp) || q.front().due_ms <= now || !settings_.topics.isRetry(tp.topic)) continue;
     if (std::any_of(q.begin() + 1, q.end(), [&](const Buffered& b) { return b.due_ms <= now; })) {
-      spdlog::info("retry record {}[{}]@{} is not due for {} s; moving it behind the due ones", tp.topic,
-                   tp.partition, q.front().record.offset, (q.front().due_ms - now) / 1000);
+      spdlog::info("retry record {}[{}]@{} is not due for {} s; moving it behind the due ones", tp.topic, tp.partition,
+                   q.front().record.offset, (q.front().due_ms - now) / 1000);
       return lease(tp, JobLease::Kind::kMoveToEnd);
     }
   }
@@ -126,13 +124,9 @@ void BufferedJobSource::finished(const TopicPartition& tp, uint64_t token, bool 
   if (!committed && assigned_.count(tp) && !draining_) buffer(std::move(m), true);
 }
 
-void BufferedJobSource::drain() {
-  draining_ = true;
-}
+void BufferedJobSource::drain() { draining_ = true; }
 
-void BufferedJobSource::close() {
-  consumer_.close();
-}
+void BufferedJobSource::close() { consumer_.close(); }
 
 void BufferedJobSource::dropBuffered(const TopicPartition& tp) {
   auto it = buffered_.find(tp);

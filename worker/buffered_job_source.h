@@ -21,9 +21,9 @@
 namespace testfleet::worker {
 
 struct SourceSettings {
-  kafka::Topics topics;                                  // which topics hold retry records
-  std::vector<std::chrono::milliseconds> retry_delays;   // per retry topic: the latest a record there can be due
-  size_t max_ready_count = 128;                          // fetched, runnable records held before pausing
+  kafka::Topics topics;                                 // which topics hold retry records
+  std::vector<std::chrono::milliseconds> retry_delays;  // per retry topic: the latest a record there can be due
+  size_t max_ready_count = 128;                         // fetched, runnable records held before pausing
   size_t max_ready_bytes = 64 << 20;
   size_t waiting_per_partition = 16;  // retry records not due yet, per partition, before that partition pauses
 };

@@ -63,9 +63,12 @@ uint64_t treeBytes(const fs::path& dir) {
 
 std::string urlOrigin(const std::string& url) {
   std::string scheme;
-  if (url.starts_with("http://")) scheme = "http";
-  else if (url.starts_with("https://")) scheme = "https";
-  else return "";
+  if (url.starts_with("http://"))
+    scheme = "http";
+  else if (url.starts_with("https://"))
+    scheme = "https";
+  else
+    return "";
   const size_t start = scheme.size() + 3;
   const size_t end = url.find_first_of("/?#", start);
   std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
@@ -203,7 +206,8 @@ BundleFetch BundleCache::get(const v1::Bundle& bundle) {
   }
   if (sha256Hex(bytes) != sha) {
     // The hash found is not told: it would let a job learn the hash of any file the worker can fetch.
-    out.error = "bundle from " + bundle.url().substr(0, 200) + " does not have the SHA-256 the job expects (" + sha + ")";
+    out.error =
+        "bundle from " + bundle.url().substr(0, 200) + " does not have the SHA-256 the job expects (" + sha + ")";
     return out;
   }
   // Unpacked beside its final place, then renamed: a worker killed half-way leaves no tree that looks complete.
@@ -218,8 +222,10 @@ BundleFetch BundleCache::get(const v1::Bundle& bundle) {
     out.error = std::string("unsafe or damaged bundle: ") + e.what();
     return out;
   }
-  fs::permissions(partial, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                               fs::perms::others_read | fs::perms::others_exec, ec);
+  fs::permissions(partial,
+                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                      fs::perms::others_exec,
+                  ec);
   fs::remove_all(dir, ec);  // a tree evicted from the map but not yet from disk
   fs::rename(partial, dir, ec);
   if (ec) {

@@ -18,10 +18,10 @@
 namespace testfleet::worker {
 
 struct BundleFetch {
-  std::filesystem::path dir;  // the unpacked tree; empty on failure
-  std::string error;          // why it failed (fetch, hash, unsafe or oversized archive)
-  bool cached = false;        // it was already here
-  bool transient = false;     // the fetch failed (may work later); a bad hash or archive will not
+  std::filesystem::path dir;    // the unpacked tree; empty on failure
+  std::string error;            // why it failed (fetch, hash, unsafe or oversized archive)
+  bool cached = false;          // it was already here
+  bool transient = false;       // the fetch failed (may work later); a bad hash or archive will not
   std::shared_ptr<void> lease;  // keeps the tree from eviction while the job runs
 };
 

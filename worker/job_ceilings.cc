@@ -16,8 +16,8 @@ bool isVariableName(const std::string& name) {
 template <typename T>
 T lowered(T asked, T ceiling, const char* what, const std::string& unit, std::vector<std::string>& notes) {
   if (asked <= ceiling) return asked;
-  notes.push_back(std::string(what) + " lowered from " + std::to_string(asked) + unit + " to this worker's ceiling of " +
-                  std::to_string(ceiling) + unit);
+  notes.push_back(std::string(what) + " lowered from " + std::to_string(asked) + unit +
+                  " to this worker's ceiling of " + std::to_string(ceiling) + unit);
   return ceiling;
 }
 
@@ -33,8 +33,8 @@ std::string applyCeilings(v1::Job& job, const JobDefaults& defaults, const JobCe
   limits.set_memory_bytes(lowered<uint64_t>(limits.memory_bytes(), ceilings.memory_bytes, "memory", " bytes", notes));
   limits.set_max_pids(lowered<uint32_t>(limits.max_pids(), ceilings.max_pids, "max_pids", "", notes));
   limits.set_cpu_millis(lowered<uint32_t>(limits.cpu_millis(), ceilings.cpu_millis, "cpu", " millicores", notes));
-  job.set_timeout_ms(lowered<uint32_t>(job.timeout_ms(), static_cast<uint32_t>(ceilings.timeout.count()), "timeout",
-                                       " ms", notes));
+  job.set_timeout_ms(
+      lowered<uint32_t>(job.timeout_ms(), static_cast<uint32_t>(ceilings.timeout.count()), "timeout", " ms", notes));
   job.set_reruns(lowered<uint32_t>(job.reruns(), ceilings.reruns, "reruns", "", notes));
 
   size_t bytes = 0;
@@ -45,8 +45,9 @@ std::string applyCeilings(v1::Job& job, const JobDefaults& defaults, const JobCe
     }
     if (value.find('\0') != std::string::npos) return "environment variable " + name + " holds a NUL byte";
     if (value.size() > ceilings.env_value_bytes) {
-      return "environment variable " + name + " is " + std::to_string(value.size()) + " bytes; this worker takes at most " +
-             std::to_string(ceilings.env_value_bytes) + " bytes a value (put large data in a file of the workspace)";
+      return "environment variable " + name + " is " + std::to_string(value.size()) +
+             " bytes; this worker takes at most " + std::to_string(ceilings.env_value_bytes) +
+             " bytes a value (put large data in a file of the workspace)";
     }
     bytes += name.size() + value.size() + 2;
   }

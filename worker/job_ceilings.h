@@ -26,7 +26,7 @@ struct JobCeilings {
   std::chrono::milliseconds timeout{std::chrono::hours(1)};
   uint32_t reruns = 10;
   size_t env_vars = 1024;
-  size_t env_bytes = 256 << 10;  // names and values together
+  size_t env_bytes = 256 << 10;       // names and values together
   size_t env_value_bytes = 64 << 10;  // one value (the kernel refuses a single argument over 128 KiB)
 };
 

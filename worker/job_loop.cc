@@ -47,8 +47,8 @@ DecodedJob decodeJob(const kafka::Message& record, size_t max_job_bytes) {
   v1::Job job;
   if (!job.ParseFromString(record.payload)) return {std::nullopt, "job record does not decode as testfleet.v1.Job"};
   if (job.schema_version() != 1) {
-    return {std::nullopt, "job record has schema version " + std::to_string(job.schema_version()) +
-                              "; this worker reads version 1"};
+    return {std::nullopt,
+            "job record has schema version " + std::to_string(job.schema_version()) + "; this worker reads version 1"};
   }
   if (job.run_id().empty() || job.job_id().empty()) return {std::nullopt, "job record has no run_id or job_id"};
   return {std::move(job), ""};

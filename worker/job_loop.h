@@ -34,7 +34,7 @@ struct JobLoopSettings {
   size_t max_job_bytes = 8 << 20;
   size_t max_buffered_bytes = 64 << 20;  // fetched, not yet started jobs held in memory before pausing
   RetrySettings retry;
-  uint32_t max_reruns = 10;  // a job's `reruns` is untrusted: at most this many are done
+  uint32_t max_reruns = 10;                    // a job's `reruns` is untrusted: at most this many are done
   size_t max_result_record_bytes = 900 << 10;  // a bigger result travels in parts (common/result_parts.h)
 
   RouterSettings router() const;
@@ -74,7 +74,7 @@ class JobLoop {
   ResultSink& sink_;
   JobExecutor& executor_;
   std::atomic<bool> fatal_{false};
-  int running_ = 0;  // jobs handed to the slots and not reported back (loop thread)
+  int running_ = 0;               // jobs handed to the slots and not reported back (loop thread)
   std::unique_ptr<Slots> slots_;  // last: destroyed (joined) first
 };
 

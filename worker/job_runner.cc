@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
@@ -90,7 +89,9 @@ void collectArtifacts(const CollectedOutput& collected, uint64_t budget, v1::Res
 }  // namespace
 
 JobRunner::JobRunner(JobRunnerSettings settings, Sandbox& sandbox)
-    : settings_(std::move(settings)), sandbox_(sandbox), bundles_(settings_.work_root / "bundles", {}, settings_.allow_file_bundles, settings_.bundle_cache_bytes,
+    : settings_(std::move(settings)),
+      sandbox_(sandbox),
+      bundles_(settings_.work_root / "bundles", {}, settings_.allow_file_bundles, settings_.bundle_cache_bytes,
                settings_.bundle_origins) {}
 
 v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& cancel) {

@@ -22,15 +22,15 @@ struct JobRunnerSettings {
   size_t tail_bytes = 64 << 10;   // per stream, put in the result
   uint64_t tmp_bytes = 256ull << 20;
   uint64_t workspace_bytes = 1ull << 30;
-  uint64_t artifact_bytes = 4ull << 20;  // all of a job's artifacts together (they travel in its result)
-  bool keep_workspaces = false;   // for debugging
+  uint64_t artifact_bytes = 4ull << 20;      // all of a job's artifacts together (they travel in its result)
+  bool keep_workspaces = false;              // for debugging
   uint64_t bundle_cache_bytes = 4ull << 30;  // unpacked bundles kept; least recently used ones go beyond this
-  bool allow_file_bundles = false;  // file:// bundle URLs read the worker's own disk: only when asked for
-  std::vector<std::string> bundle_origins;  // http(s) bundles only from these origins (urlOrigin form)
-  JobDefaults defaults;   // limits for jobs that do not set their own
-  JobCeilings ceilings;   // the most a job may ask for; more is lowered to this, with a note in its result
-  uint64_t max_file_bytes = 1ull << 30;       // largest single file a job may write
-  size_t output_kill_bytes = 256ull << 20;    // output beyond this kills the job as a flood
+  bool allow_file_bundles = false;           // file:// bundle URLs read the worker's own disk: only when asked for
+  std::vector<std::string> bundle_origins;   // http(s) bundles only from these origins (urlOrigin form)
+  JobDefaults defaults;                      // limits for jobs that do not set their own
+  JobCeilings ceilings;  // the most a job may ask for; more is lowered to this, with a note in its result
+  uint64_t max_file_bytes = 1ull << 30;     // largest single file a job may write
+  size_t output_kill_bytes = 256ull << 20;  // output beyond this kills the job as a flood
 };
 
 class JobRunner : public JobExecutor {

@@ -22,11 +22,13 @@ int runSuiteLocally(const std::filesystem::path& suite_file, JobExecutor& runner
     return 2;
   }
   // Bundles go to files beside the worker's work folder; jobs fetch them by file:// URL.
-  const auto bundle_dir = std::filesystem::temp_directory_path() / ("testfleet-local-bundles-" + randomId().substr(0, 8));
+  const auto bundle_dir =
+      std::filesystem::temp_directory_path() / ("testfleet-local-bundles-" + randomId().substr(0, 8));
   if (!suite.bundles.empty()) std::filesystem::create_directories(bundle_dir);
   for (const auto& [sha, packed] : suite.bundles) {
     const auto path = bundle_dir / (sha + ".tar.gz");
-    std::ofstream(path, std::ios::binary).write(packed.archive.data(), static_cast<std::streamsize>(packed.archive.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(packed.archive.data(), static_cast<std::streamsize>(packed.archive.size()));
     suite.bundle_urls[sha] = "file://" + path.string();
   }
   suite::Plan plan = suite::planRun(suite, "local-" + randomId().substr(0, 8), nowMillis());

@@ -1,7 +1,7 @@
 // testfleet-worker: joins the worker group and runs jobs in sandboxes. Wiring only: the options are declared in
 // worker_options.cc, the sandbox is chosen in worker_sandbox.cc, the work is in worker_core.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <iostream>
 
@@ -11,10 +11,10 @@
 #include "common/signal_watcher.h"
 #include "worker/http/status_server.h"
 #include "worker/job_loop.h"
-#include "worker/transactional_result_sink.h"
 #include "worker/job_runner.h"
 #include "worker/local_run.h"
 #include "worker/metered_job_executor.h"
+#include "worker/transactional_result_sink.h"
 #include "worker/valid_utf8_job_executor.h"
 #include "worker/worker_options.h"
 #include "worker/worker_sandbox.h"

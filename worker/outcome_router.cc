@@ -55,27 +55,25 @@ Route OutcomeRouter::route(const v1::Job& job, v1::Result result, uint32_t in_pl
       retry.set_retry_reason(result.error().substr(0, 1000));
       if (retry.origin_topic().empty()) retry.set_origin_topic(origin.tp.topic);
       retry.set_retry_hops(job.retry_hops() + 1);
-      r.records.push_back(
-          {settings_.topics.retries.at(d.topic_index), jobKey(retry), retry.SerializeAsString()});
+      r.records.push_back({settings_.topics.retries.at(d.topic_index), jobKey(retry), retry.SerializeAsString()});
       return r;
     }
     case RetryDecision::Kind::kGiveUp:
       break;
   }
   r.kind = Route::Kind::kGiveUp;
-  const v1::DeadLetter dl = makeDeadLetter(
-      "attempts exhausted (" + std::to_string(job.attempt()) + "): " + result.error().substr(0, 1000), origin.tp,
-      origin.offset, jobKey(job), job.SerializeAsString(), "worker " + settings_.worker_id);
+  const v1::DeadLetter dl =
+      makeDeadLetter("attempts exhausted (" + std::to_string(job.attempt()) + "): " + result.error().substr(0, 1000),
+                     origin.tp, origin.offset, jobKey(job), job.SerializeAsString(), "worker " + settings_.worker_id);
   r.records.push_back({settings_.topics.dead_letters, dl.key(), dl.SerializeAsString()});
   return r;
 }
 
 std::vector<kafka::OutgoingRecord> OutcomeRouter::unwritable(const v1::Job& job, const JobOrigin& origin,
                                                              size_t refused, int64_t now_ms) const {
-  const std::string why = "the job's result could not be written to Kafka and will not be tried again (" +
-                          std::to_string(refused) +
-                          " record(s) refused for good: too large or not authorised; see worker " +
-                          settings_.worker_id + "'s log)";
+  const std::string why =
+      "the job's result could not be written to Kafka and will not be tried again (" + std::to_string(refused) +
+      " record(s) refused for good: too large or not authorised; see worker " + settings_.worker_id + "'s log)";
   v1::Result r;
   r.set_schema_version(1);
   r.set_run_id(job.run_id());

@@ -21,13 +21,20 @@ StageEnds parseStageLines(const std::string& text) {
     std::optional<int>* exit = nullptr;
     std::optional<int>* sig = nullptr;
     std::optional<int> no_signal;
-    if (stage == "workspace") exit = &ends.workspace_exit, sig = &no_signal;
-    else if (stage == "setup") exit = &ends.setup_exit, sig = &ends.setup_signal;
-    else if (stage == "test") exit = &ends.test_exit, sig = &ends.test_signal;
-    else if (stage == "teardown") exit = &ends.teardown_exit, sig = &ends.teardown_signal;
-    else continue;
-    if (how == "exit") *exit = value;
-    else if (how == "signal") *sig = value;
+    if (stage == "workspace")
+      exit = &ends.workspace_exit, sig = &no_signal;
+    else if (stage == "setup")
+      exit = &ends.setup_exit, sig = &ends.setup_signal;
+    else if (stage == "test")
+      exit = &ends.test_exit, sig = &ends.test_signal;
+    else if (stage == "teardown")
+      exit = &ends.teardown_exit, sig = &ends.teardown_signal;
+    else
+      continue;
+    if (how == "exit")
+      *exit = value;
+    else if (how == "signal")
+      *sig = value;
   }
   return ends;
 }
@@ -118,13 +125,13 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
   const int code = *ev.stages.test_exit;
   // The test command runs under /bin/sh, which reports a child killed by signal n as exit code 128 + n. For the
   // signals that mean a crash, that is what it was.
-  if (const int sig = code - 128; sig == SIGILL || sig == SIGABRT || sig == SIGBUS || sig == SIGFPE ||
-                                  sig == SIGKILL || sig == SIGSEGV || sig == SIGSYS) {
+  if (const int sig = code - 128; sig == SIGILL || sig == SIGABRT || sig == SIGBUS || sig == SIGFPE || sig == SIGKILL ||
+                                  sig == SIGSEGV || sig == SIGSYS) {
     r.set_exit_code(code);
     r.set_signal(sig);
     return finish(v1::CRASHED, "test",
-                  "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + "; the shell reported exit code " +
-                      std::to_string(code) + ")");
+                  "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) +
+                      "; the shell reported exit code " + std::to_string(code) + ")");
   }
   r.set_exit_code(code);
   r.set_signal(0);

@@ -11,9 +11,9 @@
 namespace testfleet::worker {
 
 struct RetrySettings {
-  uint32_t max_attempts = 5;                       // all attempts together, in place and through retry topics
-  uint32_t in_place = 1;                           // extra tries on the same worker per delivery
-  std::chrono::milliseconds in_place_backoff{500}; // doubled each time, with ±50% jitter
+  uint32_t max_attempts = 5;                        // all attempts together, in place and through retry topics
+  uint32_t in_place = 1;                            // extra tries on the same worker per delivery
+  std::chrono::milliseconds in_place_backoff{500};  // doubled each time, with ±50% jitter
   std::vector<std::chrono::milliseconds> delays{std::chrono::seconds(10), std::chrono::seconds(60),
                                                 std::chrono::minutes(5)};  // one per retry topic
 };

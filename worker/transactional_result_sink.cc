@@ -16,8 +16,10 @@ CommitOutcome TransactionalResultSink::commit(const std::vector<kafka::OutgoingR
   for (int attempt = 1; attempt <= 5; ++attempt) {
     if (guard.cancel && guard.cancel->load()) return CommitOutcome::kNotCommitted;
     if (!guard.member_id.empty() && consumer_.memberId() != guard.member_id) {
-      spdlog::warn("not committing {}[{}]@{}: the group dropped this worker while the job ran (another worker "
-                   "may have it now)", tp.topic, tp.partition, offset);
+      spdlog::warn(
+          "not committing {}[{}]@{}: the group dropped this worker while the job ran (another worker "
+          "may have it now)",
+          tp.topic, tp.partition, offset);
       return CommitOutcome::kNotCommitted;
     }
     try {

@@ -20,9 +20,10 @@ void addFleetOptions(CLI::App& app, WorkerOptions& o) {
   const std::string group = "Fleet";
   addClusterOptions(app, o.cluster);
   app.add_option("--group", o.loop.group_id, "consumer group of the workers")->capture_default_str()->group(group);
-  app.add_option("--id", o.loop.worker_id,
-                 "stable id of this worker (its transactional id is <topic-prefix>-worker-<id>; a restart with the same id "
-                 "fences the previous instance)")
+  app.add_option(
+         "--id", o.loop.worker_id,
+         "stable id of this worker (its transactional id is <topic-prefix>-worker-<id>; a restart with the same id "
+         "fences the previous instance)")
       ->envname("TESTFLEET_WORKER_ID")
       ->capture_default_str()
       ->group(group);
@@ -60,9 +61,9 @@ void addRetryOptions(CLI::App& app, RetrySettings& retry, double& fault_probabil
   app.add_option("--retry-in-place", retry.in_place, "of those, extra tries on the same worker per delivery")
       ->capture_default_str()
       ->group(group);
-  addDurationListOption(app, "--retry-delays", retry.delays, kafka::Topics::kRetrySteps,
-                        "delay of each retry topic (" + std::to_string(kafka::Topics::kRetrySteps) +
-                            ", comma-separated)")
+  addDurationListOption(
+      app, "--retry-delays", retry.delays, kafka::Topics::kRetrySteps,
+      "delay of each retry topic (" + std::to_string(kafka::Topics::kRetrySteps) + ", comma-separated)")
       ->group(group);
   app.add_option("--inject-sandbox-faults", fault_probability,
                  "fail this fraction of sandbox set-ups on purpose (chaos testing of retries)")
@@ -150,8 +151,7 @@ void addSandboxOptions(CLI::App& app, SandboxOptions& s, JobRunnerSettings& r) {
 
 void addBundleOptions(CLI::App& app, WorkerOptions& o) {
   const std::string group = "Bundles";
-  app.add_option("--aggregator", o.aggregator,
-                 "the aggregator's URL as this worker reaches it: bundles come from here")
+  app.add_option("--aggregator", o.aggregator, "the aggregator's URL as this worker reaches it: bundles come from here")
       ->envname("TESTFLEET_AGGREGATOR")
       ->capture_default_str()
       ->group(group);
@@ -196,8 +196,9 @@ void addWorkerOptions(CLI::App& app, WorkerOptions& options) {
 
 std::string finishWorkerOptions(WorkerOptions& o) {
   if (std::string problem = checkCeilings(o.runner); !problem.empty()) {
-    return problem + ": the ceilings (--max-memory, --max-cpus, --max-pids) must be no smaller than the defaults "
-                     "(--memory, --cpus, --pids)";
+    return problem +
+           ": the ceilings (--max-memory, --max-cpus, --max-pids) must be no smaller than the defaults "
+           "(--memory, --cpus, --pids)";
   }
   std::vector<std::string> urls = o.bundle_origins;
   urls.push_back(o.aggregator);

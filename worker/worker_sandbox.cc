@@ -66,8 +66,9 @@ std::optional<WorkerSandbox> makeWorkerSandbox(const SandboxOptions& options) {
   if (!makeWorkRoot(options.bubblewrap.work_root)) return std::nullopt;
   if (!options.bubblewrap.seccomp) spdlog::warn("the seccomp filter is OFF (--no-seccomp)");
   if (options.unsandboxed) {
-    spdlog::critical("RUNNING TESTS WITHOUT A SANDBOX (--unsandboxed): tests can read and change this machine; "
-                     "every result is marked unsandboxed");
+    spdlog::critical(
+        "RUNNING TESTS WITHOUT A SANDBOX (--unsandboxed): tests can read and change this machine; "
+        "every result is marked unsandboxed");
     made.sandbox = std::make_unique<UnsandboxedRunner>(options.bubblewrap.stage_runner);
   } else {
     made.sandbox = makeBubblewrap(options.bubblewrap, made.cgroups.get());

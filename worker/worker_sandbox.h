@@ -18,7 +18,7 @@ struct SandboxOptions {
   BubblewrapSettings bubblewrap;  // its work_root is where job folders are made; created here
   bool unsandboxed = false;       // run tests WITHOUT isolation (recorded in every result)
   CgroupMode cgroups = CgroupMode::kAuto;
-  double fault_probability = 0;   // fail this fraction of sandbox set-ups on purpose
+  double fault_probability = 0;  // fail this fraction of sandbox set-ups on purpose
 };
 
 struct WorkerSandbox {

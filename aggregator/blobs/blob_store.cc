@@ -35,7 +35,8 @@ std::vector<StoredBlob> storedBlobs(const fs::path& dir) {
 }
 }  // namespace
 
-BlobStore::BlobStore(BlobSettings settings, DiskSpacePtr disk) : settings_(std::move(settings)), disk_(std::move(disk)) {
+BlobStore::BlobStore(BlobSettings settings, DiskSpacePtr disk)
+    : settings_(std::move(settings)), disk_(std::move(disk)) {
   std::error_code ec;
   fs::create_directories(settings_.dir, ec);
   if (ec) throw std::runtime_error("cannot create the blob folder " + settings_.dir.string() + ": " + ec.message());
@@ -70,26 +71,26 @@ std::optional<BlobProblem> BlobStore::makeRoom(uint64_t incoming) {
     spdlog::info("blob store: removed {} ({} bytes, least recently used) to make room", b.path.filename().string(),
                  b.bytes);
   }
-  const std::string kept_recent = "; bundles used within the last " +
-                                  std::to_string(settings_.keep_recent.count() / 60) + " minutes are kept";
+  const std::string kept_recent =
+      "; bundles used within the last " + std::to_string(settings_.keep_recent.count() / 60) + " minutes are kept";
   if (!withinTotal()) {
     return BlobProblem{BlobProblem::kNoRoom, "the blob store is full (--max-blobs-gib)" + kept_recent +
                                                  ", so try again later or raise the limit"};
   }
   if (!keepsFree()) {
-    return BlobProblem{BlobProblem::kNoRoom,
-                       "the disk holding the blob store has " + mib(available) + " free and " +
-                           mib(settings_.keep_free_bytes) + " of it is kept for the database (--min-free-gib)" +
-                           kept_recent + "; free disk space or try again later"};
+    return BlobProblem{BlobProblem::kNoRoom, "the disk holding the blob store has " + mib(available) + " free and " +
+                                                 mib(settings_.keep_free_bytes) +
+                                                 " of it is kept for the database (--min-free-gib)" + kept_recent +
+                                                 "; free disk space or try again later"};
   }
   return std::nullopt;
 }
 
 BlobStore::Admission BlobStore::begin(const std::string& sha256, std::optional<uint64_t> declared) {
   if (declared && *declared > settings_.max_bytes) {
-    return {nullptr, BlobProblem{BlobProblem::kTooLarge, "the blob is " + std::to_string(*declared) +
-                                                             " bytes, over the limit of " +
-                                                             std::to_string(settings_.max_bytes) + " (--max-blob-mib)"}};
+    return {nullptr, BlobProblem{BlobProblem::kTooLarge,
+                                 "the blob is " + std::to_string(*declared) + " bytes, over the limit of " +
+                                     std::to_string(settings_.max_bytes) + " (--max-blob-mib)"}};
   }
   const uint64_t admitted = declared.value_or(settings_.max_bytes);
   std::lock_guard lock(mu_);
@@ -97,8 +98,8 @@ BlobStore::Admission BlobStore::begin(const std::string& sha256, std::optional<u
   const fs::path partial = settings_.dir / (sha256 + std::string(kPartial) + std::to_string(sequence_++));
   const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return {nullptr, BlobProblem{BlobProblem::kWriteFailed,
-                                 "cannot create " + partial.string() + ": " + std::strerror(errno)}};
+    return {nullptr,
+            BlobProblem{BlobProblem::kWriteFailed, "cannot create " + partial.string() + ": " + std::strerror(errno)}};
   }
   std::unique_ptr<Upload> upload(new Upload(*this, sha256, admitted, partial, fd));
   uploads_.push_back(upload.get());
@@ -138,9 +139,8 @@ BlobStore::Upload::~Upload() {
 bool BlobStore::Upload::write(std::string_view bytes) {
   if (problem_) return false;
   if (written_ + bytes.size() > admitted_) {
-    problem_ = BlobProblem{BlobProblem::kTooLarge,
-                           "the blob is larger than " + std::to_string(admitted_) +
-                               " bytes (its Content-Length, or --max-blob-mib)"};
+    problem_ = BlobProblem{BlobProblem::kTooLarge, "the blob is larger than " + std::to_string(admitted_) +
+                                                       " bytes (its Content-Length, or --max-blob-mib)"};
     return false;
   }
   hash_.update(bytes);

@@ -44,7 +44,7 @@ class BlobStore {
  public:
   class Upload;
   struct Admission {
-    std::unique_ptr<Upload> upload;     // set when admitted
+    std::unique_ptr<Upload> upload;      // set when admitted
     std::optional<BlobProblem> problem;  // set when not
   };
 
@@ -69,9 +69,9 @@ class BlobStore {
 
   const BlobSettings settings_;
   DiskSpacePtr disk_;
-  std::mutex mu_;                        // guards uploads_ and the folder's blobs while room is made
-  std::vector<const Upload*> uploads_;   // in flight, each holding room for its admitted bytes
-  std::atomic<uint64_t> sequence_{0};    // names partial files
+  std::mutex mu_;                       // guards uploads_ and the folder's blobs while room is made
+  std::vector<const Upload*> uploads_;  // in flight, each holding room for its admitted bytes
+  std::atomic<uint64_t> sequence_{0};   // names partial files
 };
 
 // One blob on its way in. Not thread-safe (one request's thread).

@@ -62,9 +62,8 @@ struct ApiServer::Impl {
     server.set_pre_routing_handler([refuse](const httplib::Request& req, httplib::Response& res) {
       return refuse(req, res) ? httplib::Server::HandlerResponse::Handled : httplib::Server::HandlerResponse::Unhandled;
     });
-    server.set_expect_100_continue_handler([refuse](const httplib::Request& req, httplib::Response& res) {
-      return refuse(req, res) ? res.status : 100;
-    });
+    server.set_expect_100_continue_handler(
+        [refuse](const httplib::Request& req, httplib::Response& res) { return refuse(req, res) ? res.status : 100; });
   }
 
   void routes() {
@@ -72,9 +71,8 @@ struct ApiServer::Impl {
     // Bodies are read only by the blob endpoint (refusalBeforeBody), which checks its own limit before reading.
     server.set_payload_max_length(settings.blobs ? settings.blobs->settings().max_bytes : 0);
     if (settings.blobs) addBlobRoutes(server, *settings.blobs);
-    server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("ok\n", "text/plain");
-    });
+    server.Get("/healthz",
+               [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
     server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
       const std::string reason = settings.not_ready_reason ? settings.not_ready_reason() : "";
       if (!reason.empty()) res.status = 503;

@@ -33,7 +33,7 @@ class BoundedThreadPool {
   void serve();
 
   const size_t max_threads_;
-  mutable std::mutex mu_;  // guards everything below
+  mutable std::mutex mu_;               // guards everything below
   std::condition_variable task_ready_;  // a task was queued, or stopping
   std::condition_variable slot_free_;   // a thread became idle, or stopping
   std::deque<std::function<void()>> tasks_;

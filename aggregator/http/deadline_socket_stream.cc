@@ -60,7 +60,7 @@ bool DeadlineSocketStream::waitFor(short events, Clock::time_point deadline) con
     if (n < 0 && errno != EINTR) return false;
     if (n <= 0) continue;
     if (fds[1].revents != 0) return false;  // stopping
-    return fds[0].revents != 0;  // ready, or hung up / failed: the next recv/send says which
+    return fds[0].revents != 0;             // ready, or hung up / failed: the next recv/send says which
   }
 }
 

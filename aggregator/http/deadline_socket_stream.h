@@ -53,12 +53,12 @@ class DeadlineSocketStream final : public httplib::Stream {
   const Timeouts timeouts_;
   Clock::time_point header_deadline_;
   bool in_header_ = true;
-  std::string header_;                        // the current request's header bytes, as handed out
-  std::optional<uint64_t> body_length_;       // Content-Length; nullopt: none declared
+  std::string header_;                   // the current request's header bytes, as handed out
+  std::optional<uint64_t> body_length_;  // Content-Length; nullopt: none declared
   bool body_chunked_ = false;
-  uint64_t body_read_ = 0;                    // body bytes handed out
+  uint64_t body_read_ = 0;  // body bytes handed out
   std::vector<char> buffer_;
-  size_t begin_ = 0, end_ = 0;                // unread bytes are buffer_[begin_, end_)
+  size_t begin_ = 0, end_ = 0;  // unread bytes are buffer_[begin_, end_)
 };
 
 }  // namespace testfleet::aggregator

@@ -16,9 +16,12 @@ struct Counts {
   void add(v1::Verdict v, double s, bool errored) {
     ++tests;
     seconds += s;
-    if (v == v1::FAILED && !errored) ++failures;
-    else if (v == v1::SKIPPED) ++skipped;
-    else if (isFailing(v)) ++errors;
+    if (v == v1::FAILED && !errored)
+      ++failures;
+    else if (v == v1::SKIPPED)
+      ++skipped;
+    else if (isFailing(v))
+      ++errors;
   }
   void write(pugi::xml_node n) const {
     n.append_attribute("tests") = tests;

@@ -14,14 +14,30 @@ Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, in
       ++s.total;
       s.total_ms += c.duration_ms();
       switch (c.status()) {
-        case v1::PASSED: ++s.passed; break;
-        case v1::FAILED: ++s.failed; break;
-        case v1::SKIPPED: ++s.skipped; break;
-        case v1::FLAKY: ++s.flaky; break;
-        case v1::TIMEOUT: ++s.timeout; break;
-        case v1::OOM: ++s.oom; break;
-        case v1::CRASHED: ++s.crashed; break;
-        default: ++s.error; break;
+        case v1::PASSED:
+          ++s.passed;
+          break;
+        case v1::FAILED:
+          ++s.failed;
+          break;
+        case v1::SKIPPED:
+          ++s.skipped;
+          break;
+        case v1::FLAKY:
+          ++s.flaky;
+          break;
+        case v1::TIMEOUT:
+          ++s.timeout;
+          break;
+        case v1::OOM:
+          ++s.oom;
+          break;
+        case v1::CRASHED:
+          ++s.crashed;
+          break;
+        default:
+          ++s.error;
+          break;
       }
     }
   }

@@ -48,9 +48,8 @@ bool flaky(v1::Verdict v) { return v == v1::FLAKY; }
 
 std::vector<CaseRef> slowest(const std::vector<v1::Result>& results, size_t n) {
   std::vector<CaseRef> all = casesWhere(results, [](v1::Verdict) { return true; });
-  std::sort(all.begin(), all.end(), [](const CaseRef& a, const CaseRef& b) {
-    return a.tc->duration_ms() > b.tc->duration_ms();
-  });
+  std::sort(all.begin(), all.end(),
+            [](const CaseRef& a, const CaseRef& b) { return a.tc->duration_ms() > b.tc->duration_ms(); });
   if (all.size() > n) all.resize(n);
   return all;
 }
@@ -63,8 +62,8 @@ std::string markdownReport(const RunInfo& run, const Summary& s, const std::vect
   md << "| tests | passed | failed | skipped | flaky | timeout | oom | crashed | error | success | wall |\n"
      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
      << "| " << s.total << " | " << s.passed << " | " << s.failed << " | " << s.skipped << " | " << s.flaky << " | "
-     << s.timeout << " | " << s.oom << " | " << s.crashed << " | " << s.error << " | "
-     << fmt("%.1f%%", s.success_rate) << " | " << seconds(s.wall_ms) << " |\n\n";
+     << s.timeout << " | " << s.oom << " | " << s.crashed << " | " << s.error << " | " << fmt("%.1f%%", s.success_rate)
+     << " | " << seconds(s.wall_ms) << " |\n\n";
   auto failures = casesWhere(results, failing);
   if (!failures.empty()) {
     md << "### Failing tests\n\n| verdict | job | test | message |\n|---|---|---|---|\n";
@@ -140,7 +139,8 @@ std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v
   }
   auto flakies = casesWhere(results, flaky);
   if (!flakies.empty()) {
-    h << "<h2>Flaky (" << flakies.size() << ")</h2>\n<table id=\"flaky-tests\"><tr><th>test</th><th>earlier failure</th></tr>\n";
+    h << "<h2>Flaky (" << flakies.size()
+      << ")</h2>\n<table id=\"flaky-tests\"><tr><th>test</th><th>earlier failure</th></tr>\n";
     for (const auto& f : flakies) {
       h << "<tr><td><code>" << htmlText(caseName(*f.tc)) << "</code></td><td>" << htmlText(f.tc->message())
         << "</td></tr>\n";
@@ -165,9 +165,9 @@ std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v
   for (size_t i = 0; i < jobs.size(); ++i) {
     const double w = 500.0 * jobs[i]->usage().wall_ms() / longest;
     h << "<text class=\"barlabel\" x=\"0\" y=\"" << i * 20 + 14 << "\">"
-      << htmlText(keepHeadAndTail(jobs[i]->name(), 40)) << "</text><rect class=\"bar\" x=\"260\" y=\"" << i * 20 + 3 << "\" width=\"" << std::max(1.0, w)
-      << "\" height=\"14\"/><text class=\"barlabel\" x=\"" << 265 + w << "\" y=\"" << i * 20 + 14 << "\">"
-      << seconds(jobs[i]->usage().wall_ms()) << "</text>\n";
+      << htmlText(keepHeadAndTail(jobs[i]->name(), 40)) << "</text><rect class=\"bar\" x=\"260\" y=\"" << i * 20 + 3
+      << "\" width=\"" << std::max(1.0, w) << "\" height=\"14\"/><text class=\"barlabel\" x=\"" << 265 + w << "\" y=\""
+      << i * 20 + 14 << "\">" << seconds(jobs[i]->usage().wall_ms()) << "</text>\n";
   }
   h << "</svg>\n</body></html>\n";
   return h.str();

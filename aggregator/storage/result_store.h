@@ -15,9 +15,9 @@
 namespace testfleet::aggregator {
 
 struct RunInfo {
-  v1::RunManifest manifest;  // the run's first manifest: the one that counts
+  v1::RunManifest manifest;                      // the run's first manifest: the one that counts
   std::map<v1::Verdict, uint32_t> job_verdicts;  // jobs it lists with a final result, by job verdict (jobVerdict)
-  int64_t completed_at_ms = 0;  // 0 while running
+  int64_t completed_at_ms = 0;                   // 0 while running
   bool complete() const { return completed_at_ms != 0; }
   // The run's verdict and counts, by the one rule (judgeRun); the list, the run view and every report use it.
   RunVerdict verdict() const {
@@ -48,8 +48,9 @@ class ResultStore {
   // whose listed jobs all have final results. A run is made only of results for jobs its manifest lists; others are
   // kept (a result may arrive before its manifest) but count nowhere. A result in parts (common/result_parts.h) is
   // stored, merged, once its last part is here, in this batch or a later one; until then it counts nowhere.
-  virtual BatchOutcome commitBatch(const std::vector<v1::Result>& results, const std::vector<v1::RunManifest>& manifests,
-                                   const Positions& next_offsets, int64_t now_ms) = 0;
+  virtual BatchOutcome commitBatch(const std::vector<v1::Result>& results,
+                                   const std::vector<v1::RunManifest>& manifests, const Positions& next_offsets,
+                                   int64_t now_ms) = 0;
   virtual Positions positions() = 0;
   virtual std::vector<RunInfo> listRuns(size_t limit) = 0;
   virtual std::optional<RunInfo> run(const std::string& run_id) = 0;

@@ -36,9 +36,10 @@ BatchOutcome RetryingResultStore::commitBatch(const std::vector<v1::Result>& res
     } catch (const StoreError& e) {
       if (!e.retriable() || stop_) throw;
       if (failures == 0) {
-        spdlog::error("cannot store results: {}; ingest paused (nothing more is read) and retried every {} ms until "
-                      "it succeeds — free disk space for the database",
-                      e.what(), retry_every_.count());
+        spdlog::error(
+            "cannot store results: {}; ingest paused (nothing more is read) and retried every {} ms until "
+            "it succeeds — free disk space for the database",
+            e.what(), retry_every_.count());
       }
       setProblem(std::string("cannot store results: ") + e.what());
     }

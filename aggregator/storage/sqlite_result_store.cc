@@ -40,12 +40,14 @@ bool retriable(int rc) {
 
 Stmt prepare(sqlite3* db, const char* sql) {
   sqlite3_stmt* s = nullptr;
-  if (int rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr); rc != SQLITE_OK) fail(db, rc, std::string("prepare ") + sql);
+  if (int rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr); rc != SQLITE_OK)
+    fail(db, rc, std::string("prepare ") + sql);
   return Stmt(s);
 }
 
 void exec(sqlite3* db, const char* sql) {
-  if (int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr); rc != SQLITE_OK) fail(db, rc, std::string("in ") + sql);
+  if (int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr); rc != SQLITE_OK)
+    fail(db, rc, std::string("in ") + sql);
 }
 
 void step(sqlite3* db, sqlite3_stmt* s) {
@@ -61,7 +63,6 @@ bool nextRow(sqlite3* db, sqlite3_stmt* s) {
   if (rc == SQLITE_DONE) return false;
   fail(db, rc, "read");
 }
-
 
 void bindText(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -164,7 +165,8 @@ const std::string& tallyQuery() {
   static const std::string sql = R"sql(
 SELECT verdict, failed_before, COUNT(*) FROM (
   SELECT f.verdict AS verdict, EXISTS (SELECT 1 FROM results e WHERE e.run_id = f.run_id AND e.job_id = f.job_id
-                                       AND e.final = 0 AND e.verdict IN )sql" + sqlList(makesFlaky) + R"sql() AS failed_before
+                                       AND e.final = 0 AND e.verdict IN )sql" +
+                                 sqlList(makesFlaky) + R"sql() AS failed_before
   FROM final_results f WHERE f.run_id = ?1)
 GROUP BY 1, 2)sql";
   return sql;
@@ -188,8 +190,8 @@ void listJobs(sqlite3* db, const v1::RunManifest& m) {
 
 // Databases written before run_jobs existed: each run's jobs from its stored manifest.
 void listJobsOfOlderRuns(sqlite3* db) {
-  auto older = prepare(db,
-                       "SELECT manifest FROM runs r WHERE NOT EXISTS (SELECT 1 FROM run_jobs j WHERE j.run_id = r.run_id)");
+  auto older =
+      prepare(db, "SELECT manifest FROM runs r WHERE NOT EXISTS (SELECT 1 FROM run_jobs j WHERE j.run_id = r.run_id)");
   std::vector<v1::RunManifest> manifests;
   while (nextRow(db, older.get())) {
     v1::RunManifest m;
@@ -295,8 +297,8 @@ void SqliteResultStore::Closer::operator()(sqlite3* db) const { sqlite3_close_v2
 
 SqliteResultStore::SqliteResultStore(const std::filesystem::path& file) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+      SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
     throw std::runtime_error("cannot open database " + file.string() + ": " + why);
@@ -426,8 +428,7 @@ std::optional<RunInfo> SqliteResultStore::run(const std::string& run_id) {
 
 std::vector<v1::Result> SqliteResultStore::finalResults(const std::string& run_id) {
   std::lock_guard lock(mu_);
-  auto s = prepare(db_.get(),
-                   "SELECT result FROM final_results WHERE run_id = ? ORDER BY name, job_id");
+  auto s = prepare(db_.get(), "SELECT result FROM final_results WHERE run_id = ? ORDER BY name, job_id");
   bindText(s.get(), 1, run_id);
   return readResults(db_.get(), s.get());
 }

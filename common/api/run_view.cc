@@ -44,7 +44,7 @@ void read(const json& j, const char* key, double& out) {
 }
 
 template <typename Int>
-  requires std::is_integral_v<Int>
+requires std::is_integral_v<Int>
 void read(const json& j, const char* key, Int& out) {
   const json* v = field(j, key);
   if (!v) return;
@@ -111,8 +111,8 @@ void readOptional(const json& j, const char* key, std::optional<SummaryView>& ou
 }  // namespace
 
 void to_json(json& j, const CaseView& v) {
-  j = {{"name", v.name},         {"classname", v.classname}, {"status", v.status},
-       {"duration_ms", v.duration_ms}, {"message", v.message}, {"errored", v.errored}};
+  j = {{"name", v.name},       {"classname", v.classname}, {"status", v.status}, {"duration_ms", v.duration_ms},
+       {"message", v.message}, {"errored", v.errored}};
 }
 
 void from_json(const json& j, CaseView& v) {
@@ -138,9 +138,7 @@ void from_json(const json& j, AttemptView& v) {
   read(j, "stage", v.stage);
 }
 
-void to_json(json& j, const ArtifactView& v) {
-  j = {{"path", v.path}, {"size", v.size}, {"truncated", v.truncated}};
-}
+void to_json(json& j, const ArtifactView& v) { j = {{"path", v.path}, {"size", v.size}, {"truncated", v.truncated}}; }
 
 void from_json(const json& j, ArtifactView& v) {
   read(j, "path", v.path);
@@ -149,10 +147,21 @@ void from_json(const json& j, ArtifactView& v) {
 }
 
 void to_json(json& j, const JobView& v) {
-  j = {{"job_id", v.job_id}, {"name", v.name}, {"attempt", v.attempt}, {"verdict", v.verdict}, {"stage", v.stage},
-       {"error", v.error}, {"exit_code", v.exit_code}, {"signal", v.signal}, {"worker", v.worker},
-       {"unsandboxed", v.unsandboxed}, {"wall_ms", v.wall_ms}, {"cpu_ms", v.cpu_ms},
-       {"peak_memory_bytes", v.peak_memory_bytes}, {"stdout_tail", v.stdout_tail}, {"stderr_tail", v.stderr_tail},
+  j = {{"job_id", v.job_id},
+       {"name", v.name},
+       {"attempt", v.attempt},
+       {"verdict", v.verdict},
+       {"stage", v.stage},
+       {"error", v.error},
+       {"exit_code", v.exit_code},
+       {"signal", v.signal},
+       {"worker", v.worker},
+       {"unsandboxed", v.unsandboxed},
+       {"wall_ms", v.wall_ms},
+       {"cpu_ms", v.cpu_ms},
+       {"peak_memory_bytes", v.peak_memory_bytes},
+       {"stdout_tail", v.stdout_tail},
+       {"stderr_tail", v.stderr_tail},
        {"cases", v.cases}};
   if (!v.listed.empty()) j["listed"] = v.listed;
   if (!v.artifacts.empty()) j["artifacts"] = v.artifacts;
@@ -182,10 +191,23 @@ void from_json(const json& j, JobView& v) {
 }
 
 void to_json(json& j, const SummaryView& v) {
-  j = {{"total", v.total}, {"passed", v.passed}, {"failed", v.failed}, {"skipped", v.skipped}, {"flaky", v.flaky},
-       {"timeout", v.timeout}, {"oom", v.oom}, {"crashed", v.crashed}, {"error", v.error}, {"jobs", v.jobs},
-       {"success_rate", v.success_rate}, {"total_ms", v.total_ms}, {"avg_ms", v.avg_ms}, {"wall_ms", v.wall_ms},
-       {"makespan_ms", v.makespan_ms}, {"lower_bound_ms", v.lower_bound_ms}, {"peak_slots", v.peak_slots}};
+  j = {{"total", v.total},
+       {"passed", v.passed},
+       {"failed", v.failed},
+       {"skipped", v.skipped},
+       {"flaky", v.flaky},
+       {"timeout", v.timeout},
+       {"oom", v.oom},
+       {"crashed", v.crashed},
+       {"error", v.error},
+       {"jobs", v.jobs},
+       {"success_rate", v.success_rate},
+       {"total_ms", v.total_ms},
+       {"avg_ms", v.avg_ms},
+       {"wall_ms", v.wall_ms},
+       {"makespan_ms", v.makespan_ms},
+       {"lower_bound_ms", v.lower_bound_ms},
+       {"peak_slots", v.peak_slots}};
   if (v.retried_jobs) j["retried_jobs"] = *v.retried_jobs;
 }
 
@@ -211,9 +233,15 @@ void from_json(const json& j, SummaryView& v) {
 }
 
 void to_json(json& j, const RunView& v) {
-  j = {{"run_id", v.run_id}, {"suite", v.suite}, {"labels", v.labels}, {"state", v.state},
-       {"submitted_at_ms", v.submitted_at_ms}, {"completed_at_ms", v.completed_at_ms},
-       {"expected_jobs", v.expected_jobs}, {"jobs_done", v.jobs_done}, {"jobs_failing", v.jobs_failing}};
+  j = {{"run_id", v.run_id},
+       {"suite", v.suite},
+       {"labels", v.labels},
+       {"state", v.state},
+       {"submitted_at_ms", v.submitted_at_ms},
+       {"completed_at_ms", v.completed_at_ms},
+       {"expected_jobs", v.expected_jobs},
+       {"jobs_done", v.jobs_done},
+       {"jobs_failing", v.jobs_failing}};
   if (v.passed) j["passed"] = *v.passed;
   if (v.summary) j["summary"] = *v.summary;
   if (v.jobs) j["jobs"] = *v.jobs;

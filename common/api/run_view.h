@@ -67,9 +67,9 @@ struct JobView {
   std::string stdout_tail;
   std::string stderr_tail;
   std::vector<CaseView> cases;
-  std::vector<std::string> listed;        // a list_tests job's test ids; written only when there are some
-  std::vector<ArtifactView> artifacts;    // written only when there are some
-  std::vector<AttemptView> attempts;      // every attempt; written only for a job that was retried
+  std::vector<std::string> listed;      // a list_tests job's test ids; written only when there are some
+  std::vector<ArtifactView> artifacts;  // written only when there are some
+  std::vector<AttemptView> attempts;    // every attempt; written only for a job that was retried
 };
 
 struct SummaryView {
@@ -92,9 +92,9 @@ struct RunView {
   uint32_t expected_jobs = 0;
   uint32_t jobs_done = 0;
   uint32_t jobs_failing = 0;
-  std::optional<bool> passed;               // not in the progress view (?jobs=false)
-  std::optional<SummaryView> summary;       // not in the progress view nor the run list
-  std::optional<std::vector<JobView>> jobs; // only in the full view
+  std::optional<bool> passed;                // not in the progress view (?jobs=false)
+  std::optional<SummaryView> summary;        // not in the progress view nor the run list
+  std::optional<std::vector<JobView>> jobs;  // only in the full view
 
   bool complete() const { return state == "complete"; }
 };

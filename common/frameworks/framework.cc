@@ -48,8 +48,8 @@ class ShellAdapter : public FrameworkAdapter {
  public:
   std::string command(const v1::Job& job) const override {
     if (job.junit_file().empty()) return job.command();
-    return "(" + job.command() + ")\ntf_rc=$?\ncp -- " + shellQuote(job.junit_file()) + " " +
-           std::string(kReportPath) + " 2>/dev/null\nexit $tf_rc";
+    return "(" + job.command() + ")\ntf_rc=$?\ncp -- " + shellQuote(job.junit_file()) + " " + std::string(kReportPath) +
+           " 2>/dev/null\nexit $tf_rc";
   }
   ReportFormat report(const v1::Job& job) const override {
     return job.junit_file().empty() ? ReportFormat::kNone : ReportFormat::kJunitXml;
@@ -86,9 +86,9 @@ class PytestAdapter : public FrameworkAdapter {
 class UnittestAdapter : public FrameworkAdapter {
  public:
   std::string command(const v1::Job& job) const override {
-    return withExtra("python3 -c " + shellQuote(std::string(kUnittestRunner)) + " " + std::string(kReportPath) +
-                         quotedTests(job),
-                     job);
+    return withExtra(
+        "python3 -c " + shellQuote(std::string(kUnittestRunner)) + " " + std::string(kReportPath) + quotedTests(job),
+        job);
   }
   ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
   std::string_view name() const override { return "unittest"; }
@@ -104,10 +104,11 @@ class UnittestAdapter : public FrameworkAdapter {
 class NodeTestAdapter : public FrameworkAdapter {
  public:
   std::string command(const v1::Job& job) const override {
-    return withExtra("node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit "
-                     "--test-reporter-destination=" +
-                         std::string(kReportPath) + quotedTests(job),
-                     job);
+    return withExtra(
+        "node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit "
+        "--test-reporter-destination=" +
+            std::string(kReportPath) + quotedTests(job),
+        job);
   }
   ReportFormat report(const v1::Job&) const override { return ReportFormat::kJunitXml; }
   std::string_view name() const override { return "node"; }
@@ -153,7 +154,8 @@ class GoTestAdapter : public FrameworkAdapter {
       if (line.starts_with("ok ") || line.starts_with("ok\t")) {
         std::string package = line.substr(2);
         package.erase(0, package.find_first_not_of(" \t"));
-        package.resize(package.find_first_of(" \t") == std::string::npos ? package.size() : package.find_first_of(" \t"));
+        package.resize(package.find_first_of(" \t") == std::string::npos ? package.size()
+                                                                         : package.find_first_of(" \t"));
         for (const auto& test : pending) ids.push_back(package + " " + test);
         pending.clear();
       } else if (line.starts_with("Test") || line.starts_with("Example") || line.starts_with("Fuzz") ||

@@ -113,7 +113,8 @@ void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& 
     failure = rd_kafka_event_error_string(ev);
   } else {
     size_t n = 0;
-    const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    const rd_kafka_topic_result_t** res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
     for (size_t i = 0; i < n; ++i) {
       rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
@@ -203,9 +204,9 @@ std::unique_ptr<RdKafka::Producer> makeProducer(RdKafka::Conf& conf) {
 
 void produce(RdKafka::Producer& p, const OutgoingRecord& r) {
   for (;;) {
-    RdKafka::ErrorCode e = p.produce(r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                                     const_cast<char*>(r.payload.data()), r.payload.size(), r.key.data(),
-                                     r.key.size(), 0, nullptr);
+    RdKafka::ErrorCode e =
+        p.produce(r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                  const_cast<char*>(r.payload.data()), r.payload.size(), r.key.data(), r.key.size(), 0, nullptr);
     if (e == RdKafka::ERR_NO_ERROR) return;
     if (e == RdKafka::ERR__QUEUE_FULL) {
       p.poll(100);
@@ -275,9 +276,8 @@ std::optional<Message> toMessage(RdKafka::Message* raw) {
       Message out;
       out.tp = {m->topic_name(), m->partition()};
       out.offset = m->offset();
-      out.timestamp_ms = m->timestamp().type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE
-                             ? -1
-                             : m->timestamp().timestamp;
+      out.timestamp_ms =
+          m->timestamp().type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? -1 : m->timestamp().timestamp;
       if (m->key()) out.key = *m->key();
       out.payload.assign(static_cast<const char*>(m->payload()), m->len());
       return out;
@@ -371,7 +371,8 @@ void GroupConsumer::resume(const std::vector<TopicPartition>& partitions) {
 void GroupConsumer::seek(const TopicPartition& tp, int64_t offset) {
   std::unique_ptr<RdKafka::TopicPartition> rd(RdKafka::TopicPartition::create(tp.topic, tp.partition, offset));
   RdKafka::ErrorCode e = impl_->handle->seek(*rd, 5000);
-  if (e != RdKafka::ERR_NO_ERROR) spdlog::warn("seek {}[{}] to {}: {}", tp.topic, tp.partition, offset, RdKafka::err2str(e));
+  if (e != RdKafka::ERR_NO_ERROR)
+    spdlog::warn("seek {}[{}] to {}: {}", tp.topic, tp.partition, offset, RdKafka::err2str(e));
 }
 
 std::string GroupConsumer::memberId() const { return impl_->handle->memberid(); }

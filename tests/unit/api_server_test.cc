@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <filesystem>
@@ -21,9 +21,9 @@
 
 using namespace testfleet;
 using namespace testfleet::aggregator;
+using nlohmann::json;
 using testfleet::testing::TempDb;
 using testfleet::testing::TempDir;
-using nlohmann::json;
 
 namespace {
 v1::Result attempt(const std::string& job, int n, bool final, v1::Verdict v) {
@@ -93,9 +93,11 @@ struct BlobApi {
   ApiServer api;
   int port;
   BlobApi(const std::string& name, uint64_t max_blob_bytes, const std::string& token = "")
-      : db(name), blobs(name + "-blobs"), blob_store(settingsFor(blobs.path, max_blob_bytes),
-                                                     std::make_unique<FilesystemDiskSpace>()),
-        api(store, metrics, ApiSettings{{}, &blob_store, token}), port(api.start("127.0.0.1", 0)) {}
+      : db(name),
+        blobs(name + "-blobs"),
+        blob_store(settingsFor(blobs.path, max_blob_bytes), std::make_unique<FilesystemDiskSpace>()),
+        api(store, metrics, ApiSettings{{}, &blob_store, token}),
+        port(api.start("127.0.0.1", 0)) {}
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
   static BlobSettings settingsFor(const std::filesystem::path& dir, uint64_t max_blob_bytes) {
     BlobSettings settings{dir};
@@ -158,7 +160,8 @@ void damageLeafPage(const std::filesystem::path& db, const std::string& table) {
   REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
   std::unique_ptr<sqlite3, decltype(&sqlite3_close)> handle(raw, sqlite3_close);
   sqlite3_stmt* s = nullptr;
-  const std::string sql = "SELECT pageno FROM dbstat WHERE name = '" + table + "' AND pagetype = 'leaf' ORDER BY pageno";
+  const std::string sql =
+      "SELECT pageno FROM dbstat WHERE name = '" + table + "' AND pagetype = 'leaf' ORDER BY pageno";
   REQUIRE(sqlite3_prepare_v2(raw, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
   std::vector<int64_t> pages;
   while (sqlite3_step(s) == SQLITE_ROW) pages.push_back(sqlite3_column_int64(s, 0));
@@ -251,8 +254,8 @@ TEST_CASE("an upload over the size limit is refused before its body is read") {
   BlobApi server("api-big", kMiB);
   RawConnection c(server.port);
   const auto start = Clock::now();
-  c.send("PUT /v1/blobs/" + std::string(64, 'a') + " HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-         std::to_string(100 * kMiB) + "\r\n\r\n");
+  c.send("PUT /v1/blobs/" + std::string(64, 'a') +
+         " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(100 * kMiB) + "\r\n\r\n");
   CHECK(c.receiveLine(milliseconds(5000)).starts_with("HTTP/1.1 413"));
   CHECK(since(start) < milliseconds(2000));
   CHECK(c.closedBy(milliseconds(2000)));  // its body was never read: the connection cannot be reused

@@ -23,8 +23,6 @@ struct FakeDisk : DiskSpace {
   uint64_t availableBytes(const fs::path&) override { return available; }
 };
 
-
-
 std::string hashOf(char fill, uint64_t bytes) { return sha256Hex(std::string(bytes, fill)); }
 }  // namespace
 

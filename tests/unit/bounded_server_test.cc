@@ -12,8 +12,8 @@
 
 using namespace testfleet;
 using namespace testfleet::aggregator;
-using testfleet::testing::RawConnection;
 using testfleet::testing::eventually;
+using testfleet::testing::RawConnection;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -35,7 +35,6 @@ struct RunningServer {
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/x"; }
 };
-
 
 milliseconds since(Clock::time_point start) { return std::chrono::duration_cast<milliseconds>(Clock::now() - start); }
 }  // namespace

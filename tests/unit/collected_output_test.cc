@@ -7,8 +7,8 @@ using namespace testfleet::worker;
 namespace {
 std::string record(const std::string& kind, const std::string& path, const std::string& content, long long size,
                    int truncated) {
-  return kind + " " + std::to_string(path.size()) + " " + std::to_string(content.size()) + " " +
-         std::to_string(size) + " " + std::to_string(truncated) + "\n" + path + content;
+  return kind + " " + std::to_string(path.size()) + " " + std::to_string(content.size()) + " " + std::to_string(size) +
+         " " + std::to_string(truncated) + "\n" + path + content;
 }
 }  // namespace
 

@@ -38,7 +38,9 @@ TEST_CASE("what is not jest's JSON is refused with a reason") {
 
 TEST_CASE("a jest report with a stray Latin-1 byte is still read, the byte replaced") {
   auto p = readJestJson(R"({"testResults":[{"name":"/work/a.test.js","status":"failed","assertionResults":[)"
-                        R"({"fullName":"caf)" "\xe9" R"(","status":"failed","failureMessages":["boom"]}]}]})");
+                        R"({"fullName":"caf)"
+                        "\xe9"
+                        R"(","status":"failed","failureMessages":["boom"]}]}]})");
   CHECK(p.error.empty());
   REQUIRE(p.cases.size() == 1);
   CHECK(p.cases[0].name() == "caf\xef\xbf\xbd");

@@ -251,7 +251,8 @@ TEST_CASE("job loop: back-pressure pauses every partition past the buffer bound 
   rig.executor.behave = [&](const v1::Job& job, const std::atomic<bool>& cancel) { return gate.hold(job, cancel); };
   rig.start();
   rig.consumer.assign({rig.p0, rig.p1});
-  for (int i = 0; i < 8; ++i) rig.consumer.record(rig.p0, i, jobRecord("j" + std::to_string(i), 0, std::string(1000, 'x')));
+  for (int i = 0; i < 8; ++i)
+    rig.consumer.record(rig.p0, i, jobRecord("j" + std::to_string(i), 0, std::string(1000, 'x')));
   REQUIRE(eventually(10s, [&] { return rig.consumer.played() && rig.executor.runs == 1; }));
   // One job runs, seven (~7 KB) wait: over 4 KB, so both partitions stop fetching.
   CHECK(eventually(10s, [&] { return rig.consumer.paused() == std::set{rig.p0, rig.p1}; }));

@@ -88,9 +88,9 @@ TEST_CASE("files pack into jobs of about the target duration; long files run alo
                                         {"test_3.py", 300},  {"test_4.py", 300}, {"test_5.py", 100}};
   const auto before = allFiles(s);
   auto expected = groupTests(s, ms);
-  CHECK(allFiles(s) == before);  // every file in exactly one job
+  CHECK(allFiles(s) == before);           // every file in exactly one job
   CHECK(s.tests.front().name == "lint");  // jobs of other kinds keep their place
-  REQUIRE(s.tests.size() == 1 + 3);      // {0} {1,2} {3,4,5}
+  REQUIRE(s.tests.size() == 1 + 3);       // {0} {1,2} {3,4,5}
   CHECK(s.tests[1].name == "test_0.py");  // alone: keeps its own name and so its job id and history
   CHECK(s.tests[1].tests.size() == 1);
   CHECK(s.tests[2].tests == std::vector<std::string>{"test_1.py", "test_2.py"});
@@ -156,7 +156,8 @@ TEST_CASE("split: test with group: the tests listed are packed into jobs as file
   Plan plan = planRun(s, "r", 0);
   std::vector<std::string> names;
   for (const auto& j : plan.jobs) names.push_back(j.name());
-  CHECK(names == std::vector<std::string>{"lint", "test_0.py::a +1 more", "test_1.py::c +2 more", "Suite.A", "Suite.B"});
+  CHECK(names ==
+        std::vector<std::string>{"lint", "test_0.py::a +1 more", "test_1.py::c +2 more", "Suite.A", "Suite.B"});
   CHECK(plan.jobs[1].tests().size() == 2);
   CHECK(plan.jobs[2].tests().size() == 3);
   CHECK(plan.jobs[3].tests().size() == 2);  // a gtest entry: its binary and one test, never packed

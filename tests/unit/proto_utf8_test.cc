@@ -7,8 +7,8 @@
 using namespace testfleet;
 
 namespace {
-const std::string kLatin1Cafe = "caf\xe9";                  // what `printf 'caf\351'` prints
-const std::string kReplacedCafe = "caf\xef\xbf\xbd";        // the same with U+FFFD
+const std::string kLatin1Cafe = "caf\xe9";            // what `printf 'caf\351'` prints
+const std::string kReplacedCafe = "caf\xef\xbf\xbd";  // the same with U+FFFD
 
 v1::Result resultWithLatin1Everywhere() {
   v1::Result r;

@@ -12,8 +12,8 @@
 
 using namespace testfleet;
 using namespace testfleet::aggregator;
-using testfleet::testing::TempDb;
 using testfleet::testing::eventually;
+using testfleet::testing::TempDb;
 
 namespace {
 // A real store whose commits fail as SQLite's do on a full disk while `full` is set.

@@ -43,13 +43,14 @@ TEST_CASE("a result stored twice changes nothing, and a run completes when every
   SqliteResultStore store(tmp.path);
   kafka::TopicPartition tp{"r", 0};
   store.commitBatch({}, {manifest("run", {"a", "b"})}, {{tp, 1}}, 2000);
-  auto fresh = store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "a", 1, v1::PASSED)}, {},
-                                 {{tp, 3}}, 3000).fresh;
+  auto fresh =
+      store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "a", 1, v1::PASSED)}, {}, {{tp, 3}}, 3000)
+          .fresh;
   CHECK(fresh.size() == 1);
   CHECK(store.resultRows("run") == 1);
   CHECK_FALSE(store.run("run")->complete());
-  fresh = store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "b", 1, v1::FAILED)}, {}, {{tp, 5}},
-                            4000).fresh;
+  fresh = store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "b", 1, v1::FAILED)}, {}, {{tp, 5}}, 4000)
+              .fresh;
   CHECK(fresh.size() == 1);
   auto run = store.run("run");
   REQUIRE(run);
@@ -103,7 +104,8 @@ TEST_CASE("history: mean duration per job and per test file over the suite's com
   };
   store.commitBatch({timed("r1", "a", 1000, {"test_a.py"}), timed("r1", "g", 600, {"test_b.py", "test_c.py"})},
                     {manifest("r1", {"a", "g"})}, {{tp, 1}}, 10);
-  store.commitBatch({timed("r2", "a", 3000, {"test_a.py"})}, {manifest("r2", {"a", "g"})}, {{tp, 2}}, 20);  // incomplete
+  store.commitBatch({timed("r2", "a", 3000, {"test_a.py"})}, {manifest("r2", {"a", "g"})}, {{tp, 2}},
+                    20);  // incomplete
   auto jobs = store.jobDurations("s", 10);
   CHECK(jobs.at("a") == 1000);  // the unfinished run r2 does not count
   auto tests = store.testDurations("s", 10);
@@ -124,8 +126,8 @@ TEST_CASE("a result for a job the run's manifest does not list is kept out of th
   CHECK(listed.unknown_job == std::map<std::string, size_t>{{"run", 1}});
   CHECK_FALSE(store.run("run")->complete());
   // After the manifest: counted on arrival.
-  BatchOutcome late = store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "other", 1, v1::FAILED)},
-                                        {}, {}, 30);
+  BatchOutcome late =
+      store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "other", 1, v1::FAILED)}, {}, {}, 30);
   CHECK(late.unknown_job == std::map<std::string, size_t>{{"run", 1}});
   auto run = store.run("run");
   CHECK(run->complete());

@@ -40,7 +40,8 @@ tests:
     timeout: 5
     setup: echo hi
     teardown: echo bye
-)", "s.yaml", ".");
+)",
+                       "s.yaml", ".");
   REQUIRE(s.tests.size() == 2);
   CHECK(s.name == "seed");
   CHECK(s.tests[0].framework == v1::PYTEST);

@@ -55,8 +55,8 @@ TEST_CASE("summary counts cases, rates exclude skipped, times add up") {
 TEST_CASE("a run passes only when complete with no failing verdict") {
   std::vector<v1::Result> ok{job("a", {{v1::PASSED, 1}, {v1::SKIPPED, 0}})};
   CHECK(summarise(run(1, 2000, {{v1::PASSED, 1}}), ok, 0).passed_run);
-  CHECK_FALSE(summarise(run(1, 0, {{v1::PASSED, 1}}), ok, 0).passed_run);  // still running
-  CHECK_FALSE(summarise(run(2, 2000, {{v1::PASSED, 1}}), ok, 0).passed_run);  // a job missing
+  CHECK_FALSE(summarise(run(1, 0, {{v1::PASSED, 1}}), ok, 0).passed_run);                       // still running
+  CHECK_FALSE(summarise(run(2, 2000, {{v1::PASSED, 1}}), ok, 0).passed_run);                    // a job missing
   CHECK_FALSE(summarise(run(2, 2000, {{v1::PASSED, 1}, {v1::TIMEOUT, 1}}), ok, 0).passed_run);  // a job failing
   CHECK(summarise(run(0, 2000), {}, 0).success_rate == doctest::Approx(100.0));
 }
@@ -75,7 +75,8 @@ TEST_CASE("the JUnit report parses and its counts match the summary") {
   CHECK(root.attribute("errors").as_int() == s.crashed + s.oom);
   CHECK(root.attribute("skipped").as_int() == s.skipped);
   int cases = 0;
-  for (auto suite : root.children("testsuite")) cases += static_cast<int>(std::distance(suite.children("testcase").begin(), suite.children("testcase").end()));
+  for (auto suite : root.children("testsuite"))
+    cases += static_cast<int>(std::distance(suite.children("testcase").begin(), suite.children("testcase").end()));
   CHECK(cases == s.total);
   CHECK(xml.find('\x01') == std::string::npos);  // control characters are escaped
 }
@@ -112,6 +113,4 @@ TEST_CASE("a test that failed by an error is an <error> in JUnit and says so in 
   CHECK(htmlReport(info, s, results).find("failed (error)") != std::string::npos);
 }
 
-TEST_CASE("a run with no jobs did not pass: nothing ran") {
-  CHECK_FALSE(summarise(run(0, 2000), {}, 0).passed_run);
-}
+TEST_CASE("a run with no jobs did not pass: nothing ran") { CHECK_FALSE(summarise(run(0, 2000), {}, 0).passed_run); }

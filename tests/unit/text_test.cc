@@ -41,11 +41,11 @@ TEST_CASE("shortHash is stable and distinguishes inputs") {
 TEST_CASE("validUtf8 keeps valid text and replaces each maximal invalid subpart with one U+FFFD") {
   CHECK(validUtf8("plain ascii") == "plain ascii");
   CHECK(validUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") == "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
-  CHECK(validUtf8("caf\xe9\n") == "caf\xef\xbf\xbd\n");  // one Latin-1 byte
-  CHECK(validUtf8("\xc3") == "\xef\xbf\xbd");           // a character cut short at the end
-  CHECK(validUtf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");            // overlong '/'
+  CHECK(validUtf8("caf\xe9\n") == "caf\xef\xbf\xbd\n");                        // one Latin-1 byte
+  CHECK(validUtf8("\xc3") == "\xef\xbf\xbd");                                  // a character cut short at the end
+  CHECK(validUtf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");                  // overlong '/'
   CHECK(validUtf8("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a surrogate
-  CHECK(validUtf8(std::string("a\0b", 3)) == std::string("a\0b", 3));  // NUL is valid UTF-8
+  CHECK(validUtf8(std::string("a\0b", 3)) == std::string("a\0b", 3));          // NUL is valid UTF-8
   // The example of Unicode 15, table 3-8: a F1 80 80 E1 80 C2 b 80 c 80 BF d.
   const std::string r = "\xef\xbf\xbd";
   CHECK(validUtf8("a\xf1\x80\x80\xe1\x80\xc2"
@@ -75,8 +75,8 @@ TEST_CASE("keepHeadAndTail of 70,000 'é' cuts between characters: the 64 KiB ta
       const std::string kept = keepHeadAndTail(output, limit);
       CAPTURE(output.size());
       CAPTURE(limit);
-      CHECK(validUtf8(kept) == kept);                           // valid as it is…
-      CHECK(kept.find("\xef\xbf\xbd") == std::string::npos);   // …not by replacing what was cut
+      CHECK(validUtf8(kept) == kept);                         // valid as it is…
+      CHECK(kept.find("\xef\xbf\xbd") == std::string::npos);  // …not by replacing what was cut
       CHECK(kept.size() <= limit + 64);
     }
   }

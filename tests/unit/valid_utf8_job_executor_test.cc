@@ -18,7 +18,7 @@ class EvidenceExecutor : public JobExecutor {
     r.set_run_id(job.run_id());
     r.set_job_id(job.job_id());
     buildResult(job, evidence_, 64 << 10, r);
-    r.add_listed("id-\xe9");                  // what readListing adds after buildResult
+    r.add_listed("id-\xe9");                     // what readListing adds after buildResult
     r.add_artifacts()->set_path("caf\xe9.log");  // what collectArtifacts adds: a file name the test chose
     return r;
   }
@@ -53,8 +53,9 @@ bool decodes(const v1::Result& sent, v1::Result& received) {
 TEST_CASE("a job that prints `caf\\351` and writes a Latin-1 JUnit message gets a result that decodes") {
   Evidence ev = exitedWith(1, "caf\xe9\n");
   ev.format = ReportFormat::kJunitXml;
-  ev.report = "<testsuite><testcase classname=\"c\" name=\"t\"><failure message=\"caf\xe9\">d\xe9tail</failure>"
-              "</testcase></testsuite>";
+  ev.report =
+      "<testsuite><testcase classname=\"c\" name=\"t\"><failure message=\"caf\xe9\">d\xe9tail</failure>"
+      "</testcase></testsuite>";
   EvidenceExecutor runner(ev);
   ValidUtf8JobExecutor executor(runner);
   std::atomic<bool> cancel{false};

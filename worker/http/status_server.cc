@@ -1,11 +1,11 @@
 #include "worker/http/status_server.h"
 
-#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <nlohmann/json.hpp>
 
 #include <thread>
 
@@ -26,12 +26,12 @@ struct StatusServer::Impl {
                                 .Help("Slots running a job now")
                                 .Register(*registry)
                                 .Add({});
-  prometheus::Histogram& seconds = prometheus::BuildHistogram()
-                                       .Name("testfleet_worker_job_duration_seconds")
-                                       .Help("Wall time of jobs in their sandbox")
-                                       .Register(*registry)
-                                       .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.25, 1, 5, 30,
-                                                                                        120, 600});
+  prometheus::Histogram& seconds =
+      prometheus::BuildHistogram()
+          .Name("testfleet_worker_job_duration_seconds")
+          .Help("Wall time of jobs in their sandbox")
+          .Register(*registry)
+          .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.25, 1, 5, 30, 120, 600});
   ExclusiveServer server{{.service = "worker", .host_option = "--http", .port_option = "--http"}};
   std::thread thread;
 };
@@ -42,8 +42,9 @@ StatusServer::StatusServer(WorkerFacts facts) : impl_(std::make_unique<Impl>()) 
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     const WorkerFacts& f = impl_->facts;
-    nlohmann::json body = {{"worker_id", f.worker_id}, {"sandbox", f.sandbox}, {"seccomp", f.seccomp},
-                           {"limits_enforced", f.limits_enforced}, {"limits", f.limits}, {"slots", f.slots},
+    nlohmann::json body = {{"worker_id", f.worker_id},   {"sandbox", f.sandbox},
+                           {"seccomp", f.seccomp},       {"limits_enforced", f.limits_enforced},
+                           {"limits", f.limits},         {"slots", f.slots},
                            {"busy", impl_->busy.Value()}};
     res.set_content(body.dump(2) + "\n", "application/json");
   });

@@ -14,7 +14,7 @@ struct WorkerFacts {
   std::string sandbox;  // "bubblewrap" or "unsandboxed"
   bool seccomp = false;
   bool limits_enforced = false;
-  std::string limits;   // the cgroup driver, or why limits are not enforced
+  std::string limits;  // the cgroup driver, or why limits are not enforced
   int slots = 0;
 };
 

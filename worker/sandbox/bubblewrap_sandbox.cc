@@ -21,7 +21,7 @@ namespace {
 // JSON status, {"child-pid": N} once set up, comes at kIsolationStatus).
 constexpr int kBwrapStatusFd = stage_runner_fds::kIsolationStatus;
 constexpr int kSeccompFd = 6;
-constexpr int kGateFd = 7;          // network jobs: bubblewrap waits here until the network is up
+constexpr int kGateFd = 7;  // network jobs: bubblewrap waits here until the network is up
 constexpr int kWorkspaceFd = 8, kControlFd = 9, kStageRunnerFd = 10, kCacheFd = 11, kResolvConfFd = 12;
 // The worker's own deadline comes this long after the stage runner's, which ends a job that ran out of time itself
 // and still sends back what its framework reported.
@@ -29,15 +29,46 @@ constexpr auto kDeadlineGrace = std::chrono::seconds(10);
 
 std::vector<std::string> baseArgs(const BubblewrapSettings& s) {
   return {
-      s.bwrap.string(), "--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL",
-      "--uid", "1000", "--gid", "1000", "--hostname", "testfleet",
-      "--ro-bind", "/usr", "/usr",
-      "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-      "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-      "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-      "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-      "--ro-bind-try", "/etc/localtime", "/etc/localtime",
-      "--proc", "/proc", "--dev", "/dev",
+      s.bwrap.string(),
+      "--die-with-parent",
+      "--new-session",
+      "--unshare-all",
+      "--cap-drop",
+      "ALL",
+      "--uid",
+      "1000",
+      "--gid",
+      "1000",
+      "--hostname",
+      "testfleet",
+      "--ro-bind",
+      "/usr",
+      "/usr",
+      "--symlink",
+      "usr/bin",
+      "/bin",
+      "--symlink",
+      "usr/sbin",
+      "/sbin",
+      "--symlink",
+      "usr/lib",
+      "/lib",
+      "--symlink",
+      "usr/lib64",
+      "/lib64",
+      "--ro-bind-try",
+      "/etc/alternatives",
+      "/etc/alternatives",
+      "--ro-bind-try",
+      "/etc/ld.so.cache",
+      "/etc/ld.so.cache",
+      "--ro-bind-try",
+      "/etc/localtime",
+      "/etc/localtime",
+      "--proc",
+      "/proc",
+      "--dev",
+      "/dev",
   };
 }
 
@@ -145,15 +176,19 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   args.insert(args.end(), {"--size", std::to_string(spec.workspace_bytes), "--perms", "0777", "--tmpfs", "/work"});
   args.insert(args.end(), {"--ro-bind-fd", std::to_string(kControlFd), "/tf"});
   args.insert(args.end(), {"--size", std::to_string(spec.out_bytes), "--perms", "0777", "--tmpfs", "/tf-out"});
-  args.insert(args.end(), {"--perms", "0555", "--ro-bind-data", std::to_string(kStageRunnerFd), "/tf-bin/stage-runner"});
+  args.insert(args.end(),
+              {"--perms", "0555", "--ro-bind-data", std::to_string(kStageRunnerFd), "/tf-bin/stage-runner"});
   if (cache.get() >= 0) {
     ps.inherit_fds.push_back({kCacheFd, cache.get()});
     args.insert(args.end(), {"--ro-bind-fd", std::to_string(kCacheFd), "/cache"});
   }
   args.insert(args.end(), {"--chdir", "/work", "--clearenv"});
-  std::map<std::string, std::string> env = {
-      {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/tmp"}, {"TMPDIR", "/tmp"},
-      {"LANG", "C.UTF-8"}, {"TESTFLEET", "1"}, {"TF_OUT", "/tf-out"}};
+  std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
+                                            {"HOME", "/tmp"},
+                                            {"TMPDIR", "/tmp"},
+                                            {"LANG", "C.UTF-8"},
+                                            {"TESTFLEET", "1"},
+                                            {"TF_OUT", "/tf-out"}};
   if (cache.get() >= 0) env["TESTFLEET_CACHE"] = "/cache";
   for (const auto& [k, v] : spec.env) env[k] = v;
   for (const auto& [k, v] : env) args.insert(args.end(), {"--setenv", k, v});

@@ -342,7 +342,8 @@ CgroupDriverPtr detectCgroups(CgroupMode mode, std::string& why) {
   if (mode == CgroupMode::kAuto || mode == CgroupMode::kV1) {
     if (auto d = tryV1(v1_why)) return d;
   }
-  why = (v2_why.empty() ? "" : "v2: " + v2_why) + (v1_why.empty() ? "" : (v2_why.empty() ? "" : "; ") + ("v1: " + v1_why));
+  why = (v2_why.empty() ? "" : "v2: " + v2_why) +
+        (v1_why.empty() ? "" : (v2_why.empty() ? "" : "; ") + ("v1: " + v1_why));
   return nullptr;
 }
 

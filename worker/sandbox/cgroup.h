@@ -15,7 +15,7 @@ namespace testfleet::worker {
 struct JobLimits {
   uint64_t memory_bytes = 0;  // 0: no limit
   uint32_t max_pids = 0;
-  uint32_t cpu_millis = 0;    // 1000 = one core
+  uint32_t cpu_millis = 0;  // 1000 = one core
 };
 
 struct CgroupUsage {

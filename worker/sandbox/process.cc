@@ -11,9 +11,9 @@
 
 #include <algorithm>
 #include <array>
-#include <utility>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "common/text.h"
 
@@ -100,7 +100,8 @@ constexpr size_t kMaxInherited = 16;
   size_t n = 0;
   for (size_t i = 0; i < spec.status_pipes.size(); ++i) places[n++] = {spec.status_pipes[i].fd, status[i]};
   if (gate >= 0) places[n++] = {spec.gate.fd, gate};
-  for (size_t i = 0; i < spec.inherit_fds.size(); ++i) places[n++] = {spec.inherit_fds[i].first, spec.inherit_fds[i].second};
+  for (size_t i = 0; i < spec.inherit_fds.size(); ++i)
+    places[n++] = {spec.inherit_fds[i].first, spec.inherit_fds[i].second};
   for (size_t i = 0; i < n; ++i) places[i].source = ::fcntl(places[i].source, F_DUPFD_CLOEXEC, 64);
   int highest = 2;
   for (size_t i = 0; i < n; ++i) {
@@ -263,9 +264,12 @@ ProcessOutcome runProcess(const ProcessSpec& spec) {
       ssize_t got = ::read(pfds[k].fd, buf, sizeof buf);
       const size_t stream = which[k];
       if (got > 0) {
-        if (stream == 0) out.append(buf, static_cast<size_t>(got));
-        else if (stream == 1) err.append(buf, static_cast<size_t>(got));
-        else status[stream - 2].append(buf, static_cast<size_t>(got));
+        if (stream == 0)
+          out.append(buf, static_cast<size_t>(got));
+        else if (stream == 1)
+          err.append(buf, static_cast<size_t>(got));
+        else
+          status[stream - 2].append(buf, static_cast<size_t>(got));
         if (stream == 2 && gate_pending && !killed) askGate();
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         fds[stream]->reset();

@@ -48,16 +48,16 @@ struct ProcessGate {
 
 struct ProcessSpec {
   std::vector<std::string> argv;
-  std::vector<std::string> env;  // "K=V"; exactly this environment
+  std::vector<std::string> env;          // "K=V"; exactly this environment
   std::vector<StatusPipe> status_pipes;  // read into status_text, in this order (at most 4)
   std::chrono::milliseconds timeout{0};
   size_t output_limit = 1 << 20;
   // Output beyond this many bytes (both streams) kills the process: a flood, not a test log. 0 = never.
   size_t output_kill_bytes = 0;
   const std::atomic<bool>* cancel = nullptr;
-  std::vector<std::string> join_files;              // the child writes its pid here before exec (cgroup.procs)
-  std::vector<std::pair<int, int>> inherit_fds;     // {fd in the child, fd in the parent} (e.g. a seccomp program)
-  uint64_t max_file_bytes = 0;                      // RLIMIT_FSIZE for the child and its descendants; 0 = none
+  std::vector<std::string> join_files;           // the child writes its pid here before exec (cgroup.procs)
+  std::vector<std::pair<int, int>> inherit_fds;  // {fd in the child, fd in the parent} (e.g. a seccomp program)
+  uint64_t max_file_bytes = 0;                   // RLIMIT_FSIZE for the child and its descendants; 0 = none
   std::optional<Credentials> run_as;  // switch to this uid/gid (no supplementary groups) after joining cgroups
   ProcessGate gate;                   // unused while gate.fd < 0
 };

@@ -22,18 +22,18 @@ struct SandboxSpec {
   // lets it write to the worker's disk; only the unsandboxed runner uses this host folder.
   std::filesystem::path output;
   uint64_t out_bytes = 64ull << 20;
-  size_t report_bytes = 16 << 20;   // the framework's report is read back up to this size
+  size_t report_bytes = 16 << 20;          // the framework's report is read back up to this size
   std::map<std::string, std::string> env;  // added to a clean environment
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   size_t output_limit = 1 << 20;  // per stream, head and tail kept
   uint64_t tmp_bytes = 256ull << 20;
   uint64_t workspace_bytes = 1ull << 30;  // /work is a tmpfs of this size, filled from `workspace` (read-only)
   bool network = false;
-  JobLimits limits;                 // applied through a per-job cgroup where the machine allows
-  uint64_t max_file_bytes = 0;      // no single file may grow past this (RLIMIT_FSIZE); 0 = no limit
-  size_t output_kill_bytes = 0;     // output past this kills the job as a flood; 0 = never
-  uint64_t artifact_bytes = 0;      // workspace files matching control/artifacts.txt, at most this much in all
-  std::string name = "job";         // for the cgroup's name (any bytes: the driver makes it safe)
+  JobLimits limits;              // applied through a per-job cgroup where the machine allows
+  uint64_t max_file_bytes = 0;   // no single file may grow past this (RLIMIT_FSIZE); 0 = no limit
+  size_t output_kill_bytes = 0;  // output past this kills the job as a flood; 0 = never
+  uint64_t artifact_bytes = 0;   // workspace files matching control/artifacts.txt, at most this much in all
+  std::string name = "job";      // for the cgroup's name (any bytes: the driver makes it safe)
   const std::atomic<bool>* cancel = nullptr;  // set by another thread to stop the run early
 };
 
@@ -46,8 +46,8 @@ struct SandboxOutcome {
   int signal = 0;
   std::string stdout_text;  // bounded: head and tail
   std::string stderr_text;
-  std::string setup_error;  // kSetupFailed: why the sandbox could not start
-  std::string stage_report; // what the stage runner wrote: one "<stage> exit|signal|timeout <n>" line per stage
+  std::string setup_error;    // kSetupFailed: why the sandbox could not start
+  std::string stage_report;   // what the stage runner wrote: one "<stage> exit|signal|timeout <n>" line per stage
   CollectedOutput collected;  // the report and artifacts the stage runner sent back
   std::chrono::milliseconds wall{0};
   uint32_t cpu_ms = 0;

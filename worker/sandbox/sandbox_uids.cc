@@ -78,8 +78,9 @@ std::string SandboxUids::blockedOnTheWay(uid_t uid, const std::filesystem::path&
     at /= part;
     struct stat st {};
     if (::stat(at.c_str(), &st) != 0) return at.string() + " (" + std::strerror(errno) + ")";
-    const bool passable = st.st_uid == uid ? (st.st_mode & S_IXUSR) : st.st_gid == uid ? (st.st_mode & S_IXGRP)
-                                                                                        : (st.st_mode & S_IXOTH);
+    const bool passable = st.st_uid == uid   ? (st.st_mode & S_IXUSR)
+                          : st.st_gid == uid ? (st.st_mode & S_IXGRP)
+                                             : (st.st_mode & S_IXOTH);
     if (S_ISDIR(st.st_mode) && !passable) return at.string();
   }
   return "";

@@ -22,19 +22,60 @@ struct CtxDeleter {
 
 // Calls a test has no business making. Names, so a kernel or libseccomp without one is skipped, not an error.
 constexpr const char* kDenied[] = {
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
-    "mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig",
-    "fsmount", "fspick", "mount_setattr",
-    "unshare", "setns",
-    "bpf", "perf_event_open", "userfaultfd",
-    "add_key", "request_key", "keyctl",
-    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-    "open_by_handle_at", "name_to_handle_at",
-    "reboot", "swapon", "swapoff", "syslog", "acct", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-    "sethostname", "setdomainname", "iopl", "ioperm", "quotactl", "nfsservctl", "lookup_dcookie",
-    "vhangup", "uselib", "fanotify_init",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kcmp",
+    "mount",
+    "umount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "unshare",
+    "setns",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "add_key",
+    "request_key",
+    "keyctl",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "syslog",
+    "acct",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "sethostname",
+    "setdomainname",
+    "iopl",
+    "ioperm",
+    "quotactl",
+    "nfsservctl",
+    "lookup_dcookie",
+    "vhangup",
+    "uselib",
+    "fanotify_init",
     // io_uring performs system calls on the job's behalf where this filter does not see them.
-    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
 };
 
 void addRule(scmp_filter_ctx ctx, uint32_t action, const char* name, unsigned count = 0,
@@ -42,7 +83,8 @@ void addRule(scmp_filter_ctx ctx, uint32_t action, const char* name, unsigned co
   int nr = seccomp_syscall_resolve_name(name);
   if (nr == __NR_SCMP_ERROR) return;  // not on this architecture
   int rc = count ? seccomp_rule_add_array(ctx, action, nr, count, args) : seccomp_rule_add(ctx, action, nr, 0);
-  if (rc != 0 && rc != -EEXIST) throw std::runtime_error(std::string("seccomp rule for ") + name + ": " + std::strerror(-rc));
+  if (rc != 0 && rc != -EEXIST)
+    throw std::runtime_error(std::string("seccomp rule for ") + name + ": " + std::strerror(-rc));
 }
 
 }  // namespace
@@ -54,10 +96,10 @@ SeccompProgram::SeccompProgram() {
   for (const char* name : kDenied) addRule(ctx.get(), deny, name);
   // New namespaces through clone: refuse the flags; clone3 cannot be inspected, so it reports ENOSYS and libc
   // falls back to clone.
-  for (uint64_t flag : {static_cast<uint64_t>(CLONE_NEWNS), static_cast<uint64_t>(CLONE_NEWUSER),
-                        static_cast<uint64_t>(CLONE_NEWPID), static_cast<uint64_t>(CLONE_NEWNET),
-                        static_cast<uint64_t>(CLONE_NEWIPC), static_cast<uint64_t>(CLONE_NEWUTS),
-                        static_cast<uint64_t>(CLONE_NEWCGROUP)}) {
+  for (uint64_t flag :
+       {static_cast<uint64_t>(CLONE_NEWNS), static_cast<uint64_t>(CLONE_NEWUSER), static_cast<uint64_t>(CLONE_NEWPID),
+        static_cast<uint64_t>(CLONE_NEWNET), static_cast<uint64_t>(CLONE_NEWIPC), static_cast<uint64_t>(CLONE_NEWUTS),
+        static_cast<uint64_t>(CLONE_NEWCGROUP)}) {
     scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag);
     addRule(ctx.get(), deny, "clone", 1, &a);
   }

@@ -275,8 +275,9 @@ void guardChannels() {
 
 int main(int argc, char** argv) {
   if (argc != 8) {
-    std::fprintf(stderr, "usage: testfleet-stage-runner WORK CONTROL SOURCE ARTIFACT_BYTES REPORT_BYTES TIMEOUT_MS "
-                         "sandboxed|host\n");
+    std::fprintf(stderr,
+                 "usage: testfleet-stage-runner WORK CONTROL SOURCE ARTIFACT_BYTES REPORT_BYTES TIMEOUT_MS "
+                 "sandboxed|host\n");
     return 125;
   }
   ::prctl(PR_SET_DUMPABLE, 0);
@@ -313,7 +314,8 @@ int main(int argc, char** argv) {
       readRegular(report_path, static_cast<size_t>(std::max(0LL, report_budget)), report_text, report_size);
   if (!timed_out) runStage("teardown", control + "/teardown.sh", timed_out);
   killLeftovers();
-  if (has_report) collect("report", "report", report_text, report_size, static_cast<long long>(report_text.size()) < report_size);
+  if (has_report)
+    collect("report", "report", report_text, report_size, static_cast<long long>(report_text.size()) < report_size);
   collectArtifacts(work, control, artifact_budget);
   collect("end", "", "", 0, false);
   return asExitCode(result);

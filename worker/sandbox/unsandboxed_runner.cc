@@ -9,8 +9,14 @@ SandboxOutcome UnsandboxedRunner::run(const SandboxSpec& spec) {
   ProcessSpec ps;
   // The workspace is the job's own folder here; the worker's deadline is the only one (nothing contains the tree
   // for the stage runner to end it).
-  ps.argv = {stage_runner_.string(), spec.workspace.string(), spec.control.string(), "",
-             std::to_string(spec.artifact_bytes), std::to_string(spec.report_bytes), "0", "host"};
+  ps.argv = {stage_runner_.string(),
+             spec.workspace.string(),
+             spec.control.string(),
+             "",
+             std::to_string(spec.artifact_bytes),
+             std::to_string(spec.report_bytes),
+             "0",
+             "host"};
   std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
                                             {"HOME", spec.workspace.string()},
                                             {"LANG", "C.UTF-8"},

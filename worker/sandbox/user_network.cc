@@ -42,8 +42,7 @@ struct Fd {
 // The tap device slirp4netns needs. A node of the host's /dev/net/tun is often root-only (mode 0600); as root, the
 // child makes its own mount namespace with a private node the job's uid may open, so the host is not changed.
 [[noreturn]] void execSlirp(const std::filesystem::path& slirp, const std::optional<Credentials>& run_as,
-                            const std::vector<std::string>& join_files, const int (&fds)[4], int err,
-                            pid_t parent) {
+                            const std::vector<std::string>& join_files, const int (&fds)[4], int err, pid_t parent) {
   auto die = [err](const char* msg) {
     (void)!::write(err, msg, std::strlen(msg));
     ::_exit(126);
@@ -79,8 +78,17 @@ struct Fd {
   const std::string netns = "/proc/self/fd/" + std::to_string(kNetnsFd);
   const std::string ready = "--ready-fd=" + std::to_string(kReadyFd);
   const std::string exit_fd = "--exit-fd=" + std::to_string(kExitFd);
-  const char* argv[] = {slirp.c_str(), "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-seccomp",
-                        userns.c_str(), "--netns-type=path", ready.c_str(), exit_fd.c_str(), netns.c_str(), "tap0",
+  const char* argv[] = {slirp.c_str(),
+                        "--configure",
+                        "--mtu=65520",
+                        "--disable-host-loopback",
+                        "--enable-seccomp",
+                        userns.c_str(),
+                        "--netns-type=path",
+                        ready.c_str(),
+                        exit_fd.c_str(),
+                        netns.c_str(),
+                        "tap0",
                         nullptr};
   const char* envp[] = {"PATH=/usr/bin:/bin", nullptr};
   ::execve(argv[0], const_cast<char**>(argv), const_cast<char**>(envp));

@@ -16,8 +16,12 @@ namespace testfleet::testing {
 
 class FakeRecordConsumer : public worker::RecordConsumer {
  public:
-  struct Assign { std::vector<kafka::TopicPartition> tps; };
-  struct Revoke { std::vector<kafka::TopicPartition> tps; };
+  struct Assign {
+    std::vector<kafka::TopicPartition> tps;
+  };
+  struct Revoke {
+    std::vector<kafka::TopicPartition> tps;
+  };
   using Event = std::variant<Assign, Revoke, kafka::Message, kafka::Error>;
 
   // Test thread.
