@@ -9,6 +9,7 @@ import hashlib
 import html.parser
 import json
 import os
+import re
 import random
 import shutil
 import signal
@@ -744,10 +745,15 @@ def case_sigstopped_worker():
                 if "assigned" in f.read() and run_id:
                     break
             time.sleep(0.1)
-        time.sleep(2.0)  # its two slots are inside 4-second jobs now
+        running = lambda: len(subprocess.run(["pgrep", "-x", "-f", "sleep 4"], capture_output=True,
+                                             text=True).stdout.split())
+        wait_until(lambda: running() >= 2, 60, "both of w1's slots to be inside a 4-second job")
         w1.send_signal(signal.SIGSTOP)
         fleet.start_worker("w2", 2)
-        time.sleep(20)  # past the 10 s session timeout: the group gives w1's partitions to w2
+        # Past the 10 s session timeout the group drops w1 and gives all its partitions (12 jobs + 3 x 3 retry) to w2.
+        w2_log = os.path.join(fleet.dir, "worker-w2.log")
+        wait_until(lambda: re.search(r"assigned \d+ partition\(s\); now 21", open(w2_log).read()), 90,
+                   "w2 to own every partition")
         w1.send_signal(signal.SIGCONT)
         out, err = sub.communicate(timeout=300)
         check(sub.returncode == 0, f"the run passes (exit {sub.returncode}: {err.strip()[-200:]})")
