@@ -15,6 +15,8 @@ BufferedJobSource::BufferedJobSource(RecordConsumer& consumer, SourceSettings se
   consumer_.setListener(this);
 }
 
+BufferedJobSource::~BufferedJobSource() { consumer_.setListener(nullptr); }
+
 void BufferedJobSource::onAssigned(const std::vector<TopicPartition>& tps) {
   for (const auto& tp : tps) assigned_.insert(tp);
   spdlog::info("assigned {} partition(s); now {}", tps.size(), assigned_.size());
@@ -25,6 +27,7 @@ void BufferedJobSource::onRevoked(const std::vector<TopicPartition>& tps) {
     assigned_.erase(tp);
     paused_.erase(tp);
     dropBuffered(tp);
+    held_until_.erase(tp);
     if (auto it = leased_.find(tp); it != leased_.end()) {
       spdlog::warn("partition {}[{}] revoked while its job runs; cancelling it for the next owner", tp.topic,
                    tp.partition);
@@ -40,6 +43,15 @@ void BufferedJobSource::poll(std::chrono::milliseconds wait) {
   if (auto m = consumer_.poll(wait)) {
     if (assigned_.count(m->tp)) buffer(std::move(*m), false);  // else fetched before a revoke: its next owner reads it
   }
+}
+
+// Whether tp pauses after a hand-back (forgotten once the pause is over).
+bool BufferedJobSource::held(const TopicPartition& tp, int64_t now) {
+  auto it = held_until_.find(tp);
+  if (it == held_until_.end()) return false;
+  if (it->second > now) return true;
+  held_until_.erase(it);
+  return false;
 }
 
 void BufferedJobSource::buffer(kafka::Message m, bool at_front) {
@@ -90,7 +102,10 @@ JobLease BufferedJobSource::lease(const TopicPartition& tp, JobLease::Kind kind)
 // Nothing waits behind a record that is not due, and a waiting record never holds a slot.
 std::optional<JobLease> BufferedJobSource::blockingRetry(int64_t now) {
   for (const auto& [tp, q] : buffered_) {
-    if (q.size() < 2 || leased_.count(tp) || q.front().due_ms <= now || !settings_.topics.isRetry(tp.topic)) continue;
+    if (q.size() < 2 || leased_.count(tp) || q.front().due_ms <= now || q.front().stays || held(tp, now) ||
+        !settings_.topics.isRetry(tp.topic)) {
+      continue;
+    }
     if (std::any_of(q.begin() + 1, q.end(), [&](const Buffered& b) { return b.due_ms <= now; })) {
       spdlog::info("retry record {}[{}]@{} is not due for {} s; moving it behind the due ones", tp.topic, tp.partition,
                    q.front().record.offset, (q.front().due_ms - now) / 1000);
@@ -109,19 +124,24 @@ std::optional<JobLease> BufferedJobSource::next() {
   for (size_t i = 0; i < buffered_.size(); ++i, ++first) {
     if (first == buffered_.end()) first = buffered_.begin();
     const auto& [tp, q] = *first;
-    if (q.empty() || leased_.count(tp) || q.front().due_ms > now) continue;
+    if (q.empty() || leased_.count(tp) || q.front().due_ms > now || held(tp, now)) continue;
     return lease(tp, JobLease::Kind::kRun);
   }
   return std::nullopt;
 }
 
-void BufferedJobSource::finished(const TopicPartition& tp, uint64_t token, bool committed) {
+void BufferedJobSource::finished(const TopicPartition& tp, uint64_t token, LeaseEnd end) {
   auto it = leased_.find(tp);
   if (it == leased_.end() || it->second.token != token) return;  // revoked meanwhile
   kafka::Message m = std::move(it->second.record);
   leased_.erase(it);
-  // Not committed (and not cancelled for a revoke): it runs again, before the partition's later records.
-  if (!committed && assigned_.count(tp) && !draining_) buffer(std::move(m), true);
+  if (end == LeaseEnd::kConsumed) return;
+  // Not committed (and not cancelled for a revoke): it runs again, before the partition's later records, once the
+  // partition's pause is over.
+  if (!assigned_.count(tp) || draining_) return;
+  buffer(std::move(m), true);
+  buffered_[tp].front().stays = end == LeaseEnd::kRefused;
+  held_until_[tp] = now_() + settings_.hand_back_pause.count();
 }
 
 void BufferedJobSource::drain() { draining_ = true; }

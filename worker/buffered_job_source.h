@@ -26,16 +26,20 @@ struct SourceSettings {
   size_t max_ready_count = 128;                         // fetched, runnable records held before pausing
   size_t max_ready_bytes = 64 << 20;
   size_t waiting_per_partition = 16;  // retry records not due yet, per partition, before that partition pauses
+  std::chrono::milliseconds hand_back_pause{1000};  // a partition whose record was handed back waits this long
 };
 
 class BufferedJobSource : public JobSource, private kafka::RebalanceListener {
  public:
   using WallClock = std::function<int64_t()>;  // milliseconds since the epoch
   BufferedJobSource(RecordConsumer& consumer, SourceSettings settings, WallClock now = nowMillis);
+  ~BufferedJobSource() override;  // detaches from the consumer, whose close() may still report a revoke
+  BufferedJobSource(const BufferedJobSource&) = delete;
+  BufferedJobSource& operator=(const BufferedJobSource&) = delete;
 
   void poll(std::chrono::milliseconds wait) override;
   std::optional<JobLease> next() override;
-  void finished(const kafka::TopicPartition& tp, uint64_t token, bool committed) override;
+  void finished(const kafka::TopicPartition& tp, uint64_t token, LeaseEnd end) override;
   void drain() override;
   void close() override;
 
@@ -46,6 +50,7 @@ class BufferedJobSource : public JobSource, private kafka::RebalanceListener {
   struct Buffered {
     kafka::Message record;
     int64_t due_ms = 0;  // retry records: not to be started before
+    bool stays = false;  // moving it to its partition's end was refused for good: it runs where it is, when due
   };
   struct Leased {
     kafka::Message record;  // kept so a lease handed back runs again without a seek
@@ -57,6 +62,7 @@ class BufferedJobSource : public JobSource, private kafka::RebalanceListener {
   void onRevoked(const std::vector<kafka::TopicPartition>& tps) override;
 
   void buffer(kafka::Message m, bool at_front);
+  bool held(const kafka::TopicPartition& tp, int64_t now);
   int64_t clampedDue(int64_t not_before_ms, const kafka::Message& m) const;
   JobLease lease(const kafka::TopicPartition& tp, JobLease::Kind kind);
   std::optional<JobLease> blockingRetry(int64_t now);
@@ -70,7 +76,8 @@ class BufferedJobSource : public JobSource, private kafka::RebalanceListener {
   std::set<kafka::TopicPartition> assigned_, paused_;
   std::map<kafka::TopicPartition, Leased> leased_;
   std::map<kafka::TopicPartition, std::deque<Buffered>> buffered_;
-  kafka::TopicPartition last_leased_;  // partitions take turns
+  std::map<kafka::TopicPartition, int64_t> held_until_;  // partitions pausing after a record was handed back
+  kafka::TopicPartition last_leased_;                    // partitions take turns
   size_t buffered_bytes_ = 0, buffered_count_ = 0;
   bool backpressure_ = false;
   bool draining_ = false;

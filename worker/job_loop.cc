@@ -165,7 +165,7 @@ int JobLoop::run(const StopSignals& stop) {
       }
       for (const auto& e : slots_->takeEnded()) {
         --running_;
-        source_.finished(e.tp, e.token, e.committed);
+        source_.finished(e.tp, e.token, e.committed ? LeaseEnd::kConsumed : LeaseEnd::kHandedBack);
       }
       if (draining && running_ == 0) break;
       if (!draining && !startRunnable()) continue;
@@ -182,22 +182,21 @@ int JobLoop::run(const StopSignals& stop) {
   return rc;
 }
 
-// Hands runnable records to free slots. Records that are not jobs, and retry records to move, are committed here.
-// Returns false when such a commit failed because the sink is gone for good.
+// Hands runnable records to free slots. Records that are not jobs, and retry records to move, are committed here;
+// one whose commit failed pauses its partition (JobSource::finished), so the others still start. Returns false
+// once the sink is gone for good.
 bool JobLoop::startRunnable() {
   while (running_ < settings_.slots) {
     std::optional<JobLease> lease = source_.next();
     if (!lease) break;
     const kafka::Message& m = lease->record;
     if (lease->kind == JobLease::Kind::kMoveToEnd) {
-      if (!commitInline(*lease, {{m.tp.topic, m.key, m.payload}})) break;  // tried again after the next poll
+      settleInline(*lease, commitInline(*lease, {{m.tp.topic, m.key, m.payload}}));
       continue;
     }
     DecodedJob decoded = decodeJob(m, settings_.max_job_bytes);
     if (!decoded.job) {
-      spdlog::error("job record {}[{}]@{} goes to the dead-letter topic: {}", m.tp.topic, m.tp.partition, m.offset,
-                    decoded.problem);
-      if (!commitInline(*lease, {router_.deadLetter(m, decoded.problem)})) break;
+      deadLetterInline(*lease, decoded.problem);
       continue;
     }
     spdlog::debug("job {} from {}[{}]@{}", decoded.job->name(), m.tp.topic, m.tp.partition, m.offset);
@@ -207,13 +206,40 @@ bool JobLoop::startRunnable() {
   return !fatal_;
 }
 
-// Commits records for a lease on the loop's thread and reports the lease back. True when committed.
-bool JobLoop::commitInline(const JobLease& lease, const std::vector<kafka::OutgoingRecord>& records) {
+CommitOutcome JobLoop::commitInline(const JobLease& lease, const std::vector<kafka::OutgoingRecord>& records) {
   const CommitOutcome outcome =
       sink_.commit(records, lease.record.tp, lease.record.offset, {lease.cancel.get(), lease.member_id});
   if (outcome == CommitOutcome::kFatal) fatal_ = true;
-  source_.finished(lease.record.tp, lease.token, outcome == CommitOutcome::kCommitted);
-  return outcome == CommitOutcome::kCommitted;
+  return outcome;
+}
+
+void JobLoop::settleInline(const JobLease& lease, CommitOutcome outcome) {
+  const LeaseEnd end = outcome == CommitOutcome::kCommitted ? LeaseEnd::kConsumed
+                       : outcome == CommitOutcome::kRefused ? LeaseEnd::kRefused
+                                                            : LeaseEnd::kHandedBack;
+  source_.finished(lease.record.tp, lease.token, end);
+}
+
+// A record that is not a job goes to the dead-letter topic. When Kafka refuses that dead letter for good, a bare
+// one (reason and origin, no payload) is tried, and when that is refused too the offset is committed alone: a
+// record nobody can run must not block its partition for ever.
+void JobLoop::deadLetterInline(const JobLease& lease, const std::string& problem) {
+  const kafka::Message& m = lease.record;
+  spdlog::error("job record {}[{}]@{} goes to the dead-letter topic: {}", m.tp.topic, m.tp.partition, m.offset,
+                problem);
+  CommitOutcome outcome = commitInline(lease, {router_.deadLetter(m, problem)});
+  if (outcome == CommitOutcome::kRefused) {
+    kafka::Message bare = m;
+    bare.payload.clear();
+    outcome = commitInline(lease, {router_.deadLetter(bare, problem + " (its payload is not kept: the dead letter "
+                                                                      "with it was refused)")});
+  }
+  if (outcome == CommitOutcome::kRefused) {
+    spdlog::critical("job record {}[{}]@{} is skipped WITHOUT a dead letter: Kafka refuses it for good ({})",
+                     m.tp.topic, m.tp.partition, m.offset, problem);
+    outcome = commitInline(lease, {});
+  }
+  settleInline(lease, outcome == CommitOutcome::kRefused ? CommitOutcome::kNotCommitted : outcome);
 }
 
 // Slot thread: runs the job, retrying ERROR in place as the router says, and commits every attempt's records with

@@ -58,14 +58,16 @@ class JobLoop {
   JobLoop(const JobLoop&) = delete;
   JobLoop& operator=(const JobLoop&) = delete;
 
-  // Runs until a stop signal; returns 0 after a clean drain, 1 after a fatal Kafka error (the slots are stopped
-  // and joined before it returns).
+  // Runs until a stop signal; returns 0 after a clean drain, 1 after a fatal Kafka error: the sink's (running jobs
+  // are cancelled and have ended when it returns) or the consumer's (the slot threads are joined before it returns).
   int run(const StopSignals& stop);
 
  private:
   class Slots;
   bool startRunnable();
-  bool commitInline(const JobLease& lease, const std::vector<kafka::OutgoingRecord>& records);
+  CommitOutcome commitInline(const JobLease& lease, const std::vector<kafka::OutgoingRecord>& records);
+  void settleInline(const JobLease& lease, CommitOutcome outcome);
+  void deadLetterInline(const JobLease& lease, const std::string& problem);
   bool runJob(const JobLease& lease, const v1::Job& job);  // slot thread: true when committed
 
   const JobLoopSettings settings_;

@@ -29,6 +29,13 @@ struct JobLease {
   std::string member_id;                      // this worker's id in the group when the lease was made
 };
 
+// How a lease ended.
+enum class LeaseEnd {
+  kConsumed,    // its record's offset was committed
+  kHandedBack,  // nothing was committed: the record runs again first, after a short pause of its partition
+  kRefused,     // a kMoveToEnd whose write was refused for good: the record stays where it is and runs when due
+};
+
 class JobSource {
  public:
   virtual ~JobSource() = default;
@@ -36,9 +43,10 @@ class JobSource {
   virtual void poll(std::chrono::milliseconds wait) = 0;
   // The next record to start, when one is runnable now.
   virtual std::optional<JobLease> next() = 0;
-  // A lease ended: its record was consumed (committed), or it is handed back and runs again first if its partition
-  // is still ours and the source is not draining. Leases of revoked partitions are ignored.
-  virtual void finished(const kafka::TopicPartition& tp, uint64_t token, bool committed) = 0;
+  // A lease ended. A record handed back runs again first if its partition is still ours and the source is not
+  // draining; its partition hands out nothing for a short while, so a commit that keeps failing neither spins the
+  // loop nor holds back other partitions. Leases of revoked partitions are ignored.
+  virtual void finished(const kafka::TopicPartition& tp, uint64_t token, LeaseEnd end) = 0;
   // Start nothing new: fetching stops; records handed back are left for the partition's next owner.
   virtual void drain() = 0;
   // Leaves the group.

@@ -35,10 +35,12 @@ std::string jobRecord(const std::string& job_id, uint32_t reruns = 0, std::strin
 struct Gate {
   std::atomic<bool> open{false};
   std::atomic<int> cancelled{0};
+  std::atomic<int64_t> held_ms{0};  // how long the last cancelled job was held before its cancel
   v1::Result hold(const v1::Job& job, const std::atomic<bool>& cancel) {
-    const auto limit = std::chrono::steady_clock::now() + 20s;
+    const auto start = std::chrono::steady_clock::now(), limit = start + 20s;
     while (!open && !cancel && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(1ms);
     if (cancel) {
+      held_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
       ++cancelled;
       return resultOf(job, v1::ERROR, "cancelled");
     }
@@ -60,6 +62,7 @@ struct Rig {
   const kafka::TopicPartition p0{"t.jobs", 0}, p1{"t.jobs", 1};
 
   Rig() {
+    sink.group = &consumer;
     settings.topics = kafka::Topics::withPrefix("t");
     settings.worker_id = "w1";
     settings.slots = 2;
@@ -256,7 +259,6 @@ TEST_CASE("job loop: back-pressure pauses every partition past the buffer bound 
   REQUIRE(eventually(10s, [&] { return rig.consumer.played() && rig.executor.runs == 1; }));
   // One job runs, seven (~7 KB) wait: over 4 KB, so both partitions stop fetching.
   CHECK(eventually(10s, [&] { return rig.consumer.paused() == std::set{rig.p0, rig.p1}; }));
-  CHECK(rig.source->buffered() == 7);
   gate.open = true;
   REQUIRE(rig.committedCount(8));
   CHECK(rig.consumer.paused().empty());
@@ -267,7 +269,7 @@ TEST_CASE("job loop: back-pressure pauses every partition past the buffer bound 
 TEST_CASE("job loop: on drain, running jobs get the grace and are then handed back uncommitted") {
   Rig rig;
   Gate gate;
-  rig.settings.grace = 100ms;
+  rig.settings.grace = 300ms;
   rig.executor.behave = [&](const v1::Job& job, const std::atomic<bool>& cancel) { return gate.hold(job, cancel); };
   rig.start();
   rig.consumer.assign({rig.p0});
@@ -275,14 +277,53 @@ TEST_CASE("job loop: on drain, running jobs get the grace and are then handed ba
   REQUIRE(eventually(10s, [&] { return rig.executor.runs == 1; }));
   CHECK(rig.drain() == 0);
   CHECK(gate.cancelled == 1);
+  CHECK(gate.held_ms >= 300);  // not cancelled before the grace was over
   CHECK(rig.sink.committed().empty());
   CHECK(rig.consumer.paused() == std::set{rig.p0});  // draining: nothing more is fetched
+}
+
+TEST_CASE("job loop: a second stop signal hands running jobs back at once, without waiting for the grace") {
+  Rig rig;
+  Gate gate;
+  rig.settings.grace = 30s;
+  rig.executor.behave = [&](const v1::Job& job, const std::atomic<bool>& cancel) { return gate.hold(job, cancel); };
+  rig.start();
+  rig.consumer.assign({rig.p0});
+  rig.consumer.record(rig.p0, 0, jobRecord("slow"));
+  REQUIRE(eventually(10s, [&] { return rig.executor.runs == 1; }));
+  rig.stop.drain = true;
+  rig.stop.abandon = true;
+  CHECK(rig.exitCode(5s) == 0);
+  CHECK(gate.cancelled == 1);
+  CHECK(rig.sink.committed().empty());
+}
+
+TEST_CASE("job loop: a job is not committed once the group dropped the worker while it ran; it runs again") {
+  Rig rig;
+  Gate gate;
+  rig.executor.behave = [&](const v1::Job& job, const std::atomic<bool>& cancel) { return gate.hold(job, cancel); };
+  rig.start();
+  rig.consumer.assign({rig.p0});
+  rig.consumer.record(rig.p0, 0, jobRecord("long"));
+  REQUIRE(eventually(10s, [&] { return rig.executor.runs == 1; }));
+  rig.consumer.setMemberId("member-2");  // the group dropped member-1 (a session timeout) and it joined again
+  gate.open = true;
+  REQUIRE(rig.committedCount(1));
+  const auto asked = rig.sink.asked();
+  REQUIRE(asked.size() == 2);
+  CHECK(asked[0].outcome == CommitOutcome::kNotCommitted);  // the run that started under member-1
+  CHECK(asked[1].outcome == CommitOutcome::kCommitted);
+  CHECK(rig.executor.runs == 2);
+  CHECK(rig.drain() == 0);
 }
 
 TEST_CASE("job loop: a fatal sink error stops the worker; running jobs are handed back and the slots joined") {
   Rig rig;
   Gate gate;
-  rig.sink.answer = [](const testing::FakeResultSink::Commit&) { return CommitOutcome::kFatal; };
+  // Only the quick job's commit meets the fatal error; the slow job, cancelled by it, must not commit at all.
+  rig.sink.answer = [&](const testing::FakeResultSink::Commit& c) {
+    return c.tp == rig.p0 ? CommitOutcome::kFatal : CommitOutcome::kCommitted;
+  };
   rig.executor.behave = [&](const v1::Job& job, const std::atomic<bool>& cancel) {
     return job.job_id() == "quick" ? resultOf(job, v1::PASSED) : gate.hold(job, cancel);
   };
@@ -294,7 +335,7 @@ TEST_CASE("job loop: a fatal sink error stops the worker; running jobs are hande
   CHECK(rig.exitCode() == 1);  // without any stop signal
   CHECK(gate.cancelled == 1);
   CHECK(rig.sink.committed().empty());
-  rig.loop.reset();  // joins the slot threads; a thread left joinable would terminate the test binary
+  CHECK(rig.consumer.closed());
 }
 
 TEST_CASE("job loop: a Kafka error thrown by the consumer stops the worker cleanly") {
@@ -339,21 +380,146 @@ TEST_CASE("job source: a retry record not due yet waits and is moved behind the 
   CHECK(moved->kind == JobLease::Kind::kMoveToEnd);
   CHECK(moved->record.offset == 0);
   CHECK_FALSE(source.next());  // one lease per partition at a time
-  source.finished(retry, moved->token, true);
+  source.finished(retry, moved->token, LeaseEnd::kConsumed);
 
   auto due = source.next();
   REQUIRE(due);
   CHECK(due->kind == JobLease::Kind::kRun);
   CHECK(due->record.offset == 1);
-  source.finished(retry, due->token, false);  // handed back: it is first again
+  source.finished(retry, due->token, LeaseEnd::kHandedBack);  // handed back: it is first again, after a pause
+  CHECK_FALSE(source.next());
+  now += 1'001;
   due = source.next();
   REQUIRE(due);
   CHECK(due->record.offset == 1);
-  source.finished(retry, due->token, true);
+  source.finished(retry, due->token, LeaseEnd::kConsumed);
 
   CHECK_FALSE(source.next());  // the forged record waits, but only its topic's delay (10 s), not forever
-  now += 10'001;
+  now += 9'000;
   auto forged = source.next();
   REQUIRE(forged);
   CHECK(forged->record.offset == 2);
+}
+
+TEST_CASE("job source: back-pressure pauses every partition over the bound and resumes only at half") {
+  testing::FakeRecordConsumer consumer;
+  SourceSettings settings;
+  settings.topics = kafka::Topics::withPrefix("t");
+  settings.max_ready_count = 4;
+  BufferedJobSource source(consumer, settings);
+  const kafka::TopicPartition p0{"t.jobs", 0}, p1{"t.jobs", 1};
+  consumer.assign({p0, p1});
+  for (int i = 0; i < 5; ++i) consumer.record(p0, i, jobRecord("j" + std::to_string(i)));
+  for (int i = 0; i < 7; ++i) source.poll(1ms);  // the assignment and five records, then one more round
+  REQUIRE(source.buffered() == 5);
+  CHECK(consumer.paused() == std::set{p0, p1});  // 5 ready > 4: both partitions, not only the full one
+  auto take = [&] {
+    auto lease = source.next();
+    REQUIRE(lease);
+    source.finished(p0, lease->token, LeaseEnd::kConsumed);
+  };
+  take();
+  take();  // 3 left: under the bound, still over half of it
+  source.poll(1ms);
+  CHECK(consumer.paused() == std::set{p0, p1});
+  take();  // 2 left: half
+  source.poll(1ms);
+  CHECK(consumer.paused().empty());
+}
+
+TEST_CASE(
+    "job loop: a not-due retry record is written again at its partition's end, in one transaction with its offset") {
+  Rig rig;
+  const kafka::TopicPartition retry{"t.retry-1", 0};
+  auto retryRecord = [](const std::string& id, int64_t due) {
+    v1::Job j;
+    j.set_schema_version(1);
+    j.set_run_id("run-1");
+    j.set_job_id(id);
+    j.set_name(id);
+    j.set_attempt(2);
+    j.set_not_before_ms(due);
+    return j.SerializeAsString();
+  };
+  const int64_t now = nowMillis();
+  const std::string later = retryRecord("later", now + 5'000);
+  rig.start();
+  rig.consumer.assign({retry});
+  rig.consumer.record(retry, 0, later, now);
+  rig.consumer.record(retry, 1, retryRecord("due", now - 1), now - 10'000);
+  REQUIRE(rig.committedCount(2));
+  const auto committed = rig.sink.committed();
+  CHECK(committed[0].offset == 0);
+  REQUIRE(committed[0].records.size() == 1);
+  CHECK(committed[0].records[0].topic == "t.retry-1");
+  CHECK(committed[0].records[0].key == "key-0");
+  CHECK(committed[0].records[0].payload == later);
+  CHECK(committed[1].offset == 1);
+  CHECK(topicsOf(committed[1].records) == std::vector<std::string>{"t.results"});
+  CHECK(rig.executor.runs == 1);  // the record that is not due did not run
+  CHECK(rig.drain() == 0);
+}
+
+TEST_CASE("job loop: a retry record whose move is refused for good stays in place and holds back no other partition") {
+  Rig rig;
+  const kafka::TopicPartition retry{"t.retry-1", 0};
+  rig.sink.answer = [](const testing::FakeResultSink::Commit& c) {
+    return !c.records.empty() && c.records[0].topic == "t.retry-1" ? CommitOutcome::kRefused
+                                                                   : CommitOutcome::kCommitted;
+  };
+  auto retryRecord = [](const std::string& id, int64_t due) {
+    v1::Job j;
+    j.set_schema_version(1);
+    j.set_run_id("run-1");
+    j.set_job_id(id);
+    j.set_not_before_ms(due);
+    return j.SerializeAsString();
+  };
+  const int64_t now = nowMillis();
+  rig.start();
+  rig.consumer.assign({retry, rig.p0});
+  rig.consumer.record(retry, 0, retryRecord("later", now + 1'500), now);
+  rig.consumer.record(retry, 1, retryRecord("due", now - 1), now - 10'000);
+  rig.consumer.record(rig.p0, 0, jobRecord("elsewhere"));
+  // The jobs partition runs at once; the retry partition runs its records in order once the first is due.
+  REQUIRE(rig.committedCount(3));
+  const auto committed = rig.sink.committed();
+  CHECK(committed[0].tp == rig.p0);
+  CHECK(committed[1].tp == retry);
+  CHECK(committed[1].offset == 0);
+  CHECK(committed[2].offset == 1);
+  size_t moves = 0;
+  for (const auto& c : rig.sink.asked()) moves += c.outcome == CommitOutcome::kRefused;
+  CHECK(moves == 1);  // refused once, not tried again
+  CHECK(rig.drain() == 0);
+}
+
+TEST_CASE("job loop: a dead letter refused for good is sent without its payload, and else the offset alone") {
+  for (const bool bare_refused_too : {false, true}) {
+    CAPTURE(bare_refused_too);
+    Rig rig;
+    rig.sink.answer = [&](const testing::FakeResultSink::Commit& c) {
+      if (c.records.empty() || c.records[0].topic != "t.dlq") return CommitOutcome::kCommitted;
+      v1::DeadLetter dl;
+      const bool bare = dl.ParseFromString(c.records[0].payload) && dl.payload().empty();
+      return bare && !bare_refused_too ? CommitOutcome::kCommitted : CommitOutcome::kRefused;
+    };
+    rig.start();
+    rig.consumer.assign({rig.p0});
+    rig.consumer.record(rig.p0, 3, std::string(100, '\xff'));
+    rig.consumer.record(rig.p0, 4, jobRecord("after"));
+    REQUIRE(rig.committedCount(2));
+    const auto committed = rig.sink.committed();
+    CHECK(committed[0].offset == 3);
+    if (bare_refused_too) {
+      CHECK(committed[0].records.empty());
+    } else {
+      REQUIRE(committed[0].records.size() == 1);
+      v1::DeadLetter dl;
+      REQUIRE(dl.ParseFromString(committed[0].records[0].payload));
+      CHECK(dl.reason().find("payload is not kept") != std::string::npos);
+    }
+    CHECK(committed[1].offset == 4);
+    CHECK(rig.drain() == 0);
+  }
 }

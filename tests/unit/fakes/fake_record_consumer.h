@@ -16,6 +16,9 @@ namespace testfleet::testing {
 
 class FakeRecordConsumer : public worker::RecordConsumer {
  public:
+  // Like kafka::GroupConsumer, it leaves the group when destroyed (revoking through the listener, if still set).
+  ~FakeRecordConsumer() override { close(); }
+
   struct Assign {
     std::vector<kafka::TopicPartition> tps;
   };
@@ -73,8 +76,10 @@ class FakeRecordConsumer : public worker::RecordConsumer {
       events_.pop_front();
     }
     if (auto* a = std::get_if<Assign>(&e)) {
+      assigned_.insert(a->tps.begin(), a->tps.end());
       if (listener_) listener_->onAssigned(a->tps);
     } else if (auto* r = std::get_if<Revoke>(&e)) {
+      for (const auto& tp : r->tps) assigned_.erase(tp);
       if (listener_) listener_->onRevoked(r->tps);
     } else if (auto* err = std::get_if<kafka::Error>(&e)) {
       throw *err;
@@ -98,13 +103,20 @@ class FakeRecordConsumer : public worker::RecordConsumer {
     return member_id_;
   }
   void close() override {
-    std::lock_guard lock(mu_);
-    closed_ = true;
+    {
+      std::lock_guard lock(mu_);
+      if (closed_) return;
+      closed_ = true;
+    }
+    std::vector<kafka::TopicPartition> revoked(assigned_.begin(), assigned_.end());
+    assigned_.clear();
+    if (listener_ && !revoked.empty()) listener_->onRevoked(revoked);
   }
 
  private:
   kafka::RebalanceListener* listener_ = nullptr;
-  mutable std::mutex mu_;  // guards everything below
+  std::set<kafka::TopicPartition> assigned_;  // the polling thread's view, as the listener was told
+  mutable std::mutex mu_;                     // guards everything below
   std::condition_variable cv_;
   std::deque<Event> events_;
   std::set<kafka::TopicPartition> paused_;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "worker/record_consumer.h"
 #include "worker/result_sink.h"
 
 namespace testfleet::testing {
@@ -20,12 +21,16 @@ class FakeResultSink : public worker::ResultSink {
   };
   // Decides each commit's outcome (default: committed). Called with the sink's lock held.
   std::function<worker::CommitOutcome(const Commit&)> answer;
+  // When set, a commit whose guard names another member id than this consumer's now is not made (the group
+  // dropped the worker meanwhile), as TransactionalResultSink does.
+  const worker::RecordConsumer* group = nullptr;
 
   worker::CommitOutcome commit(const std::vector<kafka::OutgoingRecord>& records, const kafka::TopicPartition& tp,
                                int64_t offset, const worker::CommitGuard& guard) override {
     std::lock_guard lock(mu_);
     Commit c{records, tp, offset};
-    if (guard.cancel && guard.cancel->load()) {
+    if ((guard.cancel && guard.cancel->load()) ||
+        (group && !guard.member_id.empty() && group->memberId() != guard.member_id)) {
       c.outcome = worker::CommitOutcome::kNotCommitted;
     } else if (answer) {
       c.outcome = answer(c);
