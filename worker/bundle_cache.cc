@@ -164,7 +164,7 @@ BundleFetch BundleCache::get(const v1::Bundle& bundle) {
     out.error = "bundle sha256 '" + bundle.sha256().substr(0, 80) + "' is not 64 lowercase hex digits";
     return out;
   }
-  const std::string sha = bundle.sha256();
+  const std::string& sha = bundle.sha256();
   out.lease = hold(sha);  // from here on the tree cannot be evicted under this job
   std::shared_ptr<std::mutex> fetching;
   uint64_t n = 0;

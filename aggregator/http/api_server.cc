@@ -173,7 +173,7 @@ struct ApiServer::Impl {
     server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.size() > (256u << 10)) ::malloc_trim(0);
     });
-    server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
       std::string what = "unknown";
       try {
         std::rethrow_exception(ep);
