@@ -44,8 +44,8 @@ std::string takeResult(const kafka::Message& m, std::vector<v1::Result>& results
   bool decoded = r.ParseFromString(m.payload);
   if (!decoded && parseMakingStringsValidUtf8(m.payload, r)) {
     // Workers send valid UTF-8; a result that is not (an older worker) still gets its verdict stored.
-    spdlog::warn("{}[{}]@{}: result text is not valid UTF-8; stored with those bytes replaced by U+FFFD",
-                 m.tp.topic, m.tp.partition, m.offset);
+    spdlog::warn("{}[{}]@{}: result text is not valid UTF-8; stored with those bytes replaced by U+FFFD", m.tp.topic,
+                 m.tp.partition, m.offset);
     decoded = true;
   }
   if (!decoded)

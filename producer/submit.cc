@@ -5,8 +5,8 @@
 
 #include <fstream>
 #include <functional>
-#include <optional>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>

@@ -66,12 +66,11 @@ std::string refusal(const std::string& url, bool allow_file_urls, const std::vec
   }
   if (!url.starts_with("file://")) {
     const std::string origin = urlOrigin(url);
-    if (origin.empty() ||
-        std::find(allowed_origins.begin(), allowed_origins.end(), origin) == allowed_origins.end()) {
+    if (origin.empty() || std::find(allowed_origins.begin(), allowed_origins.end(), origin) == allowed_origins.end()) {
       std::string allowed;
       for (const auto& o : allowed_origins) allowed += (allowed.empty() ? "" : ", ") + o;
       return "bundle URL '" + url.substr(0, 200) + "' is not from an origin this worker fetches from (" +
-                  (allowed.empty() ? "none" : allowed) + "; see --aggregator and --allow-bundle-origin)";
+             (allowed.empty() ? "none" : allowed) + "; see --aggregator and --allow-bundle-origin)";
     }
   }
   return "";
@@ -79,7 +78,8 @@ std::string refusal(const std::string& url, bool allow_file_urls, const std::vec
 
 // Unpacks the archive at `partial` and renames it to `dir`. Returns what went wrong (and leaves nothing at
 // `partial`), or "".
-std::string unpackTo(const std::string& bytes, const fs::path& partial, const fs::path& dir, const BundleLimits& limits) {
+std::string unpackTo(const std::string& bytes, const fs::path& partial, const fs::path& dir,
+                     const BundleLimits& limits) {
   std::error_code ec;
   fs::remove_all(partial, ec);
   try {

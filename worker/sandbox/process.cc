@@ -143,8 +143,8 @@ constexpr size_t kStreams = 2 + kMaxStatusPipes;
 // after its group was killed), answers its gate, and kills its whole process group, once, on timeout, cancel,
 // output flood or a refused gate, saying which in the outcome.
 struct ChildWatch {
-  ChildWatch(const ProcessSpec& spec, pid_t pid, Clock::time_point start, ProcessOutcome& outcome, Fd& out_r,
-             Fd& err_r, std::array<Fd, kMaxStatusPipes>& st_r, Fd& gate_w)
+  ChildWatch(const ProcessSpec& spec, pid_t pid, Clock::time_point start, ProcessOutcome& outcome, Fd& out_r, Fd& err_r,
+             std::array<Fd, kMaxStatusPipes>& st_r, Fd& gate_w)
       : spec(spec),
         pid(pid),
         outcome(outcome),
@@ -196,7 +196,8 @@ struct ChildWatch {
   }
 
   // Reads what the poll found ready, in the stream it belongs to; a closed or failed stream is closed here.
-  void readReady(const std::array<pollfd, kStreams>& pfds, int n, const std::array<size_t, kStreams>& which, int ready) {
+  void readReady(const std::array<pollfd, kStreams>& pfds, int n, const std::array<size_t, kStreams>& which,
+                 int ready) {
     for (int k = 0; k < n && ready > 0; ++k) {
       if (!(pfds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buf[65536];
