@@ -36,6 +36,49 @@ void reportIgnored(const BatchOutcome& outcome, AggregatorMetrics& metrics) {
     metrics.recordsIgnored("duplicate_manifest", 1);
   }
 }
+
+// Decodes a record of the results topic into `results`; what is wrong with it (for the dead letter), or "".
+std::string takeResult(const kafka::Message& m, std::vector<v1::Result>& results) {
+  std::string problem;
+  v1::Result r;
+  bool decoded = r.ParseFromString(m.payload);
+  if (!decoded && parseMakingStringsValidUtf8(m.payload, r)) {
+    // Workers send valid UTF-8; a result that is not (an older worker) still gets its verdict stored.
+    spdlog::warn("{}[{}]@{}: result text is not valid UTF-8; stored with those bytes replaced by U+FFFD", m.tp.topic,
+                 m.tp.partition, m.offset);
+    decoded = true;
+  }
+  if (!decoded)
+    problem = "does not decode as testfleet.v1.Result";
+  else if (r.schema_version() != 1)
+    problem = "unknown schema version " + std::to_string(r.schema_version());
+  else if (r.run_id().empty() || r.job_id().empty())
+    problem = "result without run_id or job_id";
+  else if (std::string wrong = resultPartProblem(r); !wrong.empty())
+    problem = wrong;
+  else
+    results.push_back(std::move(r));
+  return problem;
+}
+
+// Decodes a record of the runs topic into `manifests`; what is wrong with it, or "". A manifest that decodes but
+// contradicts itself sets `problem_kind` to invalid_manifest.
+std::string takeManifest(const std::string& payload, std::vector<v1::RunManifest>& manifests,
+                         std::string& problem_kind) {
+  std::string problem;
+  v1::RunManifest rm;
+  if (!rm.ParseFromString(payload))
+    problem = "does not decode as testfleet.v1.RunManifest";
+  else if (rm.schema_version() != 1)
+    problem = "unknown schema version " + std::to_string(rm.schema_version());
+  else if (rm.run_id().empty())
+    problem = "manifest without run_id";
+  else if (problem = manifestProblem(rm); !problem.empty())
+    problem_kind = "invalid_manifest";
+  else
+    manifests.push_back(std::move(rm));
+  return problem;
+}
 }  // namespace
 
 Ingest::Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics)
@@ -75,36 +118,9 @@ void Ingest::run(const std::atomic<bool>& stop) {
       if (m->payload.size() > settings_.max_record_bytes) {
         problem = "record of " + std::to_string(m->payload.size()) + " bytes is over the limit";
       } else if (m->tp.topic == t.results) {
-        v1::Result r;
-        bool decoded = r.ParseFromString(m->payload);
-        if (!decoded && parseMakingStringsValidUtf8(m->payload, r)) {
-          // Workers send valid UTF-8; a result that is not (an older worker) still gets its verdict stored.
-          spdlog::warn("{}[{}]@{}: result text is not valid UTF-8; stored with those bytes replaced by U+FFFD",
-                       m->tp.topic, m->tp.partition, m->offset);
-          decoded = true;
-        }
-        if (!decoded)
-          problem = "does not decode as testfleet.v1.Result";
-        else if (r.schema_version() != 1)
-          problem = "unknown schema version " + std::to_string(r.schema_version());
-        else if (r.run_id().empty() || r.job_id().empty())
-          problem = "result without run_id or job_id";
-        else if (std::string wrong = resultPartProblem(r); !wrong.empty())
-          problem = wrong;
-        else
-          results.push_back(std::move(r));
+        problem = takeResult(*m, results);
       } else {
-        v1::RunManifest rm;
-        if (!rm.ParseFromString(m->payload))
-          problem = "does not decode as testfleet.v1.RunManifest";
-        else if (rm.schema_version() != 1)
-          problem = "unknown schema version " + std::to_string(rm.schema_version());
-        else if (rm.run_id().empty())
-          problem = "manifest without run_id";
-        else if (problem = manifestProblem(rm); !problem.empty())
-          problem_kind = "invalid_manifest";
-        else
-          manifests.push_back(std::move(rm));
+        problem = takeManifest(m->payload, manifests, problem_kind);
       }
       if (!problem.empty()) {
         spdlog::error("{}[{}]@{}: {}; sent to {}", m->tp.topic, m->tp.partition, m->offset, problem, t.dead_letters);

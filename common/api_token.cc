@@ -13,7 +13,7 @@ std::string readApiToken(const std::filesystem::path& file) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) throw std::invalid_argument(named + ": is empty; put the token in it");
-  const std::string token = text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+  std::string token = text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
   for (unsigned char c : token) {
     if (c <= ' ' || c >= 127) {
       throw std::invalid_argument(named +

@@ -29,7 +29,7 @@ std::string progressLine(const api::RunView& run, std::chrono::milliseconds elap
   char buf[160];
   std::snprintf(buf, sizeof buf, "%s %llu/%llu jobs · %llu failing · %.1f s", bar.c_str(),
                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(expected),
-                static_cast<unsigned long long>(failing), elapsed.count() / 1000.0);
+                static_cast<unsigned long long>(failing), static_cast<double>(elapsed.count()) / 1000.0);
   return buf;
 }
 
@@ -123,13 +123,14 @@ FollowResult followRun(const std::string& run_id, int64_t submitted_at_ms, const
     }
     if (now - start >= settings.deadline) {
       result.outcome = FollowOutcome::kDeadline;
-      result.problem = "deadline of " + seconds(settings.deadline.count()) + " passed: " + last_problem;
+      result.problem =
+          "deadline of " + seconds(static_cast<double>(settings.deadline.count())) + " passed: " + last_problem;
       return result;
     }
     if (now - last_change >= settings.stall_timeout) {
       result.outcome = FollowOutcome::kStalled;
-      result.problem = "no progress for " + seconds(settings.stall_timeout.count()) + ": " + last_problem +
-                       " (are workers running?)";
+      result.problem = "no progress for " + seconds(static_cast<double>(settings.stall_timeout.count())) + ": " +
+                       last_problem + " (are workers running?)";
       return result;
     }
     std::this_thread::sleep_for(settings.poll_interval);

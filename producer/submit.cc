@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -136,9 +137,10 @@ int uploadBundles(const SubmitOptions& options, suite::Suite& suite) {
   if (!options.api_token.empty()) http.setBearerToken(options.api_token);
   for (const auto& [sha, packed] : suite.bundles) {
     const std::string url = options.follow.aggregator_url + "/v1/blobs/" + sha;
-    const HttpResponse r = askStartingAggregator([&] {
+    // The archive by name: clang 14 cannot capture a structured binding in a lambda (C++20 allows it).
+    const HttpResponse r = askStartingAggregator([&, &archive = packed.archive] {
       HttpResponse head = http.head(url);
-      return head.error.empty() && head.status != 200 ? http.put(url, packed.archive, "application/gzip") : head;
+      return head.error.empty() && head.status != 200 ? http.put(url, archive, "application/gzip") : head;
     });
     if (r.error.empty() && r.status == 401) {
       std::cerr << "testfleet: the aggregator at " << options.follow.aggregator_url << " refused the suite's bundle: "
@@ -206,17 +208,55 @@ int expandByListing(const SubmitOptions& options, suite::Suite& suite, const kaf
   return kAllPassed;
 }
 
-}  // namespace
-
-int runSubmit(const SubmitOptions& options) {
-  suite::Suite suite;
+// Reads the suite file; nullopt after listing its problems.
+std::optional<suite::Suite> readSuite(const std::string& file) {
   try {
-    suite = suite::loadSuite(options.suite_file);
+    return suite::loadSuite(file);
   } catch (const suite::SuiteError& e) {
     std::cerr << "testfleet: the suite has problems; nothing was submitted:\n";
     for (const auto& p : e.problems()) std::cerr << "  " << p << "\n";
+    return std::nullopt;
+  }
+}
+
+// Writes the reports asked for with --junit, --json, --markdown and --html. False when one could not be saved.
+bool saveReports(const SubmitOptions& options, const std::string& run_id) {
+  bool reports_ok = true;
+  if (!options.junit_file.empty()) reports_ok &= saveReport(options.follow, run_id, "junit.xml", options.junit_file);
+  if (!options.json_file.empty()) reports_ok &= saveReport(options.follow, run_id, "report.json", options.json_file);
+  if (!options.markdown_file.empty()) {
+    // Appended: $GITHUB_STEP_SUMMARY collects what every step of a job writes.
+    reports_ok &= saveReport(options.follow, run_id, "summary.md", options.markdown_file, true);
+  }
+  if (!options.html_file.empty()) reports_ok &= saveReport(options.follow, run_id, "report.html", options.html_file);
+  return reports_ok;
+}
+
+// --wait: follows the published run to its end, prints the summary and saves the reports. Returns the exit code.
+int waitForVerdict(const SubmitOptions& options, const std::string& run_id, const suite::Plan& plan) {
+  FollowResult followed = followRun(run_id, plan.manifest.submitted_at_ms(), options.follow, std::cerr);
+  if (followed.outcome == FollowOutcome::kRunIdTaken) {
+    std::cerr << "testfleet: " << followed.problem
+              << "; this submission's results are kept out of it. Pick "
+                 "another --run-id, or omit --run-id for a fresh one.\n";
     return kUsageError;
   }
+  if (followed.outcome != FollowOutcome::kCompleted) {
+    std::cerr << "testfleet: run " << run_id << " did not complete: " << followed.problem << "\n";
+    printMissing(options.follow, plan, std::cerr);
+    return kInfrastructure;
+  }
+  std::cout << formatSummary(followed.run) << std::flush;
+  if (!saveReports(options, run_id)) return kInfrastructure;
+  return followed.run.passed.value_or(false) ? kAllPassed : kTestsFailed;
+}
+
+}  // namespace
+
+int runSubmit(const SubmitOptions& options) {
+  const std::optional<suite::Suite> loaded = readSuite(options.suite_file);
+  if (!loaded) return kUsageError;
+  const suite::Suite& suite = *loaded;
   suite::Suite labelled = suite;
   for (const auto& [k, v] : options.labels) labelled.labels[k] = v;
   if (!options.run_id.empty()) {
@@ -268,29 +308,7 @@ int runSubmit(const SubmitOptions& options) {
   std::cout << run_id << "\n" << std::flush;
   if (!options.wait) return kAllPassed;
 
-  FollowResult followed = followRun(run_id, plan.manifest.submitted_at_ms(), options.follow, std::cerr);
-  if (followed.outcome == FollowOutcome::kRunIdTaken) {
-    std::cerr << "testfleet: " << followed.problem
-              << "; this submission's results are kept out of it. Pick "
-                 "another --run-id, or omit --run-id for a fresh one.\n";
-    return kUsageError;
-  }
-  if (followed.outcome != FollowOutcome::kCompleted) {
-    std::cerr << "testfleet: run " << run_id << " did not complete: " << followed.problem << "\n";
-    printMissing(options.follow, plan, std::cerr);
-    return kInfrastructure;
-  }
-  std::cout << formatSummary(followed.run) << std::flush;
-  bool reports_ok = true;
-  if (!options.junit_file.empty()) reports_ok &= saveReport(options.follow, run_id, "junit.xml", options.junit_file);
-  if (!options.json_file.empty()) reports_ok &= saveReport(options.follow, run_id, "report.json", options.json_file);
-  if (!options.markdown_file.empty()) {
-    // Appended: $GITHUB_STEP_SUMMARY collects what every step of a job writes.
-    reports_ok &= saveReport(options.follow, run_id, "summary.md", options.markdown_file, true);
-  }
-  if (!options.html_file.empty()) reports_ok &= saveReport(options.follow, run_id, "report.html", options.html_file);
-  if (!reports_ok) return kInfrastructure;
-  return followed.run.passed.value_or(false) ? kAllPassed : kTestsFailed;
+  return waitForVerdict(options, run_id, plan);
 }
 
 }  // namespace testfleet::producer

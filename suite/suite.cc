@@ -214,31 +214,10 @@ void checkWorkspace(Checker& check, const TestSpec& spec, const SuiteLimits& lim
 std::string bundleFolder(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits,
                          Suite& suite);
 
-void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults, const fs::path& base_dir,
-               const SuiteLimits& limits, Suite& suite) {
-  if (!node.IsMap()) {
-    check.fail(node, "each entry of 'tests' must be a mapping with at least 'name'");
-    return;
-  }
-  std::set<std::string> allowed = kCommonKeys;
-  allowed.insert({"name", "files", "command", "tests", "root", "junit", "bundle", "split"});
-  check.onlyKeys(node, allowed, "a test");
-  TestSpec spec = defaults;
-  spec.line = node.Mark().line + 1;
-  if (auto n = node["name"]) {
-    if (auto s = check.string(n, "name")) spec.name = *s;
-  }
-  if (spec.name.empty()) {
-    check.fail(node, "a test needs a non-empty 'name'");
-    return;
-  }
-  applyCommon(check, node, spec);
-  if (auto n = node["command"]) {
-    if (auto s = check.string(n, "command")) spec.command = *s;
-  }
-  if (auto n = node["tests"]) {
-    if (auto l = check.stringList(n, "tests")) spec.tests = *l;
-  }
+// Where a test's workspace comes from: inline 'files', a 'root' folder bundled here, or a 'bundle' built elsewhere
+// (one of them).
+void parseWorkspace(Checker& check, const YAML::Node& node, const fs::path& base_dir, const SuiteLimits& limits,
+                    Suite& suite, TestSpec& spec) {
   if (auto n = node["files"]) {
     if (auto m = check.stringMap(n, "files")) {
       for (const auto& [path, content] : *m) {
@@ -283,6 +262,53 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
   if ((node["root"] || node["bundle"]) && node["files"]) {
     check.fail(node["files"], "'files' cannot be combined with 'root' or 'bundle' (put the files in the folder)");
   }
+}
+
+// What the test's framework needs from the entry: a framework that can list tests for 'split: test', 'tests' for
+// gtest, a 'command' for shell, something to run for the others.
+void checkFrameworkNeeds(Checker& check, const YAML::Node& node, const TestSpec& spec) {
+  if (spec.split_tests && makeAdapter(spec.framework) && makeAdapter(spec.framework)->listCommand(v1::Job()).empty()) {
+    check.fail(node["split"],
+               "'split: test' works with pytest, unittest, go, gtest and ctest, which can list their "
+               "tests; node and jest split by file (the directory form)");
+  }
+  if (spec.framework == v1::GTEST && spec.tests.empty()) {
+    check.fail(node, "test '" + spec.name + "' uses gtest and needs 'tests': [the test binary, then optional filters]");
+  }
+  if (spec.framework == v1::SHELL && spec.command.empty()) {
+    check.fail(node, "test '" + spec.name + "' uses the shell framework and needs a 'command'");
+  }
+  if (spec.framework != v1::SHELL && spec.files.empty() && spec.tests.empty() && spec.bundle_sha256.empty()) {
+    check.fail(node, "test '" + spec.name + "' needs 'files' (or 'tests') for its framework to run");
+  }
+}
+
+void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults, const fs::path& base_dir,
+               const SuiteLimits& limits, Suite& suite) {
+  if (!node.IsMap()) {
+    check.fail(node, "each entry of 'tests' must be a mapping with at least 'name'");
+    return;
+  }
+  std::set<std::string> allowed = kCommonKeys;
+  allowed.insert({"name", "files", "command", "tests", "root", "junit", "bundle", "split"});
+  check.onlyKeys(node, allowed, "a test");
+  TestSpec spec = defaults;
+  spec.line = node.Mark().line + 1;
+  if (auto n = node["name"]) {
+    if (auto s = check.string(n, "name")) spec.name = *s;
+  }
+  if (spec.name.empty()) {
+    check.fail(node, "a test needs a non-empty 'name'");
+    return;
+  }
+  applyCommon(check, node, spec);
+  if (auto n = node["command"]) {
+    if (auto s = check.string(n, "command")) spec.command = *s;
+  }
+  if (auto n = node["tests"]) {
+    if (auto l = check.stringList(n, "tests")) spec.tests = *l;
+  }
+  parseWorkspace(check, node, base_dir, limits, suite, spec);
   if (auto n = node["junit"]) {
     auto s = check.string(n, "junit");
     if (s && spec.framework != v1::SHELL) {
@@ -301,20 +327,7 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
       check.fail(n, "'split' of a test entry must be 'test' (one job per test case, listed first)");
     }
   }
-  if (spec.split_tests && makeAdapter(spec.framework) && makeAdapter(spec.framework)->listCommand(v1::Job()).empty()) {
-    check.fail(node["split"],
-               "'split: test' works with pytest, unittest, go, gtest and ctest, which can list their "
-               "tests; node and jest split by file (the directory form)");
-  }
-  if (spec.framework == v1::GTEST && spec.tests.empty()) {
-    check.fail(node, "test '" + spec.name + "' uses gtest and needs 'tests': [the test binary, then optional filters]");
-  }
-  if (spec.framework == v1::SHELL && spec.command.empty()) {
-    check.fail(node, "test '" + spec.name + "' uses the shell framework and needs a 'command'");
-  }
-  if (spec.framework != v1::SHELL && spec.files.empty() && spec.tests.empty() && spec.bundle_sha256.empty()) {
-    check.fail(node, "test '" + spec.name + "' needs 'files' (or 'tests') for its framework to run");
-  }
+  checkFrameworkNeeds(check, node, spec);
   checkWorkspace(check, spec, limits);
   suite.tests.push_back(std::move(spec));
 }

@@ -59,6 +59,48 @@ uint64_t treeBytes(const fs::path& dir) {
   return total;
 }
 
+// Why this worker does not fetch from `url`, or "": file:// only when allowed, http(s) only from the allowed origins.
+std::string refusal(const std::string& url, bool allow_file_urls, const std::vector<std::string>& allowed_origins) {
+  if (url.starts_with("file://") && !allow_file_urls) {
+    return "bundle URL is file://, which this worker does not accept (--allow-file-bundles)";
+  }
+  if (!url.starts_with("file://")) {
+    const std::string origin = urlOrigin(url);
+    if (origin.empty() || std::find(allowed_origins.begin(), allowed_origins.end(), origin) == allowed_origins.end()) {
+      std::string allowed;
+      for (const auto& o : allowed_origins) allowed += (allowed.empty() ? "" : ", ") + o;
+      return "bundle URL '" + url.substr(0, 200) + "' is not from an origin this worker fetches from (" +
+             (allowed.empty() ? "none" : allowed) + "; see --aggregator and --allow-bundle-origin)";
+    }
+  }
+  return "";
+}
+
+// Unpacks the archive at `partial` and renames it to `dir`. Returns what went wrong (and leaves nothing at
+// `partial`), or "".
+std::string unpackTo(const std::string& bytes, const fs::path& partial, const fs::path& dir,
+                     const BundleLimits& limits) {
+  std::error_code ec;
+  fs::remove_all(partial, ec);
+  try {
+    unpackBundle(bytes, partial, limits);
+  } catch (const std::exception& e) {
+    fs::remove_all(partial, ec);
+    return std::string("unsafe or damaged bundle: ") + e.what();
+  }
+  fs::permissions(partial,
+                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                      fs::perms::others_exec,
+                  ec);
+  fs::remove_all(dir, ec);  // a tree evicted from the map but not yet from disk
+  fs::rename(partial, dir, ec);
+  if (ec) {
+    fs::remove_all(partial, ec);
+    return "cannot keep the unpacked bundle in " + dir.string() + ": " + ec.message();
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string urlOrigin(const std::string& url) {
@@ -164,7 +206,7 @@ BundleFetch BundleCache::get(const v1::Bundle& bundle) {
     out.error = "bundle sha256 '" + bundle.sha256().substr(0, 80) + "' is not 64 lowercase hex digits";
     return out;
   }
-  const std::string sha = bundle.sha256();
+  const std::string& sha = bundle.sha256();
   out.lease = hold(sha);  // from here on the tree cannot be evicted under this job
   std::shared_ptr<std::mutex> fetching;
   uint64_t n = 0;
@@ -184,20 +226,9 @@ BundleFetch BundleCache::get(const v1::Bundle& bundle) {
       return out;
     }
   }
-  if (bundle.url().starts_with("file://") && !allow_file_urls_) {
-    out.error = "bundle URL is file://, which this worker does not accept (--allow-file-bundles)";
+  if (std::string refused = refusal(bundle.url(), allow_file_urls_, allowed_origins_); !refused.empty()) {
+    out.error = refused;
     return out;
-  }
-  if (!bundle.url().starts_with("file://")) {
-    const std::string origin = urlOrigin(bundle.url());
-    if (origin.empty() ||
-        std::find(allowed_origins_.begin(), allowed_origins_.end(), origin) == allowed_origins_.end()) {
-      std::string allowed;
-      for (const auto& o : allowed_origins_) allowed += (allowed.empty() ? "" : ", ") + o;
-      out.error = "bundle URL '" + bundle.url().substr(0, 200) + "' is not from an origin this worker fetches from (" +
-                  (allowed.empty() ? "none" : allowed) + "; see --aggregator and --allow-bundle-origin)";
-      return out;
-    }
   }
   std::string bytes = fetch(bundle.url(), limits_.max_archive_bytes, out.error);
   if (!out.error.empty()) {
@@ -214,23 +245,8 @@ BundleFetch BundleCache::get(const v1::Bundle& bundle) {
   std::error_code ec;
   fs::create_directories(root_, ec);
   const fs::path partial = root_ / (sha + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(n));
-  fs::remove_all(partial, ec);
-  try {
-    unpackBundle(bytes, partial, limits_);
-  } catch (const std::exception& e) {
-    fs::remove_all(partial, ec);
-    out.error = std::string("unsafe or damaged bundle: ") + e.what();
-    return out;
-  }
-  fs::permissions(partial,
-                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
-                      fs::perms::others_exec,
-                  ec);
-  fs::remove_all(dir, ec);  // a tree evicted from the map but not yet from disk
-  fs::rename(partial, dir, ec);
-  if (ec) {
-    fs::remove_all(partial, ec);
-    out.error = "cannot keep the unpacked bundle in " + dir.string() + ": " + ec.message();
+  if (std::string problem = unpackTo(bytes, partial, dir, limits_); !problem.empty()) {
+    out.error = problem;
     return out;
   }
   {

@@ -86,6 +86,66 @@ void collectArtifacts(const CollectedOutput& collected, uint64_t budget, v1::Res
   }
 }
 
+// The result before anything ran: which tests of which job, run by whom, from when; and the notes on its limits.
+v1::Result startResult(const v1::Job& job, const std::string& worker_id, bool isolated,
+                       std::vector<std::string> notes) {
+  v1::Result r;
+  r.set_schema_version(1);
+  r.set_run_id(job.run_id());
+  r.set_job_id(job.job_id());
+  r.set_attempt(job.attempt());
+  r.set_name(job.name());
+  for (const auto& t : job.tests()) r.add_tests(t);
+  r.set_worker_id(worker_id);
+  r.set_unsandboxed(!isolated);
+  r.set_final(true);
+  r.set_started_at_ms(nowMillis());
+  for (auto& note : notes) r.add_notes(std::move(note));
+  return r;
+}
+
+// Writes the job's scripts into its control folder: test.sh, and setup.sh, teardown.sh and artifacts.txt when the
+// job has them. False when the test command is empty or a script could not be written.
+bool writeScripts(const v1::Job& job, const std::string& test_command, const fs::path& control) {
+  bool scripts_ok = !test_command.empty() && writeNew(control / "test.sh", test_command + "\n", 0644);
+  if (!job.setup().empty()) scripts_ok &= writeNew(control / "setup.sh", job.setup() + "\n", 0644);
+  if (!job.teardown().empty()) scripts_ok &= writeNew(control / "teardown.sh", job.teardown() + "\n", 0644);
+  if (job.artifacts_size() > 0) {
+    std::string patterns;
+    for (const auto& a : job.artifacts()) {
+      if (a.find('\n') == std::string::npos) patterns += a + "\n";
+    }
+    scripts_ok &= writeNew(control / "artifacts.txt", patterns, 0644);
+  }
+  return scripts_ok;
+}
+
+// What the sandbox is asked for: the job's folders, environment and limits, within the worker's settings.
+SandboxSpec sandboxSpec(const v1::Job& job, const JobRunnerSettings& settings, const fs::path& source,
+                        const fs::path& control, const fs::path& out, const std::atomic<bool>& cancel) {
+  const v1::Limits& limits = job.limits();
+  SandboxSpec spec;
+  spec.workspace = source;
+  spec.control = control;
+  spec.output = out;
+  spec.env.insert(job.env().begin(), job.env().end());
+  spec.env["TESTFLEET_RUN_ID"] = job.run_id();
+  spec.env["TESTFLEET_JOB_ID"] = job.job_id();
+  spec.env["TESTFLEET_ATTEMPT"] = std::to_string(job.attempt());
+  spec.timeout = std::chrono::milliseconds(job.timeout_ms());
+  spec.output_limit = settings.output_limit;
+  spec.tmp_bytes = settings.tmp_bytes;
+  spec.workspace_bytes = settings.workspace_bytes;
+  spec.artifact_bytes = job.artifacts_size() > 0 ? settings.artifact_bytes : 0;
+  spec.network = job.network();
+  spec.cancel = &cancel;
+  spec.limits = {limits.memory_bytes(), limits.max_pids(), limits.cpu_millis()};
+  spec.max_file_bytes = settings.max_file_bytes;
+  spec.output_kill_bytes = settings.output_kill_bytes;
+  spec.name = job.job_id();
+  return spec;
+}
+
 }  // namespace
 
 JobRunner::JobRunner(JobRunnerSettings settings, Sandbox& sandbox)
@@ -99,20 +159,8 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
   v1::Job job = submitted;
   std::vector<std::string> notes;
   const std::string refusal = applyCeilings(job, settings_.defaults, settings_.ceilings, notes);
-  const v1::Limits& limits = job.limits();
   job.mutable_limits()->set_output_bytes(settings_.output_kill_bytes);
-  v1::Result r;
-  r.set_schema_version(1);
-  r.set_run_id(job.run_id());
-  r.set_job_id(job.job_id());
-  r.set_attempt(job.attempt());
-  r.set_name(job.name());
-  for (const auto& t : job.tests()) r.add_tests(t);
-  r.set_worker_id(settings_.worker_id);
-  r.set_unsandboxed(!sandbox_.isolated());
-  r.set_final(true);
-  r.set_started_at_ms(nowMillis());
-  for (auto& note : notes) r.add_notes(std::move(note));
+  v1::Result r = startResult(job, settings_.worker_id, sandbox_.isolated(), std::move(notes));
 
   const fs::path dir = settings_.work_root / (std::to_string(::getpid()) + "-" + std::to_string(sequence_++));
   const fs::path ws = dir / "work", control = dir / "control", out = dir / "out";
@@ -154,40 +202,13 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
     fail(v1::FAILED, "workspace", problem);
   } else {
     const std::string test_command = job.list_tests() ? adapter->listCommand(job) : adapter->command(job);
-    bool scripts_ok = !test_command.empty() && writeNew(control / "test.sh", test_command + "\n", 0644);
-    if (!job.setup().empty()) scripts_ok &= writeNew(control / "setup.sh", job.setup() + "\n", 0644);
-    if (!job.teardown().empty()) scripts_ok &= writeNew(control / "teardown.sh", job.teardown() + "\n", 0644);
-    if (job.artifacts_size() > 0) {
-      std::string patterns;
-      for (const auto& a : job.artifacts()) {
-        if (a.find('\n') == std::string::npos) patterns += a + "\n";
-      }
-      scripts_ok &= writeNew(control / "artifacts.txt", patterns, 0644);
-    }
+    const bool scripts_ok = writeScripts(job, test_command, control);
     if (test_command.empty()) {
       fail(v1::FAILED, "test", "the " + std::string(adapter->name()) + " adapter cannot list tests (split: test)");
     } else if (!scripts_ok) {
       fail(v1::ERROR, "workspace", "cannot write the job's scripts under " + control.string());
     } else {
-      SandboxSpec spec;
-      spec.workspace = source;
-      spec.control = control;
-      spec.output = out;
-      spec.env.insert(job.env().begin(), job.env().end());
-      spec.env["TESTFLEET_RUN_ID"] = job.run_id();
-      spec.env["TESTFLEET_JOB_ID"] = job.job_id();
-      spec.env["TESTFLEET_ATTEMPT"] = std::to_string(job.attempt());
-      spec.timeout = std::chrono::milliseconds(job.timeout_ms());
-      spec.output_limit = settings_.output_limit;
-      spec.tmp_bytes = settings_.tmp_bytes;
-      spec.workspace_bytes = settings_.workspace_bytes;
-      spec.artifact_bytes = job.artifacts_size() > 0 ? settings_.artifact_bytes : 0;
-      spec.network = job.network();
-      spec.cancel = &cancel;
-      spec.limits = {limits.memory_bytes(), limits.max_pids(), limits.cpu_millis()};
-      spec.max_file_bytes = settings_.max_file_bytes;
-      spec.output_kill_bytes = settings_.output_kill_bytes;
-      spec.name = job.job_id();
+      const SandboxSpec spec = sandboxSpec(job, settings_, source, control, out, cancel);
       Evidence ev;
       ev.sandbox = sandbox_.run(spec);
       ev.format = job.list_tests() ? ReportFormat::kNone : adapter->report(job);

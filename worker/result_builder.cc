@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <sstream>
 
 #include "common/go_test_reader.h"
@@ -51,6 +52,59 @@ v1::TestCase wholeJobCase(const v1::Job& job, v1::Verdict verdict, const std::st
   return c;
 }
 
+// Adds the per-test results of the framework's report, when it wrote one. Returns what is wrong with the report,
+// or "".
+std::string addReportedCases(const Evidence& ev, v1::Result& r) {
+  std::string report_problem;
+  if (ev.report && ev.format != ReportFormat::kNone) {
+    JunitParse parsed = ev.format == ReportFormat::kGoTestJson ? readGoTestJson(*ev.report)
+                        : ev.format == ReportFormat::kJestJson ? readJestJson(*ev.report)
+                                                               : readJunit(*ev.report);
+    for (auto& c : parsed.cases) *r.add_cases() = std::move(c);
+    report_problem = parsed.error;
+  }
+  return report_problem;
+}
+
+// Sets the verdict, stage and error of the result (and the whole-job case when there is no other).
+using Finish = std::function<void(v1::Verdict, const std::string& stage, const std::string& error)>;
+
+// The verdict once the test stage reported its exit code (ev.stages.test_exit is set): a crash the shell reported
+// as 128 + n, else the exit code against the report's cases.
+void finishByExitCode(const Evidence& ev, const std::string& report_problem, v1::Result& r, const Finish& finish) {
+  const int code = *ev.stages.test_exit;
+  // The test command runs under /bin/sh, which reports a child killed by signal n as exit code 128 + n. For the
+  // signals that mean a crash, that is what it was.
+  if (const int sig = code - 128; sig == SIGILL || sig == SIGABRT || sig == SIGBUS || sig == SIGFPE || sig == SIGKILL ||
+                                  sig == SIGSEGV || sig == SIGSYS) {
+    r.set_exit_code(code);
+    r.set_signal(sig);
+    return finish(v1::CRASHED, "test",
+                  "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) +
+                      "; the shell reported exit code " + std::to_string(code) + ")");
+  }
+  r.set_exit_code(code);
+  r.set_signal(0);
+  bool any_failed = false, all_skipped = r.cases_size() > 0;
+  for (const auto& c : r.cases()) {
+    any_failed |= isFailing(c.status());
+    all_skipped &= c.status() == v1::SKIPPED;
+  }
+  const bool expects_report = ev.format != ReportFormat::kNone;
+  if (expects_report && !ev.report && code != 0) {
+    return finish(v1::FAILED, "test", "exit code " + std::to_string(code) + " and no report was written");
+  }
+  if (!report_problem.empty() && code == 0) return finish(v1::FAILED, "test", "bad report: " + report_problem);
+  if (code != 0 || any_failed) {
+    std::string error = "exit code " + std::to_string(code);
+    if (code != 0 && !any_failed && r.cases_size() > 0) error += " although every reported test passed";
+    if (code == 0) error = "the report has failing tests";
+    return finish(v1::FAILED, "test", error);
+  }
+  if (expects_report && r.cases_size() == 0) return finish(v1::FAILED, "test", "the framework ran no tests");
+  finish(all_skipped ? v1::SKIPPED : v1::PASSED, "test", "");
+}
+
 }  // namespace
 
 void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::Result& r) {
@@ -89,14 +143,7 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
   }
 
   // Per-test results from the framework's report, when it wrote one, even for a run that then timed out.
-  std::string report_problem;
-  if (ev.report && ev.format != ReportFormat::kNone) {
-    JunitParse parsed = ev.format == ReportFormat::kGoTestJson ? readGoTestJson(*ev.report)
-                        : ev.format == ReportFormat::kJestJson ? readJestJson(*ev.report)
-                                                               : readJunit(*ev.report);
-    for (auto& c : parsed.cases) *r.add_cases() = std::move(c);
-    report_problem = parsed.error;
-  }
+  const std::string report_problem = addReportedCases(ev, r);
 
   if (sb.end == End::kTimedOut) {
     return finish(v1::TIMEOUT, ev.stages.test_exit || ev.stages.test_signal ? "teardown" : "test",
@@ -122,37 +169,7 @@ void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::
                   "the test ended without a status (sandbox exit " + std::to_string(sb.exit_code) + ", signal " +
                       std::to_string(sb.signal) + ")");
   }
-  const int code = *ev.stages.test_exit;
-  // The test command runs under /bin/sh, which reports a child killed by signal n as exit code 128 + n. For the
-  // signals that mean a crash, that is what it was.
-  if (const int sig = code - 128; sig == SIGILL || sig == SIGABRT || sig == SIGBUS || sig == SIGFPE || sig == SIGKILL ||
-                                  sig == SIGSEGV || sig == SIGSYS) {
-    r.set_exit_code(code);
-    r.set_signal(sig);
-    return finish(v1::CRASHED, "test",
-                  "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) +
-                      "; the shell reported exit code " + std::to_string(code) + ")");
-  }
-  r.set_exit_code(code);
-  r.set_signal(0);
-  bool any_failed = false, all_skipped = r.cases_size() > 0;
-  for (const auto& c : r.cases()) {
-    any_failed |= isFailing(c.status());
-    all_skipped &= c.status() == v1::SKIPPED;
-  }
-  const bool expects_report = ev.format != ReportFormat::kNone;
-  if (expects_report && !ev.report && code != 0) {
-    return finish(v1::FAILED, "test", "exit code " + std::to_string(code) + " and no report was written");
-  }
-  if (!report_problem.empty() && code == 0) return finish(v1::FAILED, "test", "bad report: " + report_problem);
-  if (code != 0 || any_failed) {
-    std::string error = "exit code " + std::to_string(code);
-    if (code != 0 && !any_failed && r.cases_size() > 0) error += " although every reported test passed";
-    if (code == 0) error = "the report has failing tests";
-    return finish(v1::FAILED, "test", error);
-  }
-  if (expects_report && r.cases_size() == 0) return finish(v1::FAILED, "test", "the framework ran no tests");
-  finish(all_skipped ? v1::SKIPPED : v1::PASSED, "test", "");
+  finishByExitCode(ev, report_problem, r, finish);
 }
 
 }  // namespace testfleet::worker

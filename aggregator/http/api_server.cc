@@ -71,6 +71,14 @@ struct ApiServer::Impl {
     // Bodies are read only by the blob endpoint (refusalBeforeBody), which checks its own limit before reading.
     server.set_payload_max_length(settings.blobs ? settings.blobs->settings().max_bytes : 0);
     if (settings.blobs) addBlobRoutes(server, *settings.blobs);
+    serviceRoutes();
+    listRoutes();
+    runRoutes();
+    afterRouting();
+  }
+
+  // Health, readiness and Prometheus metrics.
+  void serviceRoutes() {
     server.Get("/healthz",
                [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
     server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
@@ -81,6 +89,10 @@ struct ApiServer::Impl {
     server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics.serialize(), "text/plain; version=0.0.4");
     });
+  }
+
+  // Lists across runs: recent runs, and a suite's job and test durations (the producer's history).
+  void listRoutes() {
     server.Get("/v1/runs", [this](const httplib::Request& req, httplib::Response& res) {
       size_t limit = 50;
       if (req.has_param("limit")) {
@@ -120,6 +132,10 @@ struct ApiServer::Impl {
       for (const auto& [test, ms] : store.testDurations(suite, runs)) tests[test] = ms;
       res.set_content(dump({{"suite", suite}, {"runs", runs}, {"jobs", jobs}, {"tests", tests}}), "application/json");
     });
+  }
+
+  // One run: its state and results, its reports in every format, a job's artifacts.
+  void runRoutes() {
     server.Get(R"(/v1/runs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       if (req.get_param_value("jobs") == "false") {
         // Progress only (what `submit --wait` polls twice a second): no results are read or summarised.
@@ -167,13 +183,17 @@ struct ApiServer::Impl {
         res.set_content(htmlReport(run, s, results), "text/html; charset=utf-8");
       });
     });
+  }
+
+  // After every request: memory handed back after large answers; an exception answered with 500.
+  void afterRouting() {
     // A full run report is built as a JSON tree many times its text size on whichever pool thread serves it;
     // glibc keeps such freed memory in that thread's arena. Hand it back after large answers, or resident memory
     // ratchets up with every pool thread that once served a big run (measured: +9 MiB per 2,000-job report).
     server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.size() > (256u << 10)) ::malloc_trim(0);
     });
-    server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
       std::string what = "unknown";
       try {
         std::rethrow_exception(ep);

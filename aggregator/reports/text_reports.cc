@@ -54,6 +54,26 @@ std::vector<CaseRef> slowest(const std::vector<v1::Result>& results, size_t n) {
   return all;
 }
 
+// Duration chart: the longest jobs' wall time as horizontal bars (inline SVG, no scripts).
+void writeDurationChart(std::ostream& h, const std::vector<v1::Result>& results) {
+  std::vector<const v1::Result*> jobs;
+  jobs.reserve(results.size());
+  for (const auto& r : results) jobs.push_back(&r);
+  std::sort(jobs.begin(), jobs.end(), [](auto* a, auto* b) { return a->usage().wall_ms() > b->usage().wall_ms(); });
+  if (jobs.size() > 25) jobs.resize(25);
+  const double longest = jobs.empty() ? 1.0 : std::max(1u, jobs.front()->usage().wall_ms());
+  h << "<h2>Job durations</h2>\n<svg id=\"chart\" width=\"100%\" viewBox=\"0 0 800 " << jobs.size() * 20 + 10
+    << "\" role=\"img\" aria-label=\"job durations\">\n";
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const double w = 500.0 * jobs[i]->usage().wall_ms() / longest;
+    h << "<text class=\"barlabel\" x=\"0\" y=\"" << i * 20 + 14 << "\">"
+      << htmlText(keepHeadAndTail(jobs[i]->name(), 40)) << "</text><rect class=\"bar\" x=\"260\" y=\"" << i * 20 + 3
+      << "\" width=\"" << std::max(1.0, w) << "\" height=\"14\"/><text class=\"barlabel\" x=\"" << 265 + w << "\" y=\""
+      << i * 20 + 14 << "\">" << seconds(jobs[i]->usage().wall_ms()) << "</text>\n";
+  }
+  h << "</svg>\n";
+}
+
 }  // namespace
 
 std::string markdownReport(const RunInfo& run, const Summary& s, const std::vector<v1::Result>& results) {
@@ -154,22 +174,8 @@ std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v
   }
   h << "</table>\n";
 
-  // Duration chart: the longest jobs' wall time as horizontal bars (inline SVG, no scripts).
-  std::vector<const v1::Result*> jobs;
-  for (const auto& r : results) jobs.push_back(&r);
-  std::sort(jobs.begin(), jobs.end(), [](auto* a, auto* b) { return a->usage().wall_ms() > b->usage().wall_ms(); });
-  if (jobs.size() > 25) jobs.resize(25);
-  const double longest = jobs.empty() ? 1.0 : std::max(1u, jobs.front()->usage().wall_ms());
-  h << "<h2>Job durations</h2>\n<svg id=\"chart\" width=\"100%\" viewBox=\"0 0 800 " << jobs.size() * 20 + 10
-    << "\" role=\"img\" aria-label=\"job durations\">\n";
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    const double w = 500.0 * jobs[i]->usage().wall_ms() / longest;
-    h << "<text class=\"barlabel\" x=\"0\" y=\"" << i * 20 + 14 << "\">"
-      << htmlText(keepHeadAndTail(jobs[i]->name(), 40)) << "</text><rect class=\"bar\" x=\"260\" y=\"" << i * 20 + 3
-      << "\" width=\"" << std::max(1.0, w) << "\" height=\"14\"/><text class=\"barlabel\" x=\"" << 265 + w << "\" y=\""
-      << i * 20 + 14 << "\">" << seconds(jobs[i]->usage().wall_ms()) << "</text>\n";
-  }
-  h << "</svg>\n</body></html>\n";
+  writeDurationChart(h, results);
+  h << "</body></html>\n";
   return h.str();
 }
 

@@ -329,6 +329,7 @@ std::optional<v1::Framework> frameworkFromName(std::string_view name) {
 
 std::vector<std::string> frameworkNames() {
   std::vector<std::string> out;
+  out.reserve(kKnown.size());
   for (const auto& k : kKnown) out.emplace_back(k.name);
   return out;
 }

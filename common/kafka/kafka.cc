@@ -257,6 +257,7 @@ void Producer::flush(std::chrono::milliseconds timeout) {
 namespace {
 std::vector<RdKafka::TopicPartition*> toRd(const std::vector<TopicPartition>& tps) {
   std::vector<RdKafka::TopicPartition*> out;
+  out.reserve(tps.size());
   for (const auto& tp : tps) out.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
   return out;
 }
@@ -266,6 +267,7 @@ void destroy(std::vector<RdKafka::TopicPartition*>& tps) {
 }
 std::vector<TopicPartition> fromRd(const std::vector<RdKafka::TopicPartition*>& tps) {
   std::vector<TopicPartition> out;
+  out.reserve(tps.size());
   for (auto* tp : tps) out.push_back({tp->topic(), tp->partition()});
   return out;
 }
@@ -462,7 +464,7 @@ void TransactionalProducer::commit(const std::vector<OutgoingRecord>& records,
     return Error(failure.what(), kind);
   };
   // Before the commit was asked for: nothing can have been written.
-  auto abortWith = [&](Error failure) -> Error {
+  auto abortWith = [&](const Error& failure) -> Error {
     if (failure.isFatal()) return rebuildAfter(failure, Error::Kind::kAbortable);
     if (RdKafka::Error* e = p.abort_transaction(30000)) {
       Error abort_failure = toError("abort_transaction", e);
@@ -485,6 +487,7 @@ void TransactionalProducer::commit(const std::vector<OutgoingRecord>& records,
   }
   if (!offsets.empty()) {
     std::vector<RdKafka::TopicPartition*> rd;
+    rd.reserve(offsets.size());
     for (const auto& [tp, off] : offsets) rd.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition, off));
     std::unique_ptr<RdKafka::ConsumerGroupMetadata> md(consumer.impl_->handle->groupMetadata());
     RdKafka::Error* e = p.send_offsets_to_transaction(rd, md.get(), 30000);
@@ -541,6 +544,7 @@ PartitionReader::~PartitionReader() {
 
 void PartitionReader::assign(const std::map<TopicPartition, int64_t>& start) {
   std::vector<RdKafka::TopicPartition*> rd;
+  rd.reserve(start.size());
   for (const auto& [tp, off] : start) {
     rd.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition,
                                                  off == kBeginning ? RdKafka::Topic::OFFSET_BEGINNING : off));

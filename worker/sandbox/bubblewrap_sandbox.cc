@@ -128,6 +128,45 @@ SandboxOutcome setupFailure(SandboxOutcome::End end, std::string why) {
   return out;
 }
 
+// /tmp and the job's folders inside the sandbox, from the descriptors run() hands down (kWorkspaceFd, kControlFd,
+// kStageRunnerFd).
+void addJobFolders(std::vector<std::string>& args, const SandboxSpec& spec) {
+  args.insert(args.end(), {"--size", std::to_string(spec.tmp_bytes), "--tmpfs", "/tmp"});
+  // /work is a tmpfs of bounded size inside the sandbox (it counts against the job's memory limit); the stage
+  // runner fills it from the job's files, bound read-only, so the test never writes to the worker's disk. /tf-out,
+  // where the framework writes its report, is one too: the stage runner sends its contents back over a pipe.
+  args.insert(args.end(), {"--ro-bind-fd", std::to_string(kWorkspaceFd), "/tf-src"});
+  args.insert(args.end(), {"--size", std::to_string(spec.workspace_bytes), "--perms", "0777", "--tmpfs", "/work"});
+  args.insert(args.end(), {"--ro-bind-fd", std::to_string(kControlFd), "/tf"});
+  args.insert(args.end(), {"--size", std::to_string(spec.out_bytes), "--perms", "0777", "--tmpfs", "/tf-out"});
+  args.insert(args.end(),
+              {"--perms", "0555", "--ro-bind-data", std::to_string(kStageRunnerFd), "/tf-bin/stage-runner"});
+}
+
+// The job's clean environment: a few variables of ours (TESTFLEET_CACHE when the shared cache is mounted), then the
+// job's own, which may override them.
+void addEnvironment(std::vector<std::string>& args, const SandboxSpec& spec, bool cache) {
+  std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
+                                            {"HOME", "/tmp"},
+                                            {"TMPDIR", "/tmp"},
+                                            {"LANG", "C.UTF-8"},
+                                            {"TESTFLEET", "1"},
+                                            {"TF_OUT", "/tf-out"}};
+  if (cache) env["TESTFLEET_CACHE"] = "/cache";
+  for (const auto& [k, v] : spec.env) env[k] = v;
+  for (const auto& [k, v] : env) args.insert(args.end(), {"--setenv", k, v});
+}
+
+// Ends what is left in the job's cgroup and takes the usage it measured into the outcome.
+void recordUsage(JobCgroup& cgroup, SandboxOutcome& out) {
+  cgroup.killAll();  // anything that escaped the process group (setsid, double fork) ends with the job
+  CgroupUsage usage = cgroup.usage();
+  out.limits_enforced = true;
+  out.oom_killed = usage.oom_killed;
+  if (usage.peak_memory_bytes) out.peak_memory_bytes = usage.peak_memory_bytes;
+  if (usage.cpu_ns) out.cpu_ms = static_cast<uint32_t>(usage.cpu_ns / 1000000);
+}
+
 }  // namespace
 
 BubblewrapSandbox::BubblewrapSandbox(BubblewrapSettings settings, CgroupDriver* cgroups)
@@ -168,30 +207,13 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     args.insert(args.end(), {"--ro-bind-data", std::to_string(kResolvConfFd), "/etc/resolv.conf"});
     args.insert(args.end(), {"--block-fd", std::to_string(kGateFd)});
   }
-  args.insert(args.end(), {"--size", std::to_string(spec.tmp_bytes), "--tmpfs", "/tmp"});
-  // /work is a tmpfs of bounded size inside the sandbox (it counts against the job's memory limit); the stage
-  // runner fills it from the job's files, bound read-only, so the test never writes to the worker's disk. /tf-out,
-  // where the framework writes its report, is one too: the stage runner sends its contents back over a pipe.
-  args.insert(args.end(), {"--ro-bind-fd", std::to_string(kWorkspaceFd), "/tf-src"});
-  args.insert(args.end(), {"--size", std::to_string(spec.workspace_bytes), "--perms", "0777", "--tmpfs", "/work"});
-  args.insert(args.end(), {"--ro-bind-fd", std::to_string(kControlFd), "/tf"});
-  args.insert(args.end(), {"--size", std::to_string(spec.out_bytes), "--perms", "0777", "--tmpfs", "/tf-out"});
-  args.insert(args.end(),
-              {"--perms", "0555", "--ro-bind-data", std::to_string(kStageRunnerFd), "/tf-bin/stage-runner"});
+  addJobFolders(args, spec);
   if (cache.get() >= 0) {
     ps.inherit_fds.push_back({kCacheFd, cache.get()});
     args.insert(args.end(), {"--ro-bind-fd", std::to_string(kCacheFd), "/cache"});
   }
   args.insert(args.end(), {"--chdir", "/work", "--clearenv"});
-  std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
-                                            {"HOME", "/tmp"},
-                                            {"TMPDIR", "/tmp"},
-                                            {"LANG", "C.UTF-8"},
-                                            {"TESTFLEET", "1"},
-                                            {"TF_OUT", "/tf-out"}};
-  if (cache.get() >= 0) env["TESTFLEET_CACHE"] = "/cache";
-  for (const auto& [k, v] : spec.env) env[k] = v;
-  for (const auto& [k, v] : env) args.insert(args.end(), {"--setenv", k, v});
+  addEnvironment(args, spec, cache.get() >= 0);
   OwnedFd seccomp;
   if (seccomp_) {
     seccomp = OwnedFd(seccomp_->openForChild());
@@ -230,14 +252,7 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     unset_up = "bubblewrap could not set up the sandbox: " + po.stderr_text;
   }
   SandboxOutcome out = stageRunnerOutcome(std::move(po), std::move(unset_up));
-  if (cgroup) {
-    cgroup->killAll();  // anything that escaped the process group (setsid, double fork) ends with the job
-    CgroupUsage usage = cgroup->usage();
-    out.limits_enforced = true;
-    out.oom_killed = usage.oom_killed;
-    if (usage.peak_memory_bytes) out.peak_memory_bytes = usage.peak_memory_bytes;
-    if (usage.cpu_ns) out.cpu_ms = static_cast<uint32_t>(usage.cpu_ns / 1000000);
-  }
+  if (cgroup) recordUsage(*cgroup, out);
   lease.reset();
   return out;
 }

@@ -136,6 +136,146 @@ class PrefixOutput {
   std::string text_;
   bool overflowed_ = false;
 };
+
+constexpr size_t kStreams = 2 + kMaxStatusPipes;
+
+// The parent's side of a started child: reads its stdout, stderr and status pipes until all are closed (or 5 s
+// after its group was killed), answers its gate, and kills its whole process group, once, on timeout, cancel,
+// output flood or a refused gate, saying which in the outcome.
+struct ChildWatch {
+  ChildWatch(const ProcessSpec& spec, pid_t pid, Clock::time_point start, ProcessOutcome& outcome, Fd& out_r, Fd& err_r,
+             std::array<Fd, kMaxStatusPipes>& st_r, Fd& gate_w)
+      : spec(spec),
+        pid(pid),
+        outcome(outcome),
+        nstatus(spec.status_pipes.size()),
+        deadline(start + spec.timeout),
+        fds{&out_r, &err_r, &st_r[0], &st_r[1], &st_r[2], &st_r[3]},
+        gate_w(gate_w),
+        out(spec.output_limit),
+        err(spec.output_limit),
+        gate_pending(gate_w.get() >= 0) {
+    for (const auto& p : spec.status_pipes) status.emplace_back(p.limit);
+  }
+
+  void killGroup() {
+    if (!killed) ::kill(-pid, SIGKILL);
+    killed = true;
+    killed_at = Clock::now();
+  }
+
+  // Asks the gate about what the first status pipe carried so far: opens it, kills the group, or waits for more.
+  void askGate() {
+    std::string why;
+    const auto answer = spec.gate.decide(nstatus > 0 ? status[0].text() : std::string(), why);
+    if (answer == ProcessGate::Answer::kWait) return;
+    gate_pending = false;
+    if (answer == ProcessGate::Answer::kOpen) {
+      (void)!::write(gate_w.get(), "1", 1);
+    } else {
+      outcome.gate_refusal = why.empty() ? "refused" : why;
+      killGroup();
+    }
+    gate_w.reset();
+  }
+
+  // Kills the group when the deadline has passed, the job was cancelled or its output is a flood.
+  void enforceLimits(Clock::time_point now) {
+    if (!killed && spec.timeout.count() > 0 && now >= deadline) {
+      outcome.timed_out = true;
+      killGroup();
+    }
+    if (!killed && spec.cancel && spec.cancel->load()) {
+      outcome.cancelled = true;
+      killGroup();
+    }
+    if (!killed && spec.output_kill_bytes > 0 && out.total() + err.total() > spec.output_kill_bytes) {
+      outcome.flooded = true;
+      killGroup();
+    }
+  }
+
+  // Reads what the poll found ready, in the stream it belongs to; a closed or failed stream is closed here.
+  void readReady(const std::array<pollfd, kStreams>& pfds, int n, const std::array<size_t, kStreams>& which,
+                 int ready) {
+    for (int k = 0; k < n && ready > 0; ++k) {
+      if (!(pfds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[65536];
+      ssize_t got = ::read(pfds[k].fd, buf, sizeof buf);
+      const size_t stream = which[k];
+      if (got > 0) {
+        if (stream == 0)
+          out.append(buf, static_cast<size_t>(got));
+        else if (stream == 1)
+          err.append(buf, static_cast<size_t>(got));
+        else
+          status[stream - 2].append(buf, static_cast<size_t>(got));
+        if (stream == 2 && gate_pending && !killed) askGate();
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        fds[stream]->reset();
+      }
+    }
+  }
+
+  void readUntilClosed() {
+    for (;;) {
+      std::array<pollfd, kStreams> pfds{};
+      int n = 0;
+      std::array<size_t, kStreams> which{};
+      for (size_t i = 0; i < kStreams; ++i) {
+        if (fds[i]->get() >= 0) {
+          pfds[n] = {fds[i]->get(), POLLIN, 0};
+          which[n++] = i;
+        }
+      }
+      if (n == 0) break;
+      auto now = Clock::now();
+      enforceLimits(now);
+      int wait_ms = 100;
+      if (!killed && spec.timeout.count() > 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+        wait_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 100));
+      }
+      int ready = ::poll(pfds.data(), n, wait_ms);
+      if (ready < 0 && errno != EINTR) break;
+      readReady(pfds, n, which, ready);
+      // A killed tree may leave a descendant holding the pipes open outside the group: stop reading then.
+      if (killed && Clock::now() - killed_at > std::chrono::seconds(5)) break;
+    }
+  }
+
+  const ProcessSpec& spec;
+  const pid_t pid;
+  ProcessOutcome& outcome;
+  const size_t nstatus;
+  const Clock::time_point deadline;
+  std::array<Fd*, kStreams> fds;
+  Fd& gate_w;
+  BoundedOutput out, err;
+  std::vector<PrefixOutput> status;
+  bool killed = false;
+  Clock::time_point killed_at;
+  bool gate_pending;
+};
+
+// Waits for the child and records how it ended, its wall time (from `start`) and its resource use; kills what is
+// left of its group unless that was done already.
+void reapChild(pid_t pid, bool killed, Clock::time_point start, ProcessOutcome& outcome) {
+  int wstatus = 0;
+  rusage usage{};
+  while (::wait4(pid, &wstatus, 0, &usage) < 0 && errno == EINTR) {
+  }
+  if (!killed) ::kill(-pid, SIGKILL);  // whatever of the group is left once the leader ended
+  outcome.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  if (WIFEXITED(wstatus)) {
+    outcome.exit_code = WEXITSTATUS(wstatus);
+  } else if (WIFSIGNALED(wstatus)) {
+    outcome.signal = WTERMSIG(wstatus);
+  }
+  outcome.cpu_ms = static_cast<uint32_t>((usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 +
+                                         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000);
+  outcome.max_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+}
 }  // namespace
 
 void BoundedOutput::append(const char* data, size_t n) {
@@ -200,101 +340,12 @@ ProcessOutcome runProcess(const ProcessSpec& spec) {
   gate_r.reset();
   for (auto& w : st_w) w.reset();
 
-  constexpr size_t kStreams = 2 + kMaxStatusPipes;
-  BoundedOutput out(spec.output_limit), err(spec.output_limit);
-  std::vector<PrefixOutput> status;
-  for (const auto& p : spec.status_pipes) status.emplace_back(p.limit);
-  std::array<Fd*, kStreams> fds{&out_r, &err_r, &st_r[0], &st_r[1], &st_r[2], &st_r[3]};
-  const auto deadline = start + spec.timeout;
-  bool killed = false;
-  Clock::time_point killed_at;
-  auto killGroup = [&] {
-    if (!killed) ::kill(-pid, SIGKILL);
-    killed = true;
-    killed_at = Clock::now();
-  };
-  bool gate_pending = gate_w.get() >= 0;
-  auto askGate = [&] {
-    std::string why;
-    const auto answer = spec.gate.decide(nstatus > 0 ? status[0].text() : std::string(), why);
-    if (answer == ProcessGate::Answer::kWait) return;
-    gate_pending = false;
-    if (answer == ProcessGate::Answer::kOpen) {
-      (void)!::write(gate_w.get(), "1", 1);
-    } else {
-      outcome.gate_refusal = why.empty() ? "refused" : why;
-      killGroup();
-    }
-    gate_w.reset();
-  };
-  for (;;) {
-    std::array<pollfd, kStreams> pfds{};
-    int n = 0;
-    std::array<size_t, kStreams> which{};
-    for (size_t i = 0; i < kStreams; ++i) {
-      if (fds[i]->get() >= 0) {
-        pfds[n] = {fds[i]->get(), POLLIN, 0};
-        which[n++] = i;
-      }
-    }
-    if (n == 0) break;
-    auto now = Clock::now();
-    if (!killed && spec.timeout.count() > 0 && now >= deadline) {
-      outcome.timed_out = true;
-      killGroup();
-    }
-    if (!killed && spec.cancel && spec.cancel->load()) {
-      outcome.cancelled = true;
-      killGroup();
-    }
-    if (!killed && spec.output_kill_bytes > 0 && out.total() + err.total() > spec.output_kill_bytes) {
-      outcome.flooded = true;
-      killGroup();
-    }
-    int wait_ms = 100;
-    if (!killed && spec.timeout.count() > 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-      wait_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 100));
-    }
-    int ready = ::poll(pfds.data(), n, wait_ms);
-    if (ready < 0 && errno != EINTR) break;
-    for (int k = 0; k < n && ready > 0; ++k) {
-      if (!(pfds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[65536];
-      ssize_t got = ::read(pfds[k].fd, buf, sizeof buf);
-      const size_t stream = which[k];
-      if (got > 0) {
-        if (stream == 0)
-          out.append(buf, static_cast<size_t>(got));
-        else if (stream == 1)
-          err.append(buf, static_cast<size_t>(got));
-        else
-          status[stream - 2].append(buf, static_cast<size_t>(got));
-        if (stream == 2 && gate_pending && !killed) askGate();
-      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-        fds[stream]->reset();
-      }
-    }
-    // A killed tree may leave a descendant holding the pipes open outside the group: stop reading then.
-    if (killed && Clock::now() - killed_at > std::chrono::seconds(5)) break;
-  }
-  int wstatus = 0;
-  rusage usage{};
-  while (::wait4(pid, &wstatus, 0, &usage) < 0 && errno == EINTR) {
-  }
-  if (!killed) ::kill(-pid, SIGKILL);  // whatever of the group is left once the leader ended
-  outcome.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-  if (WIFEXITED(wstatus)) {
-    outcome.exit_code = WEXITSTATUS(wstatus);
-  } else if (WIFSIGNALED(wstatus)) {
-    outcome.signal = WTERMSIG(wstatus);
-  }
-  outcome.cpu_ms = static_cast<uint32_t>((usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 +
-                                         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000);
-  outcome.max_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
-  outcome.stdout_text = out.text();
-  outcome.stderr_text = err.text();
-  for (auto& st : status) {
+  ChildWatch watch(spec, pid, start, outcome, out_r, err_r, st_r, gate_w);
+  watch.readUntilClosed();
+  reapChild(pid, watch.killed, start, outcome);
+  outcome.stdout_text = watch.out.text();
+  outcome.stderr_text = watch.err.text();
+  for (auto& st : watch.status) {
     outcome.status_text.push_back(std::move(st.text()));
     outcome.status_overflowed.push_back(st.overflowed());
   }

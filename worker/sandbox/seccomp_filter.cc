@@ -100,13 +100,13 @@ SeccompProgram::SeccompProgram() {
        {static_cast<uint64_t>(CLONE_NEWNS), static_cast<uint64_t>(CLONE_NEWUSER), static_cast<uint64_t>(CLONE_NEWPID),
         static_cast<uint64_t>(CLONE_NEWNET), static_cast<uint64_t>(CLONE_NEWIPC), static_cast<uint64_t>(CLONE_NEWUTS),
         static_cast<uint64_t>(CLONE_NEWCGROUP)}) {
-    scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag);
+    const scmp_arg_cmp a{.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = flag, .datum_b = flag};
     addRule(ctx.get(), deny, "clone", 1, &a);
   }
   addRule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "clone3");
   // Typing into the controlling terminal of someone else.
   for (unsigned long request : {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX)}) {
-    scmp_arg_cmp a = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request);
+    const scmp_arg_cmp a{.arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = request};
     addRule(ctx.get(), deny, "ioctl", 1, &a);
   }
   if (int rc = seccomp_export_bpf(ctx.get(), program_.fd()); rc != 0) {
