@@ -89,14 +89,7 @@ void collectArtifacts(const CollectedOutput& collected, uint64_t budget, v1::Res
 // The result before anything ran: which tests of which job, run by whom, from when; and the notes on its limits.
 v1::Result startResult(const v1::Job& job, const std::string& worker_id, bool isolated,
                        std::vector<std::string> notes) {
-  v1::Result r;
-  r.set_schema_version(1);
-  r.set_run_id(job.run_id());
-  r.set_job_id(job.job_id());
-  r.set_attempt(job.attempt());
-  r.set_name(job.name());
-  for (const auto& t : job.tests()) r.add_tests(t);
-  r.set_worker_id(worker_id);
+  v1::Result r = resultFor(job, worker_id);
   r.set_unsandboxed(!isolated);
   r.set_final(true);
   r.set_started_at_ms(nowMillis());

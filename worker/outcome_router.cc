@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/dead_letter.h"
+#include "worker/result_builder.h"
 #include "worker/result_records.h"
 
 namespace testfleet::worker {
@@ -74,14 +75,7 @@ std::vector<kafka::OutgoingRecord> OutcomeRouter::unwritable(const v1::Job& job,
   const std::string why =
       "the job's result could not be written to Kafka and will not be tried again (" + std::to_string(refused) +
       " record(s) refused for good: too large or not authorised; see worker " + settings_.worker_id + "'s log)";
-  v1::Result r;
-  r.set_schema_version(1);
-  r.set_run_id(job.run_id());
-  r.set_job_id(job.job_id());
-  r.set_attempt(job.attempt());
-  r.set_name(job.name());
-  for (const auto& t : job.tests()) r.add_tests(t);
-  r.set_worker_id(settings_.worker_id);
+  v1::Result r = resultFor(job, settings_.worker_id);
   r.set_verdict(v1::ERROR);
   r.set_stage("result");
   r.set_error(why);

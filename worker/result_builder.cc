@@ -107,6 +107,18 @@ void finishByExitCode(const Evidence& ev, const std::string& report_problem, v1:
 
 }  // namespace
 
+v1::Result resultFor(const v1::Job& job, const std::string& worker_id) {
+  v1::Result r;
+  r.set_schema_version(1);
+  r.set_run_id(job.run_id());
+  r.set_job_id(job.job_id());
+  r.set_attempt(job.attempt());
+  r.set_name(job.name());
+  for (const auto& t : job.tests()) r.add_tests(t);
+  r.set_worker_id(worker_id);
+  return r;
+}
+
 void buildResult(const v1::Job& job, const Evidence& ev, size_t tail_bytes, v1::Result& r) {
   using End = SandboxOutcome::End;
   const SandboxOutcome& sb = ev.sandbox;

@@ -29,6 +29,10 @@ struct Evidence {
 };
 
 // Fills verdict, cases, exit code/signal, output tails, usage, error and stage of `result`.
+// A result that names the job it belongs to — ids, attempt, name, its tests — and the worker; the caller sets the
+// rest.
+v1::Result resultFor(const v1::Job& job, const std::string& worker_id);
+
 void buildResult(const v1::Job& job, const Evidence& evidence, size_t tail_bytes, v1::Result& result);
 
 }  // namespace testfleet::worker
