@@ -47,7 +47,10 @@ PROPS
   if [ ! -f "$dir/data/meta.properties" ]; then
     local id
     id=$("${java[@]}" kafka.tools.StorageTool random-uuid)
-    "${java[@]}" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" --standalone >"$dir/format.log" 2>&1 \
+    # TESTFLEET_KAFKA_FORMAT_ARGS: extra format options for experiments, e.g. --feature transaction.version=1.
+    # shellcheck disable=SC2086
+    "${java[@]}" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" --standalone \
+      ${TESTFLEET_KAFKA_FORMAT_ARGS:-} >"$dir/format.log" 2>&1 \
       || { cat "$dir/format.log" >&2; exit 1; }
   fi
   nohup "${java[@]}" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 &
@@ -64,9 +67,16 @@ PROPS
 stop() {
   running || { echo "kafka: not running"; rm -f "$pidfile"; return; }
   local pid; pid=$(cat "$pidfile")
+  # A controlled shutdown writes every partition's state; a broker with thousands of partitions on a loaded machine
+  # needs more than a few seconds, and a SIGKILL instead leaves it to recover on the next start.
   kill "$pid"
-  for _ in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  for _ in $(seq 1 240); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid"
+    rm -f "$pidfile"
+    echo "kafka: stopped (SIGKILL: no controlled shutdown within 60 s)"
+    return
+  fi
   rm -f "$pidfile"
   echo "kafka: stopped"
 }

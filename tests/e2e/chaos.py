@@ -31,6 +31,8 @@ def main():
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--kill-every", type=float, default=4.0, help="seconds between worker kills")
     p.add_argument("--fault-rate", type=float, default=0.1)
+    p.add_argument("--broker-restarts", type=int, default=1,
+                   help="restarts of the broker (scripts/kafka.sh stop, start), spread over 20-90%% of the run")
     p.add_argument("--seed", type=int, default=int(time.time()))
     p.add_argument("--load", type=int, default=0,
                    help="CPU hogs (stress-ng) running through the whole run: 2 per core loads a machine well past full")
@@ -41,7 +43,7 @@ def main():
     fleet_e2e.ARGS = argparse.Namespace(build=os.path.abspath(args.build), source=os.path.abspath(args.source))
     rng = random.Random(args.seed)
     print(f"chaos: {args.jobs} jobs, {args.workers} workers, seed {args.seed}")
-    stats = {"worker_kills": 0, "worker_starts": 0, "aggregator_restarts": 0, "broker_restarts": 0, "poison": 0,
+    stats = {"worker_kills": 0, "worker_starts": 0, "aggregator_restarts": 0, "broker_restarts": 0, "broker_sigkills": 0, "poison": 0,
              "sigstops": 0}
     hogs = None
     if args.load:
@@ -84,7 +86,9 @@ def main():
 
         def chaos():
             next_kill = time.monotonic() + args.kill_every
-            aggregator_at, broker_at, sigstop_at = args.jobs * 0.3, args.jobs * 0.55, args.jobs * 0.4
+            aggregator_at, sigstop_at = args.jobs * 0.3, args.jobs * 0.4
+            n = args.broker_restarts
+            broker_at = [args.jobs * 0.55] if n == 1 else [args.jobs * (0.2 + 0.7 * i / max(n - 1, 1)) for i in range(n)]
             while not stop.is_set():
                 time.sleep(0.2)
                 progress = done()
@@ -115,9 +119,12 @@ def main():
                 if stopped and time.monotonic() >= stopped["until"]:
                     stopped["proc"].send_signal(signal.SIGCONT)
                     stopped.clear()
-                if progress >= broker_at and not stats["broker_restarts"]:
+                if stats["broker_restarts"] < len(broker_at) and progress >= broker_at[stats["broker_restarts"]]:
                     kafka = os.path.join(args.source, "scripts", "kafka.sh")
-                    subprocess.run([kafka, "stop"], check=True, capture_output=True, timeout=120)
+                    stopped_how = subprocess.run([kafka, "stop"], check=True, capture_output=True, text=True,
+                                                 timeout=120).stdout
+                    if "SIGKILL" in stopped_how:
+                        stats["broker_sigkills"] += 1
                     time.sleep(2)
                     subprocess.run([kafka, "start"], check=True, capture_output=True, timeout=120)
                     stats["broker_restarts"] += 1
@@ -168,7 +175,8 @@ def main():
         check(exhausted == errors, f"dead letters for exhausted jobs = final ERROR jobs ({len(exhausted)})")
         check(len(poison) == stats["poison"], f"every poison record is a dead letter ({len(poison)}/{stats['poison']})")
         print(f"chaos: jobs {args.jobs}, worker kills {stats['worker_kills']}, worker starts {stats['worker_starts']}, "
-              f"aggregator restarts {stats['aggregator_restarts']}, broker restarts {stats['broker_restarts']}, "
+              f"aggregator restarts {stats['aggregator_restarts']}, broker restarts {stats['broker_restarts']} "
+              f"(SIGKILLed {stats['broker_sigkills']}), "
               f"sigstops {stats['sigstops']} ({args.sigstop:.0f} s), cpu hogs {args.load}, "
               f"retried attempts {retries}, final errors {len(errors)}, poison {len(poison)}, "
               f"lost {lost}, doubled {doubled_final + max(doubled_on_topic, 0)}")
