@@ -27,7 +27,10 @@ ConfPtr baseConf(const ClientSettings& s) {
   ConfPtr conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   set(*conf, "bootstrap.servers", s.brokers);
   set(*conf, "client.id", s.client_id);
-  set(*conf, "log_level", std::getenv("TESTFLEET_RDKAFKA_DEBUG") ? "7" : "4");  // warnings and worse
+  // TESTFLEET_RDKAFKA_DEBUG=cgrp,eos,... turns on librdkafka's own debug contexts, logged at info.
+  const char* debug = std::getenv("TESTFLEET_RDKAFKA_DEBUG");
+  set(*conf, "log_level", debug ? "7" : "4");  // warnings and worse
+  if (debug) set(*conf, "debug", debug);
   set(*conf, "socket.keepalive.enable", "true");
   return conf;
 }
@@ -54,12 +57,20 @@ class LogBridge : public RdKafka::EventCb {
  public:
   void event_cb(RdKafka::Event& event) override {
     if (event.type() == RdKafka::Event::EVENT_LOG) {
-      spdlog::debug("rdkafka {}: {}", event.fac(), event.str());
+      if (verbose_) {
+        spdlog::info("rdkafka {}: {}", event.fac(), event.str());
+      } else {
+        spdlog::debug("rdkafka {}: {}", event.fac(), event.str());
+      }
     } else if (event.type() == RdKafka::Event::EVENT_ERROR) {
       // Broker-down and similar errors are retried by librdkafka itself; fatal ones surface through calls.
       spdlog::warn("kafka: {}", event.str());
     }
   }
+
+ private:
+  // librdkafka's debug lines are asked for by TESTFLEET_RDKAFKA_DEBUG; the services log at info.
+  bool verbose_ = std::getenv("TESTFLEET_RDKAFKA_DEBUG") != nullptr;
 };
 LogBridge& logBridge() {
   static LogBridge bridge;
@@ -341,7 +352,6 @@ GroupConsumer::GroupConsumer(const GroupConsumerSettings& s, RebalanceListener* 
   // A resumed partition should deliver its next job at once, not after the default 500 ms fetch wait.
   set(*conf, "fetch.wait.max.ms", "20");
   set(*conf, "fetch.error.backoff.ms", "10");
-  if (const char* d = std::getenv("TESTFLEET_RDKAFKA_DEBUG")) set(*conf, "debug", d);
   set(*conf, "fetch.message.max.bytes", std::to_string(8 << 20));
   std::string err;
   conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl_.get()), err);
