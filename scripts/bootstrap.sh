@@ -11,6 +11,7 @@ packages=(
   librdkafka-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev prometheus-cpp-dev
   libspdlog-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev libpugixml-dev libsqlite3-dev
   libcpp-httplib-dev libcli11-dev libseccomp-dev libarchive-dev libssl-dev
+  libxml2-utils  # xmllint, which checks the merged JUnit report against its schemas (tests/data/junit)
   bubblewrap slirp4netns iproute2 util-linux stress-ng openjdk-17-jre-headless maven kcat python3 python3-pytest nodejs procps curl
   googletest libgtest-dev  # the worker's C++ test toolchain (the gtest adapter and example)
   chromium  # headless, for checking the HTML report as a browser renders it

@@ -136,7 +136,9 @@ TEST_CASE("the merged JUnit report says what failed in the element body, with a 
   pugi::xml_document doc;
   REQUIRE(doc.load_string(junitReport(labelledRun(), everyKindOfResult()).c_str()));
   auto root = doc.child("testsuites");
-  auto find = [&](const char* name) { return root.select_node(("//testcase[@name='" + std::string(name) + "']").c_str()).node(); };
+  auto find = [&](const char* name) {
+    return root.select_node(("//testcase[@name='" + std::string(name) + "']").c_str()).node();
+  };
 
   // Times: three decimals, nothing like 0.30000000000000004.
   std::regex millis(R"(\d+\.\d{3})");
