@@ -26,9 +26,15 @@ v1::TestCase readCase(const pugi::xml_node& node, const JunitLimits& limits) {
   tc.set_classname(keepHeadAndTail(node.attribute("classname").as_string(), 1024));
   tc.set_duration_ms(secondsToMillis(node.attribute("time").as_string("0")));
   tc.set_status(v1::PASSED);
+  tc.set_file(keepHeadAndTail(node.attribute("file").as_string(), 1024));  // pytest's xunit1, GoogleTest
+  tc.set_line(node.attribute("line").as_uint());
+  // A case that did not pass keeps its message, details, type and own output; a passing one only its name and time.
   auto describe = [&](const pugi::xml_node& child, const std::string& prefix) {
     tc.set_message(keepHeadAndTail(prefix + child.attribute("message").as_string(), limits.max_message_bytes));
     tc.set_details(keepHeadAndTail(child.text().as_string(), limits.max_message_bytes * 4));
+    tc.set_type(keepHeadAndTail(child.attribute("type").as_string(), 256));
+    tc.set_system_out(keepHeadAndTail(node.child("system-out").text().as_string(), limits.max_message_bytes * 4));
+    tc.set_system_err(keepHeadAndTail(node.child("system-err").text().as_string(), limits.max_message_bytes * 4));
   };
   if (auto f = node.child("failure")) {
     tc.set_status(v1::FAILED);

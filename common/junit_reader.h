@@ -22,8 +22,10 @@ struct JunitParse {
 
 // Accepts <testsuites> or <testsuite> at the root (nested suites too). <failure> and <error> are FAILED
 // (an <error> is marked errored and keeps "error:" in its message), <skipped> and GoogleTest's status="notrun"
-// are SKIPPED, anything else PASSED. The report's declared encoding (UTF-8, UTF-16, ISO-8859-1…) is honoured; bytes
-// that are not valid in it pass through, to be replaced by whoever needs valid UTF-8.
+// are SKIPPED, anything else PASSED. A case's file and line are kept when given; a case that did not pass also keeps
+// its failure's type and its own <system-out>/<system-err>, bounded like its details. The report's declared encoding
+// (UTF-8, UTF-16, ISO-8859-1…) is honoured; bytes that are not valid in it pass through, to be replaced by whoever
+// needs valid UTF-8.
 JunitParse readJunit(std::string_view xml, const JunitLimits& limits = {});
 
 }  // namespace testfleet

@@ -26,6 +26,9 @@ void markFlaky(std::vector<v1::Result>& finals, const std::vector<v1::Result>& a
           c.set_status(v1::FLAKY);
           c.set_message("failed on attempt " + std::to_string(earlier->attempt()) + ": " + e.message());
           c.set_details(e.details());
+          c.set_type(e.type());
+          c.set_system_out(e.system_out());
+          c.set_system_err(e.system_err());
         }
         if (c.status() == v1::FLAKY) break;
       }

@@ -1,6 +1,7 @@
 // Flaky tests: a job whose final attempt passed after earlier attempts failed is FLAKY, and so is each test case
 // that failed in an earlier attempt and passed in the final one. The earlier failure is kept on the case
-// (message and details) so reports can show it (JUnit: <flakyFailure>, as Maven Surefire writes it).
+// (message, details, type and its own output) so reports can show it (JUnit: <flakyFailure>, as Maven Surefire
+// writes it).
 #pragma once
 
 #include <vector>

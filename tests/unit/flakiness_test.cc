@@ -22,7 +22,11 @@ v1::Result attempt(int n, bool final, v1::Verdict job, std::vector<std::pair<std
     c->set_name(name);
     c->set_classname("k");
     c->set_status(v);
-    if (v == v1::FAILED) c->set_message("boom " + std::to_string(n));
+    if (v == v1::FAILED) {
+      c->set_message("boom " + std::to_string(n));
+      c->set_type("AssertionError");
+      c->set_system_out("out " + std::to_string(n));
+    }
   }
   return r;
 }
@@ -53,6 +57,8 @@ TEST_CASE("failed then passed is FLAKY, for the job and for the cases that faile
   REQUIRE(doc.load_string(junitReport(run, finals).c_str()));
   auto flaky = doc.select_node("//testcase[@name='b']/flakyFailure").node();
   CHECK(std::string(flaky.attribute("message").as_string()) == "failed on attempt 1: boom 1");
+  CHECK(std::string(flaky.attribute("type").as_string()) == "AssertionError");  // the earlier failure's type
+  CHECK(std::string(doc.select_node("//testcase[@name='b']/system-out").node().text().get()) == "out 1");
   CHECK(doc.child("testsuites").attribute("failures").as_int() == 0);
 }
 

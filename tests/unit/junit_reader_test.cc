@@ -81,3 +81,21 @@ TEST_CASE("a report declared ISO-8859-1 is read in its encoding; a long message 
   CHECK(cut.cases[0].message().find("testfleet cut") != std::string::npos);
   CHECK(cut.cases[0].message().find("\xef\xbf\xbd") == std::string::npos);
 }
+
+TEST_CASE("a case's file, line, failure type and own output are kept; a passing case's output is not") {
+  JunitParse p = readJunit(R"(<testsuite>
+  <testcase classname="test_m" name="test_bad" file="tests/test_m.py" line="12" time="0.1">
+    <failure message="assert 1 == 2" type="AssertionError">trace</failure>
+    <system-out>printed</system-out><system-err>warned</system-err>
+  </testcase>
+  <testcase name="test_ok" file="tests/test_m.py" line="20"><system-out>chatter</system-out></testcase>
+</testsuite>)");
+  REQUIRE(p.cases.size() == 2);
+  CHECK(p.cases[0].file() == "tests/test_m.py");
+  CHECK(p.cases[0].line() == 12);
+  CHECK(p.cases[0].type() == "AssertionError");
+  CHECK(p.cases[0].system_out() == "printed");
+  CHECK(p.cases[0].system_err() == "warned");
+  CHECK(p.cases[1].line() == 20);
+  CHECK(p.cases[1].system_out().empty());
+}
