@@ -22,6 +22,7 @@ using namespace testfleet;
 int main(int argc, char** argv) {
   CLI::App app{"testfleet-aggregator — stores results, tracks runs, serves reports and metrics"};
   addYamlConfig(app);
+  addVersionFlag(app, "testfleet-aggregator");
   ClusterOptions cluster;
   std::string db = "testfleet.db", host = "127.0.0.1", api_token_file;
   int port = 8480;

@@ -1,5 +1,6 @@
 #include "common/cli_options.h"
 
+#include "common/build_info.h"
 #include "common/duration.h"
 #include "common/log.h"
 
@@ -96,6 +97,10 @@ void addClusterOptions(CLI::App& app, ClusterOptions& cluster) {
       ->check(CLI::Validator([](std::string& level) { return logLevelProblem(level); }, ""))
       ->type_name("LEVEL")
       ->capture_default_str();
+}
+
+void addVersionFlag(CLI::App& app, const std::string& program) {
+  app.set_version_flag("--version", versionLine(program), "print the version (and git commit) and exit");
 }
 
 std::optional<int> parseCommandLine(CLI::App& app, int argc, const char* const* argv) {

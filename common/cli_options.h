@@ -60,6 +60,9 @@ struct ClusterOptions {
 };
 void addClusterOptions(CLI::App& app, ClusterOptions& cluster);
 
+// --version: prints versionLine(program) (common/build_info.h) and exits 0.
+void addVersionFlag(CLI::App& app, const std::string& program);
+
 // Parses the command line (and the config file and environment variables it reads). After --help or a bad value it
 // has printed what to fix and returns the exit code: 0 after --help, 2 (usage) otherwise; nullopt when the program
 // goes on.

@@ -39,6 +39,7 @@ int deadLetters(const kafka::ClientSettings& kafka, const producer::ProducerComm
 int main(int argc, char** argv) {
   CLI::App app{"testfleet — run a test suite on a fleet of sandboxed workers through Kafka"};
   addYamlConfig(app);
+  addVersionFlag(app, "testfleet");
   producer::ProducerCommands commands;
   producer::addProducerCommands(app, commands);
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;

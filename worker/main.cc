@@ -42,6 +42,7 @@ bool startStatusServer(worker::StatusServer& status, const std::string& address)
 int main(int argc, char** argv) {
   CLI::App app{"testfleet-worker — takes test jobs from Kafka and runs each in a fresh sandbox"};
   addYamlConfig(app);
+  addVersionFlag(app, "testfleet-worker");
   worker::WorkerOptions options = worker::machineDefaults();
   worker::addWorkerOptions(app, options);
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;

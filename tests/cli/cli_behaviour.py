@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""How the three binaries behave at their edges, as a user meets them: --version, logging, exit codes, broker and
+aggregator problems, empty suites and report paths. No broker: where Kafka is asked for, it is an address nothing
+listens on or nothing resolves, so the test checks the message a user gets.
+
+    cli_behaviour.py --build BUILD [--only CASE ...]   (--list prints the cases)
+"""
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+
+ARGS = None
+FAILURES = []
+BINARIES = {"testfleet": "producer", "testfleet-worker": "worker", "testfleet-aggregator": "aggregator"}
+
+
+def check(condition, message):
+    print(f"  {'ok  ' if condition else 'FAIL'} {message}")
+    if not condition:
+        FAILURES.append(message)
+
+
+def run(name, *args, env=None, timeout=60):
+    """Runs a binary of the build; returns (exit code, stdout, stderr)."""
+    full_env = dict(os.environ)
+    for key in ("TESTFLEET_BROKERS", "TESTFLEET_AGGREGATOR", "NO_COLOR"):
+        full_env.pop(key, None)
+    full_env.update(env or {})
+    p = subprocess.run([os.path.join(ARGS.build, BINARIES[name], name), *args], capture_output=True, text=True,
+                       errors="replace", env=full_env, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def closed_port():
+    """A local TCP port nothing listens on (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def case_version():
+    for name in BINARIES:
+        code, out, err = run(name, "--version")
+        check(code == 0, f"{name} --version exits 0 (got {code}; {err.strip()[-200:]})")
+        check(re.fullmatch(rf"{name} \d+\.\d+\.\d+( \(commit [0-9a-f]{{7,}}(-dirty)?\))?\n", out) is not None,
+              f"{name} --version prints its name and version: {out!r}")
+
+
+CASES = {name[len("case_"):]: f for name, f in sorted(globals().items()) if name.startswith("case_")}
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default="build", help="the CMake build folder")
+    p.add_argument("--only", nargs="*", choices=sorted(CASES), help="run only these cases")
+    p.add_argument("--list", action="store_true", help="print the case names and exit")
+    ARGS = p.parse_args()
+    if ARGS.list:
+        print("\n".join(CASES))
+        return 0
+    for name in ARGS.only or CASES:
+        print(name)
+        CASES[name]()
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
