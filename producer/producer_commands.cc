@@ -47,6 +47,8 @@ void addSubmitCommand(CLI::App& app, ProducerCommands& c) {
       "--no-history", [&submit] { submit.use_history = false; },
       "publish jobs in suite order instead of longest-expected first");
   sub->add_option("--run-id", submit.run_id, "use this run id instead of a random one");
+  sub->add_flag("--allow-empty", submit.allow_empty,
+                "a suite with no tests exits 0 with nothing submitted (without it: exit 2)");
   addLabelOption(*sub, submit.labels);
   addDurationOption(*sub, "--deadline", submit.follow.deadline, "give up waiting after this long (exit 3)",
                     std::chrono::milliseconds(1));

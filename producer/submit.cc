@@ -257,6 +257,13 @@ int runSubmit(const SubmitOptions& options) {
   const std::optional<suite::Suite> loaded = readSuite(options.suite_file);
   if (!loaded) return kUsageError;
   const suite::Suite& suite = *loaded;
+  if (suite.tests.empty()) {
+    // Decided before the aggregator or Kafka is asked anything: a run with no jobs could not fail, so it could not
+    // pass either — unless the caller says an empty suite is expected (a generated one, say).
+    std::cerr << "testfleet: the suite '" << suite.name << "' has no tests; nothing was submitted"
+              << (options.allow_empty ? " (--allow-empty)\n" : " (pass --allow-empty if that is expected)\n");
+    return options.allow_empty ? kAllPassed : kUsageError;
+  }
   suite::Suite labelled = suite;
   for (const auto& [k, v] : options.labels) labelled.labels[k] = v;
   if (!options.run_id.empty()) {

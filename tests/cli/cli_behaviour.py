@@ -50,6 +50,27 @@ def case_version():
               f"{name} --version prints its name and version: {out!r}")
 
 
+def write(folder, name, text):
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def case_empty_suite():
+    """Zero tests: exit 2 before Kafka or the aggregator is asked (neither listens here); 0 with --allow-empty."""
+    with tempfile.TemporaryDirectory() as d:
+        suite = write(d, "suite.yaml", "name: empty\ntests: []\n")
+        nowhere = ["--brokers", f"127.0.0.1:{closed_port()}", "submit", suite, "--wait",
+                   "--aggregator", f"http://127.0.0.1:{closed_port()}"]
+        code, out, err = run("testfleet", *nowhere, timeout=20)
+        check(code == 2, f"an empty suite exits 2 (got {code})")
+        check("has no tests" in err and "--allow-empty" in err, f"and says so: {err.strip()!r}")
+        code, out, err = run("testfleet", *nowhere, "--allow-empty", timeout=20)
+        check(code == 0, f"with --allow-empty it exits 0 (got {code}; {err.strip()!r})")
+        check("nothing was submitted" in err and out == "", f"having submitted nothing: {err.strip()!r}")
+
+
 CASES = {name[len("case_"):]: f for name, f in sorted(globals().items()) if name.startswith("case_")}
 
 
