@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
                  "connections served at once (one thread each); more wait in the listen backlog")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  app.footer(
+      "Exit codes: 0 stopped (SIGTERM or SIGINT); 2 bad command line or --config file (a bad value, an unknown key, "
+      "broken YAML) or an unreadable --api-token-file; 3 the database, the HTTP port or Kafka failed.");
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
   std::string api_token;
   try {

@@ -70,6 +70,10 @@ void addDlqCommand(CLI::App& app, ProducerCommands& c) {
 
 void addProducerCommands(CLI::App& app, ProducerCommands& commands) {
   app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 done (submit --wait: every test passed); 1 submit --wait: tests failed; 2 bad command line, "
+      "--config file or suite, nothing published; 3 Kafka or the aggregator unreachable, or the run stalled or "
+      "passed its --deadline.");
   addClusterOptions(app, commands.cluster);
   addSubmitCommand(app, commands);
   commands.topics_command = app.add_subcommand("topics", "create the topics (idempotent)");

@@ -192,6 +192,11 @@ void addWorkerOptions(CLI::App& app, WorkerOptions& options) {
   addJobLimitOptions(app, options.runner);
   addSandboxOptions(app, options.sandbox, options.runner);
   addBundleOptions(app, options);
+  app.footer(
+      "Exit codes: 0 stopped cleanly (SIGTERM); 1 a fatal Kafka error while running; 2 bad command line or "
+      "--config file (a bad value, an unknown key, broken YAML), no usable sandbox, or --http cannot listen; 3 "
+      "Kafka unreachable at start. With --run-suite or --run-jobs: 0 every job passed, 1 some failed, 2 a bad "
+      "suite or jobs file.");
 }
 
 std::string finishWorkerOptions(WorkerOptions& o) {

@@ -71,6 +71,31 @@ def case_empty_suite():
         check("nothing was submitted" in err and out == "", f"having submitted nothing: {err.strip()!r}")
 
 
+def case_config_errors():
+    """A bad command line or --config file exits 2 (not CLI11's own 105/109/110) with a message; --help lists the
+    exit codes."""
+    subcommand = {"testfleet": ["topics"], "testfleet-worker": [], "testfleet-aggregator": []}
+    bad_value = {"testfleet": ["--log-level", "loud"], "testfleet-worker": ["--slots", "many"],
+                 "testfleet-aggregator": ["--port", "99999"]}
+    with tempfile.TemporaryDirectory() as d:
+        configs = {"broken YAML": (write(d, "broken.yaml", "brokers: [a\n"), "not valid YAML at line 2"),
+                   "an unknown key": (write(d, "unknown.yaml", "brokers: a:1\nbrokerz: b:1\n"),
+                                      "line 2: unknown option 'brokerz'"),
+                   "a bad value": (write(d, "value.yaml", "log-level: loud\n"), "log level 'loud'"),
+                   "a missing file": (os.path.join(d, "missing.yaml"), "missing.yaml")}
+        for name in BINARIES:
+            for what, (config, says) in configs.items():
+                code, _, err = run(name, "--config", config, *subcommand[name], timeout=20)
+                check(code == 2 and says in err, f"{name}: {what} in --config exits 2 (got {code}; {err.strip()!r})")
+            code, _, err = run(name, *bad_value[name], *subcommand[name], timeout=20)
+            check(code == 2, f"{name}: a bad option value exits 2 (got {code}; {err.strip()!r})")
+            code, _, err = run(name, "--no-such-option", *subcommand[name], timeout=20)
+            check(code == 2, f"{name}: an unknown option exits 2 (got {code}; {err.strip()!r})")
+            code, out, _ = run(name, "--help")
+            check(code == 0 and "Exit codes: 0" in out and "2 bad command line" in out,
+                  f"{name} --help lists the exit codes")
+
+
 CASES = {name[len("case_"):]: f for name, f in sorted(globals().items()) if name.startswith("case_")}
 
 
