@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
   std::string api_token;
   try {
-    initLogging("aggregator", cluster.log_level);
+    initLogging("aggregator", cluster.log_level, cluster.log_format);
     if (!api_token_file.empty()) api_token = readApiToken(api_token_file);
   } catch (const std::exception& e) {
     std::cerr << "testfleet-aggregator: " << e.what() << "\n";

@@ -97,6 +97,20 @@ void addClusterOptions(CLI::App& app, ClusterOptions& cluster) {
       ->check(CLI::Validator([](std::string& level) { return logLevelProblem(level); }, ""))
       ->type_name("LEVEL")
       ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--log-format",
+         [&cluster](const std::string& format) {
+           cluster.log_format = format == "json" ? LogFormat::kJson : LogFormat::kText;
+         },
+         "text (coloured on a terminal unless NO_COLOR is set) or json (one object per line: time, level, service, "
+         "message)")
+      ->check(CLI::Validator(
+          [](std::string& format) -> std::string {
+            return format == "text" || format == "json" ? "" : "'" + format + "' is not text or json";
+          },
+          ""))
+      ->type_name("FORMAT")
+      ->default_str(cluster.log_format == LogFormat::kJson ? "json" : "text");
 }
 
 void addVersionFlag(CLI::App& app, const std::string& program) {

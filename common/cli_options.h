@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
+
 namespace testfleet {
 
 struct SizeRange {
@@ -51,12 +53,13 @@ CLI::Option* addScaledOption(CLI::App& app, const std::string& name, Int& field,
       ->default_str(formatNumber(static_cast<double>(field) / unit));
 }
 
-// Where every service finds Kafka and how much it logs: --brokers, --topic-prefix (also from TESTFLEET_BROKERS and
-// TESTFLEET_TOPIC_PREFIX) and --log-level.
+// Where every service finds Kafka and how it logs: --brokers, --topic-prefix (also from TESTFLEET_BROKERS and
+// TESTFLEET_TOPIC_PREFIX), --log-level and --log-format.
 struct ClusterOptions {
   std::string brokers = "127.0.0.1:19092";
   std::string topic_prefix = "testfleet";
   std::string log_level = "info";
+  LogFormat log_format = LogFormat::kText;
 };
 void addClusterOptions(CLI::App& app, ClusterOptions& cluster);
 

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   producer::SubmitOptions& submit = commands.submit;
   try {
     if (!commands.api_token_file.empty()) submit.api_token = readApiToken(commands.api_token_file);
-    initLogging("testfleet", commands.cluster.log_level);
+    initLogging("testfleet", commands.cluster.log_level, commands.cluster.log_format);
   } catch (const std::invalid_argument& e) {
     std::cerr << "testfleet: " << e.what() << "\n";
     return producer::kUsageError;

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     std::cerr << "testfleet-worker: " << problem << "\n";
     return 2;
   }
-  initLogging("worker", options.cluster.log_level);
+  initLogging("worker", options.cluster.log_level, options.cluster.log_format);
 
   worker::StopSignals stop;
   SignalWatcher signals([&](int n) {

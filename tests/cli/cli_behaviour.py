@@ -6,12 +6,15 @@ listens on or nothing resolves, so the test checks the message a user gets.
     cli_behaviour.py --build BUILD [--only CASE ...]   (--list prints the cases)
 """
 import argparse
+import json
 import os
 import re
+import select
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 ARGS = None
 FAILURES = []
@@ -94,6 +97,60 @@ def case_config_errors():
             code, out, _ = run(name, "--help")
             check(code == 0 and "Exit codes: 0" in out and "2 bad command line" in out,
                   f"{name} --help lists the exit codes")
+
+
+def aggregator_log(*args, env=None, terminal=False):
+    """Starts an aggregator (free port, fresh database, a broker address nothing listens on) with stderr on a pipe
+    or a pseudo-terminal, reads its log until the HTTP API is up, kills it and returns the log's bytes."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TESTFLEET_BROKERS")}
+    full_env.update(env or {})
+    with tempfile.TemporaryDirectory() as d:
+        read_fd, write_fd = os.openpty() if terminal else os.pipe()
+        p = subprocess.Popen([os.path.join(ARGS.build, "aggregator", "testfleet-aggregator"), "--port", "0",
+                              "--db", os.path.join(d, "results.db"), "--brokers", f"127.0.0.1:{closed_port()}",
+                              *args], stdout=subprocess.DEVNULL, stderr=write_fd, env=full_env)
+        os.close(write_fd)
+        log = b""
+        deadline = time.monotonic() + 20
+        try:
+            while b"HTTP API on" not in log and time.monotonic() < deadline:
+                if select.select([read_fd], [], [], 0.2)[0]:
+                    try:
+                        chunk = os.read(read_fd, 65536)
+                    except OSError:  # the terminal closed
+                        break
+                    if not chunk:
+                        break
+                    log += chunk
+        finally:
+            p.kill()
+            p.wait()
+            os.close(read_fd)
+    return log
+
+
+def case_logging():
+    """Colours only on a terminal without NO_COLOR; --log-format json gives one JSON object per line."""
+    colour = re.compile(rb"\x1b\[")
+    check(colour.search(aggregator_log(terminal=True, env={"TERM": "xterm"})) is not None, "text logs on a terminal are coloured")
+    tty_no_color = aggregator_log(terminal=True, env={"NO_COLOR": "1", "TERM": "xterm"})
+    check(b"HTTP API on" in tty_no_color and not colour.search(tty_no_color),
+          f"NO_COLOR=1 on a terminal: no colour codes ({tty_no_color[:200]!r})")
+    piped = aggregator_log()
+    check(b"HTTP API on" in piped and not colour.search(piped), f"stderr not a terminal: no colour codes")
+    lines = aggregator_log("--log-format", "json", terminal=True).decode().splitlines()
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            check(False, f"a JSON log line parses: {line!r}")
+    check(any("HTTP API on" in r.get("message", "") for r in records), f"--log-format json logs as JSON: {lines}")
+    check(all(list(r) == ["time", "level", "service", "message"] and r["service"] == "aggregator" for r in records),
+          "each object has time, level, service and message")
+    check(all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]) for r in records), "times are UTC")
+    code, _, err = run("testfleet-aggregator", "--log-format", "xml")
+    check(code == 2 and "--log-format: 'xml' is not text or json" in err, f"--log-format xml exits 2 ({code}; {err.strip()!r})")
 
 
 CASES = {name[len("case_"):]: f for name, f in sorted(globals().items()) if name.startswith("case_")}
