@@ -1,8 +1,12 @@
 #include "producer/submit.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -22,6 +26,7 @@
 
 namespace testfleet::producer {
 namespace {
+namespace fs = std::filesystem;
 
 bool writeFile(const std::string& path, const std::string& content, bool append) {
   std::ofstream out(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
@@ -219,6 +224,28 @@ std::optional<suite::Suite> readSuite(const std::string& file) {
   }
 }
 
+// Before anything is published: creates the folders of the report files asked for and checks each file can be
+// written there, so a bad path costs nothing instead of a whole run. "" when all are ready, else what is wrong.
+std::string prepareReportPaths(const SubmitOptions& options) {
+  const std::pair<const char*, const std::string*> reports[] = {{"--junit", &options.junit_file},
+                                                                {"--json", &options.json_file},
+                                                                {"--markdown", &options.markdown_file},
+                                                                {"--html", &options.html_file}};
+  for (const auto& [flag, file] : reports) {
+    if (file->empty()) continue;
+    const fs::path path(*file);
+    std::error_code ec;
+    if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+    const std::string where = std::string(flag) + " " + *file + ": ";
+    if (ec) return where + "cannot create the folder " + path.parent_path().string() + ": " + ec.message();
+    if (fs::is_directory(path)) return where + "is a folder, not a file";
+    const fs::path writable = fs::exists(path) ? path : (path.has_parent_path() ? path.parent_path() : ".");
+    if (access(writable.c_str(), W_OK) != 0)
+      return where + "cannot write " + writable.string() + ": " + std::strerror(errno);
+  }
+  return "";
+}
+
 // Writes the reports asked for with --junit, --json, --markdown and --html. False when one could not be saved.
 bool saveReports(const SubmitOptions& options, const std::string& run_id) {
   bool reports_ok = true;
@@ -263,6 +290,12 @@ int runSubmit(const SubmitOptions& options) {
     std::cerr << "testfleet: the suite '" << suite.name << "' has no tests; nothing was submitted"
               << (options.allow_empty ? " (--allow-empty)\n" : " (pass --allow-empty if that is expected)\n");
     return options.allow_empty ? kAllPassed : kUsageError;
+  }
+  if (options.wait) {
+    if (std::string problem = prepareReportPaths(options); !problem.empty()) {
+      std::cerr << "testfleet: " << problem << "; nothing was submitted\n";
+      return kUsageError;
+    }
   }
   suite::Suite labelled = suite;
   for (const auto& [k, v] : options.labels) labelled.labels[k] = v;

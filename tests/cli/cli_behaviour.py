@@ -99,6 +99,25 @@ def case_config_errors():
                   f"{name} --help lists the exit codes")
 
 
+def case_report_paths():
+    """Report folders are created; a report path that cannot be written is refused (exit 2) before anything is
+    published — neither Kafka nor the aggregator listens here, so getting further would fail differently."""
+    with tempfile.TemporaryDirectory() as d:
+        suite = write(d, "suite.yaml", "name: reports\ntests:\n  - {name: a, command: 'true'}\n")
+        not_a_folder = write(d, "plain-file", "")
+        junit = os.path.join(d, "out", "deep", "junit.xml")
+        code, out, err = run("testfleet", "--brokers", f"127.0.0.1:{closed_port()}", "submit", suite, "--wait",
+                             "--aggregator", f"http://127.0.0.1:{closed_port()}", "--junit", junit,
+                             "--html", os.path.join(not_a_folder, "report.html"), timeout=20)
+        check(code == 2, f"an unwritable --html exits 2 (got {code})")
+        check(f"--html {not_a_folder}/report.html: cannot create the folder {not_a_folder}" in err
+              and "nothing was submitted" in err, f"naming the path, before the run: {err.strip()!r}")
+        check(os.path.isdir(os.path.dirname(junit)), "the --junit file's missing folders were created")
+        code, _, err = run("testfleet", "--brokers", f"127.0.0.1:{closed_port()}", "submit", suite, "--wait",
+                           "--aggregator", f"http://127.0.0.1:{closed_port()}", "--json", d, timeout=20)
+        check(code == 2 and "is a folder" in err, f"a folder as --json exits 2 ({code}; {err.strip()!r})")
+
+
 def aggregator_log(*args, env=None, terminal=False):
     """Starts an aggregator (free port, fresh database, a broker address nothing listens on) with stderr on a pipe
     or a pseudo-terminal, reads its log until the HTTP API is up, kills it and returns the log's bytes."""
