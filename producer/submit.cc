@@ -107,6 +107,23 @@ HttpResponse askStartingAggregator(const std::function<HttpResponse()>& request)
   return r;
 }
 
+// " answered HTTP 503" or " does not answer: Couldn't connect to server", after a URL.
+std::string howItAnswered(const HttpResponse& r) {
+  return r.error.empty() ? " answered HTTP " + std::to_string(r.status) : " does not answer: " + r.error;
+}
+
+// --wait follows the run through the aggregator, so one that does not answer is found before the run is published,
+// not after (one still starting gets the few seconds askStartingAggregator gives). kAllPassed when /healthz says OK.
+int checkAggregatorUp(const std::string& aggregator_url) {
+  HttpClient http(std::chrono::seconds(5));
+  const std::string url = aggregator_url + "/healthz";
+  const HttpResponse r = askStartingAggregator([&] { return http.get(url); });
+  if (r.error.empty() && r.status == 200) return kAllPassed;
+  std::cerr << "testfleet: --wait follows the run through the aggregator, but " << url << howItAnswered(r)
+            << ". Start the aggregator or point --aggregator (TESTFLEET_AGGREGATOR) at it. Nothing was submitted.\n";
+  return kInfrastructure;
+}
+
 // A run id names one submission: an id the aggregator already has is refused (kUsageError), and so is one it
 // cannot be asked about (kInfrastructure). kAllPassed when the id is free. Only ids given with --run-id are asked
 // about; random ones do not collide.
@@ -128,8 +145,7 @@ int checkRunIdUnused(const std::string& run_id, const std::string& aggregator_ur
                  "Nothing was submitted.\n";
     return kUsageError;
   }
-  std::cerr << "testfleet: cannot check that run id " << run_id << " is unused: " << url
-            << (r.error.empty() ? " answered HTTP " + std::to_string(r.status) : " does not answer: " + r.error)
+  std::cerr << "testfleet: cannot check that run id " << run_id << " is unused: " << url << howItAnswered(r)
             << ". Start the aggregator or point --aggregator at it, or omit --run-id. Nothing was submitted.\n";
   return kInfrastructure;
 }
@@ -299,6 +315,9 @@ int runSubmit(const SubmitOptions& options) {
   }
   suite::Suite labelled = suite;
   for (const auto& [k, v] : options.labels) labelled.labels[k] = v;
+  if (options.wait) {
+    if (int rc = checkAggregatorUp(options.follow.aggregator_url); rc != kAllPassed) return rc;
+  }
   if (!options.run_id.empty()) {
     if (int rc = checkRunIdUnused(options.run_id, options.follow.aggregator_url); rc != kAllPassed) return rc;
   }

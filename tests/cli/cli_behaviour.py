@@ -33,8 +33,11 @@ def run(name, *args, env=None, timeout=60):
     for key in ("TESTFLEET_BROKERS", "TESTFLEET_AGGREGATOR", "NO_COLOR"):
         full_env.pop(key, None)
     full_env.update(env or {})
-    p = subprocess.run([os.path.join(ARGS.build, BINARIES[name], name), *args], capture_output=True, text=True,
-                       errors="replace", env=full_env, timeout=timeout)
+    try:
+        p = subprocess.run([os.path.join(ARGS.build, BINARIES[name], name), *args], capture_output=True, text=True,
+                           errors="replace", env=full_env, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return None, "", f"(still running after {timeout} s) {e.stderr or ''}"
     return p.returncode, p.stdout, p.stderr
 
 
@@ -116,6 +119,21 @@ def case_report_paths():
         code, _, err = run("testfleet", "--brokers", f"127.0.0.1:{closed_port()}", "submit", suite, "--wait",
                            "--aggregator", f"http://127.0.0.1:{closed_port()}", "--json", d, timeout=20)
         check(code == 2 and "is a folder" in err, f"a folder as --json exits 2 ({code}; {err.strip()!r})")
+
+
+def case_aggregator_down():
+    """submit --wait with no aggregator: exit 3 naming its URL, before Kafka is asked anything (the broker address
+    is closed too: a submit that went on to Kafka would say so, or still be waiting)."""
+    with tempfile.TemporaryDirectory() as d:
+        suite = write(d, "suite.yaml", "name: down\ntests:\n  - {name: a, command: 'true'}\n")
+        aggregator = f"http://127.0.0.1:{closed_port()}"
+        started = time.monotonic()
+        code, out, err = run("testfleet", "--brokers", f"127.0.0.1:{closed_port()}", "submit", suite, "--wait",
+                             "--aggregator", aggregator, timeout=40)
+        check(code == 3, f"exits 3 (got {code}) after {time.monotonic() - started:.1f} s")
+        check(f"{aggregator}/healthz does not answer" in err and "Nothing was submitted" in err,
+              f"naming the aggregator's URL: {err.strip()!r}")
+        check("Kafka" not in err and out == "", "before Kafka is asked anything, with no run id printed")
 
 
 def aggregator_log(*args, env=None, terminal=False):
