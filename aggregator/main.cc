@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     spdlog::info("HTTP API on http://{}:{} (database {}; writes {})", host, bound, db,
                  api_token.empty() ? "open to anyone: no --api-token-file" : "need the --api-token-file token");
     std::cout << "listening on http://" << host << ":" << bound << std::endl;
-    aggregator::IngestSettings ingest_settings{{cluster.brokers, "testfleet-aggregator"},
+    aggregator::IngestSettings ingest_settings{{cluster.brokers, "testfleet-aggregator", cluster.connect_timeout},
                                                kafka::Topics::withPrefix(cluster.topic_prefix)};
     aggregator::Ingest ingest(ingest_settings, store, metrics);
     ingest.run(stop);

@@ -93,6 +93,10 @@ void addClusterOptions(CLI::App& app, ClusterOptions& cluster) {
   app.add_option("--topic-prefix", cluster.topic_prefix, "prefix of the topic names")
       ->envname("TESTFLEET_TOPIC_PREFIX")
       ->capture_default_str();
+  addDurationOption(app, "--connect-timeout", cluster.connect_timeout,
+                    "how long to try reaching a broker at start before saying why it cannot (a name that does not "
+                    "resolve, a refused connection, no answer)",
+                    std::chrono::milliseconds(1));
   app.add_option("--log-level", cluster.log_level, "trace|debug|info|warn|error")
       ->check(CLI::Validator([](std::string& level) { return logLevelProblem(level); }, ""))
       ->type_name("LEVEL")

@@ -54,12 +54,13 @@ CLI::Option* addScaledOption(CLI::App& app, const std::string& name, Int& field,
 }
 
 // Where every service finds Kafka and how it logs: --brokers, --topic-prefix (also from TESTFLEET_BROKERS and
-// TESTFLEET_TOPIC_PREFIX), --log-level and --log-format.
+// TESTFLEET_TOPIC_PREFIX), --connect-timeout, --log-level and --log-format.
 struct ClusterOptions {
   std::string brokers = "127.0.0.1:19092";
   std::string topic_prefix = "testfleet";
   std::string log_level = "info";
   LogFormat log_format = LogFormat::kText;
+  std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);  // for ClientSettings::connect_timeout
 };
 void addClusterOptions(CLI::App& app, ClusterOptions& cluster);
 

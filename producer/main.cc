@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     return producer::kUsageError;
   }
 
-  const kafka::ClientSettings kafka{commands.cluster.brokers, "testfleet-cli"};
+  const kafka::ClientSettings kafka{commands.cluster.brokers, "testfleet-cli", commands.cluster.connect_timeout};
   if (*commands.topics_command || *commands.dlq_command) {
     try {
       return *commands.topics_command ? createTopics(kafka, commands.cluster) : deadLetters(kafka, commands);

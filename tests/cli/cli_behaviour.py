@@ -136,6 +136,28 @@ def case_aggregator_down():
         check("Kafka" not in err and out == "", "before Kafka is asked anything, with no run id printed")
 
 
+def case_broker_unreachable():
+    """A broker name that does not resolve and a port nothing listens on get different messages, after
+    --connect-timeout rather than librdkafka's 35 s."""
+    port = closed_port()
+    with tempfile.TemporaryDirectory() as d:
+        for name, extra in {"testfleet": ["topics"], "testfleet-aggregator": ["--port", "0", "--db", f"{d}/r.db"],
+                            "testfleet-worker": ["--unsandboxed", "--work-dir", d]}.items():
+            started = time.monotonic()
+            code, _, err = run(name, "--brokers", "no-such-host.invalid:9092", "--connect-timeout", "2s", *extra,
+                               timeout=30)
+            took = time.monotonic() - started
+            check(code == 3 and "the host name 'no-such-host.invalid' does not resolve" in err and "refused" not in err,
+                  f"{name}: an unresolvable broker is named as such, exit 3 after {took:.1f} s ({code}; {err.strip()[-300:]!r})")
+            check(took < 20, f"{name}: within --connect-timeout, not 35 s")
+            started = time.monotonic()
+            code, _, err = run(name, "--brokers", f"127.0.0.1:{port}", "--connect-timeout", "2s", *extra, timeout=30)
+            took = time.monotonic() - started
+            check(code == 3 and f"Kafka at 127.0.0.1:{port}: refused the connection" in err and "resolve" not in err,
+                  f"{name}: a closed port is named as refused, exit 3 after {took:.1f} s ({code}; {err.strip()[-300:]!r})")
+            check(took < 20, f"{name}: within --connect-timeout, not 35 s")
+
+
 def aggregator_log(*args, env=None, terminal=False):
     """Starts an aggregator (free port, fresh database, a broker address nothing listens on) with stderr on a pipe
     or a pseudo-terminal, reads its log until the HTTP API is up, kills it and returns the log's bytes."""
