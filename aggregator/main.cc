@@ -22,6 +22,7 @@ using namespace testfleet;
 int main(int argc, char** argv) {
   CLI::App app{"testfleet-aggregator — stores results, tracks runs, serves reports and metrics"};
   addYamlConfig(app);
+  addVersionFlag(app, "testfleet-aggregator");
   ClusterOptions cluster;
   std::string db = "testfleet.db", host = "127.0.0.1", api_token_file;
   int port = 8480;
@@ -52,10 +53,13 @@ int main(int argc, char** argv) {
                  "connections served at once (one thread each); more wait in the listen backlog")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  app.footer(
+      "Exit codes: 0 stopped (SIGTERM or SIGINT); 2 bad command line or --config file (a bad value, an unknown key, "
+      "broken YAML) or an unreadable --api-token-file; 3 the database, the HTTP port or Kafka failed.");
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
   std::string api_token;
   try {
-    initLogging("aggregator", cluster.log_level);
+    initLogging("aggregator", cluster.log_level, cluster.log_format);
     if (!api_token_file.empty()) api_token = readApiToken(api_token_file);
   } catch (const std::exception& e) {
     std::cerr << "testfleet-aggregator: " << e.what() << "\n";
@@ -76,7 +80,7 @@ int main(int argc, char** argv) {
     spdlog::info("HTTP API on http://{}:{} (database {}; writes {})", host, bound, db,
                  api_token.empty() ? "open to anyone: no --api-token-file" : "need the --api-token-file token");
     std::cout << "listening on http://" << host << ":" << bound << std::endl;
-    aggregator::IngestSettings ingest_settings{{cluster.brokers, "testfleet-aggregator"},
+    aggregator::IngestSettings ingest_settings{{cluster.brokers, "testfleet-aggregator", cluster.connect_timeout},
                                                kafka::Topics::withPrefix(cluster.topic_prefix)};
     aggregator::Ingest ingest(ingest_settings, store, metrics);
     ingest.run(stop);

@@ -1,5 +1,6 @@
 #include "common/cli_options.h"
 
+#include "common/build_info.h"
 #include "common/duration.h"
 #include "common/log.h"
 
@@ -92,10 +93,32 @@ void addClusterOptions(CLI::App& app, ClusterOptions& cluster) {
   app.add_option("--topic-prefix", cluster.topic_prefix, "prefix of the topic names")
       ->envname("TESTFLEET_TOPIC_PREFIX")
       ->capture_default_str();
+  addDurationOption(app, "--connect-timeout", cluster.connect_timeout,
+                    "how long to try reaching a broker at start before saying why it cannot (a name that does not "
+                    "resolve, a refused connection, no answer)",
+                    std::chrono::milliseconds(1));
   app.add_option("--log-level", cluster.log_level, "trace|debug|info|warn|error")
       ->check(CLI::Validator([](std::string& level) { return logLevelProblem(level); }, ""))
       ->type_name("LEVEL")
       ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--log-format",
+         [&cluster](const std::string& format) {
+           cluster.log_format = format == "json" ? LogFormat::kJson : LogFormat::kText;
+         },
+         "text (coloured on a terminal unless NO_COLOR is set) or json (one object per line: time, level, service, "
+         "message)")
+      ->check(CLI::Validator(
+          [](std::string& format) -> std::string {
+            return format == "text" || format == "json" ? "" : "'" + format + "' is not text or json";
+          },
+          ""))
+      ->type_name("FORMAT")
+      ->default_str(cluster.log_format == LogFormat::kJson ? "json" : "text");
+}
+
+void addVersionFlag(CLI::App& app, const std::string& program) {
+  app.set_version_flag("--version", versionLine(program), "print the version (and git commit) and exit");
 }
 
 std::optional<int> parseCommandLine(CLI::App& app, int argc, const char* const* argv) {

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
+
 namespace testfleet {
 
 struct SizeRange {
@@ -51,14 +53,19 @@ CLI::Option* addScaledOption(CLI::App& app, const std::string& name, Int& field,
       ->default_str(formatNumber(static_cast<double>(field) / unit));
 }
 
-// Where every service finds Kafka and how much it logs: --brokers, --topic-prefix (also from TESTFLEET_BROKERS and
-// TESTFLEET_TOPIC_PREFIX) and --log-level.
+// Where every service finds Kafka and how it logs: --brokers, --topic-prefix (also from TESTFLEET_BROKERS and
+// TESTFLEET_TOPIC_PREFIX), --connect-timeout, --log-level and --log-format.
 struct ClusterOptions {
   std::string brokers = "127.0.0.1:19092";
   std::string topic_prefix = "testfleet";
   std::string log_level = "info";
+  LogFormat log_format = LogFormat::kText;
+  std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);  // for ClientSettings::connect_timeout
 };
 void addClusterOptions(CLI::App& app, ClusterOptions& cluster);
+
+// --version: prints versionLine(program) (common/build_info.h) and exits 0.
+void addVersionFlag(CLI::App& app, const std::string& program);
 
 // Parses the command line (and the config file and environment variables it reads). After --help or a bad value it
 // has printed what to fix and returns the exit code: 0 after --help, 2 (usage) otherwise; nullopt when the program

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace testfleet {
 
@@ -31,6 +32,11 @@ std::string shellQuote(std::string_view word);
 
 // A stable, short hexadecimal digest (FNV-1a 64) — for ids, not for security.
 std::string shortHash(std::string_view data);
+
+// The candidate a mistyped `word` most likely meant — for "did you mean 'timeout'?" after an unknown name: the one
+// fewest single-character edits (insert, delete, replace, swap of neighbours) away, if that is at most a third of
+// the word's length (at least 1). "" when none is that close.
+std::string closestWord(std::string_view word, const std::vector<std::string>& candidates);
 
 // A random identifier (128 bits, hex) for run ids.
 std::string randomId();

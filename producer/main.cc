@@ -39,19 +39,20 @@ int deadLetters(const kafka::ClientSettings& kafka, const producer::ProducerComm
 int main(int argc, char** argv) {
   CLI::App app{"testfleet — run a test suite on a fleet of sandboxed workers through Kafka"};
   addYamlConfig(app);
+  addVersionFlag(app, "testfleet");
   producer::ProducerCommands commands;
   producer::addProducerCommands(app, commands);
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
   producer::SubmitOptions& submit = commands.submit;
   try {
     if (!commands.api_token_file.empty()) submit.api_token = readApiToken(commands.api_token_file);
-    initLogging("testfleet", commands.cluster.log_level);
+    initLogging("testfleet", commands.cluster.log_level, commands.cluster.log_format);
   } catch (const std::invalid_argument& e) {
     std::cerr << "testfleet: " << e.what() << "\n";
     return producer::kUsageError;
   }
 
-  const kafka::ClientSettings kafka{commands.cluster.brokers, "testfleet-cli"};
+  const kafka::ClientSettings kafka{commands.cluster.brokers, "testfleet-cli", commands.cluster.connect_timeout};
   if (*commands.topics_command || *commands.dlq_command) {
     try {
       return *commands.topics_command ? createTopics(kafka, commands.cluster) : deadLetters(kafka, commands);

@@ -47,6 +47,8 @@ void addSubmitCommand(CLI::App& app, ProducerCommands& c) {
       "--no-history", [&submit] { submit.use_history = false; },
       "publish jobs in suite order instead of longest-expected first");
   sub->add_option("--run-id", submit.run_id, "use this run id instead of a random one");
+  sub->add_flag("--allow-empty", submit.allow_empty,
+                "a suite with no tests exits 0 with nothing submitted (without it: exit 2)");
   addLabelOption(*sub, submit.labels);
   addDurationOption(*sub, "--deadline", submit.follow.deadline, "give up waiting after this long (exit 3)",
                     std::chrono::milliseconds(1));
@@ -68,6 +70,10 @@ void addDlqCommand(CLI::App& app, ProducerCommands& c) {
 
 void addProducerCommands(CLI::App& app, ProducerCommands& commands) {
   app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 done (submit --wait: every test passed); 1 submit --wait: tests failed; 2 bad command line, "
+      "--config file or suite, nothing published; 3 Kafka or the aggregator unreachable, or the run stalled or "
+      "passed its --deadline.");
   addClusterOptions(app, commands.cluster);
   addSubmitCommand(app, commands);
   commands.topics_command = app.add_subcommand("topics", "create the topics (idempotent)");

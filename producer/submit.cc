@@ -1,8 +1,12 @@
 #include "producer/submit.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -22,6 +26,7 @@
 
 namespace testfleet::producer {
 namespace {
+namespace fs = std::filesystem;
 
 bool writeFile(const std::string& path, const std::string& content, bool append) {
   std::ofstream out(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
@@ -102,6 +107,23 @@ HttpResponse askStartingAggregator(const std::function<HttpResponse()>& request)
   return r;
 }
 
+// " answered HTTP 503" or " does not answer: Couldn't connect to server", after a URL.
+std::string howItAnswered(const HttpResponse& r) {
+  return r.error.empty() ? " answered HTTP " + std::to_string(r.status) : " does not answer: " + r.error;
+}
+
+// --wait follows the run through the aggregator, so one that does not answer is found before the run is published,
+// not after (one still starting gets the few seconds askStartingAggregator gives). kAllPassed when /healthz says OK.
+int checkAggregatorUp(const std::string& aggregator_url) {
+  HttpClient http(std::chrono::seconds(5));
+  const std::string url = aggregator_url + "/healthz";
+  const HttpResponse r = askStartingAggregator([&] { return http.get(url); });
+  if (r.error.empty() && r.status == 200) return kAllPassed;
+  std::cerr << "testfleet: --wait follows the run through the aggregator, but " << url << howItAnswered(r)
+            << ". Start the aggregator or point --aggregator (TESTFLEET_AGGREGATOR) at it. Nothing was submitted.\n";
+  return kInfrastructure;
+}
+
 // A run id names one submission: an id the aggregator already has is refused (kUsageError), and so is one it
 // cannot be asked about (kInfrastructure). kAllPassed when the id is free. Only ids given with --run-id are asked
 // about; random ones do not collide.
@@ -123,8 +145,7 @@ int checkRunIdUnused(const std::string& run_id, const std::string& aggregator_ur
                  "Nothing was submitted.\n";
     return kUsageError;
   }
-  std::cerr << "testfleet: cannot check that run id " << run_id << " is unused: " << url
-            << (r.error.empty() ? " answered HTTP " + std::to_string(r.status) : " does not answer: " + r.error)
+  std::cerr << "testfleet: cannot check that run id " << run_id << " is unused: " << url << howItAnswered(r)
             << ". Start the aggregator or point --aggregator at it, or omit --run-id. Nothing was submitted.\n";
   return kInfrastructure;
 }
@@ -219,6 +240,28 @@ std::optional<suite::Suite> readSuite(const std::string& file) {
   }
 }
 
+// Before anything is published: creates the folders of the report files asked for and checks each file can be
+// written there, so a bad path costs nothing instead of a whole run. "" when all are ready, else what is wrong.
+std::string prepareReportPaths(const SubmitOptions& options) {
+  const std::pair<const char*, const std::string*> reports[] = {{"--junit", &options.junit_file},
+                                                                {"--json", &options.json_file},
+                                                                {"--markdown", &options.markdown_file},
+                                                                {"--html", &options.html_file}};
+  for (const auto& [flag, file] : reports) {
+    if (file->empty()) continue;
+    const fs::path path(*file);
+    std::error_code ec;
+    if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+    const std::string where = std::string(flag) + " " + *file + ": ";
+    if (ec) return where + "cannot create the folder " + path.parent_path().string() + ": " + ec.message();
+    if (fs::is_directory(path)) return where + "is a folder, not a file";
+    const fs::path writable = fs::exists(path) ? path : (path.has_parent_path() ? path.parent_path() : ".");
+    if (access(writable.c_str(), W_OK) != 0)
+      return where + "cannot write " + writable.string() + ": " + std::strerror(errno);
+  }
+  return "";
+}
+
 // Writes the reports asked for with --junit, --json, --markdown and --html. False when one could not be saved.
 bool saveReports(const SubmitOptions& options, const std::string& run_id) {
   bool reports_ok = true;
@@ -257,8 +300,24 @@ int runSubmit(const SubmitOptions& options) {
   const std::optional<suite::Suite> loaded = readSuite(options.suite_file);
   if (!loaded) return kUsageError;
   const suite::Suite& suite = *loaded;
+  if (suite.tests.empty()) {
+    // Decided before the aggregator or Kafka is asked anything: a run with no jobs could not fail, so it could not
+    // pass either — unless the caller says an empty suite is expected (a generated one, say).
+    std::cerr << "testfleet: the suite '" << suite.name << "' has no tests; nothing was submitted"
+              << (options.allow_empty ? " (--allow-empty)\n" : " (pass --allow-empty if that is expected)\n");
+    return options.allow_empty ? kAllPassed : kUsageError;
+  }
+  if (options.wait) {
+    if (std::string problem = prepareReportPaths(options); !problem.empty()) {
+      std::cerr << "testfleet: " << problem << "; nothing was submitted\n";
+      return kUsageError;
+    }
+  }
   suite::Suite labelled = suite;
   for (const auto& [k, v] : options.labels) labelled.labels[k] = v;
+  if (options.wait) {
+    if (int rc = checkAggregatorUp(options.follow.aggregator_url); rc != kAllPassed) return rc;
+  }
   if (!options.run_id.empty()) {
     if (int rc = checkRunIdUnused(options.run_id, options.follow.aggregator_url); rc != kAllPassed) return rc;
   }

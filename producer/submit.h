@@ -19,8 +19,9 @@ struct SubmitOptions {
   std::string run_id;  // empty: a random one
   std::map<std::string, std::string> labels;
   bool wait = false;
-  bool use_history = true;  // order jobs by the durations the aggregator remembers
-  std::string junit_file;   // written after waiting, when set
+  bool use_history = true;   // order jobs by the durations the aggregator remembers
+  bool allow_empty = false;  // a suite with no tests exits 0 (nothing submitted) instead of 2
+  std::string junit_file;    // written after waiting, when set
   std::string json_file;
   std::string markdown_file;
   std::string html_file;

@@ -46,7 +46,9 @@ class Checker {
       if (!allowed.count(key)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        fail(kv.first, "unknown key '" + key + "' in " + where + " (allowed: " + list + ")");
+        const std::string meant = closestWord(key, {allowed.begin(), allowed.end()});
+        fail(kv.first, "unknown key '" + key + "' in " + where +
+                           (meant.empty() ? "" : "; did you mean '" + meant + "'?") + " (allowed: " + list + ")");
       }
     }
   }
@@ -138,7 +140,9 @@ void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
       } else {
         std::string names;
         for (const auto& name : frameworkNames()) names += (names.empty() ? "" : ", ") + name;
-        check.fail(n, "unknown framework '" + *s + "' (known: " + names + ")");
+        const std::string meant = closestWord(*s, frameworkNames());
+        check.fail(n, "unknown framework '" + *s + "'" + (meant.empty() ? "" : "; did you mean '" + meant + "'?") +
+                          " (known: " + names + ")");
       }
     }
   }

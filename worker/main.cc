@@ -42,6 +42,7 @@ bool startStatusServer(worker::StatusServer& status, const std::string& address)
 int main(int argc, char** argv) {
   CLI::App app{"testfleet-worker — takes test jobs from Kafka and runs each in a fresh sandbox"};
   addYamlConfig(app);
+  addVersionFlag(app, "testfleet-worker");
   worker::WorkerOptions options = worker::machineDefaults();
   worker::addWorkerOptions(app, options);
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
     std::cerr << "testfleet-worker: " << problem << "\n";
     return 2;
   }
-  initLogging("worker", options.cluster.log_level);
+  initLogging("worker", options.cluster.log_level, options.cluster.log_format);
 
   worker::StopSignals stop;
   SignalWatcher signals([&](int n) {

@@ -192,6 +192,11 @@ void addWorkerOptions(CLI::App& app, WorkerOptions& options) {
   addJobLimitOptions(app, options.runner);
   addSandboxOptions(app, options.sandbox, options.runner);
   addBundleOptions(app, options);
+  app.footer(
+      "Exit codes: 0 stopped cleanly (SIGTERM); 1 a fatal Kafka error while running; 2 bad command line or "
+      "--config file (a bad value, an unknown key, broken YAML), no usable sandbox, or --http cannot listen; 3 "
+      "Kafka unreachable at start. With --run-suite or --run-jobs: 0 every job passed, 1 some failed, 2 a bad "
+      "suite or jobs file.");
 }
 
 std::string finishWorkerOptions(WorkerOptions& o) {
@@ -212,7 +217,7 @@ std::string finishWorkerOptions(WorkerOptions& o) {
   const bool local = !o.local_suite.empty() || !o.local_jobs.empty();
   if (!o.local_suite.empty()) o.runner.allow_file_bundles = true;  // the local run writes its bundles to files
   o.loop.max_reruns = o.runner.ceilings.reruns;
-  o.loop.kafka = {o.cluster.brokers, "testfleet-worker-" + o.loop.worker_id};
+  o.loop.kafka = {o.cluster.brokers, "testfleet-worker-" + o.loop.worker_id, o.cluster.connect_timeout};
   // Fleets on one cluster are kept apart by their topic prefix: two workers of different fleets with the same
   // --id must not fence each other (the default prefix keeps the id testfleet-worker-<id>).
   o.loop.transactional_id = o.cluster.topic_prefix + "-worker-" + o.loop.worker_id;

@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/kafka/broker_probe.h"
+
 namespace testfleet::kafka {
 namespace {
 
@@ -103,6 +105,9 @@ CHandle adminHandle(const ClientSettings& s) {
 
 void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& topics,
                   std::chrono::milliseconds timeout) {
+  if (std::string why = unreachableBrokers(settings.brokers, settings.connect_timeout); !why.empty()) {
+    throw Error("cannot reach Kafka at " + settings.brokers + ": " + why, Error::Kind::kRetriable);
+  }
   CHandle h = adminHandle(settings);
   std::vector<rd_kafka_NewTopic_t*> specs;
   char err[512];

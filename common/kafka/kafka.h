@@ -18,6 +18,8 @@ namespace testfleet::kafka {
 struct ClientSettings {
   std::string brokers = "127.0.0.1:19092";
   std::string client_id = "testfleet";
+  // How long ensureTopics tries to open a TCP connection to a broker before it says why it cannot.
+  std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);
 };
 
 // A Kafka failure, decided at the boundary: retriable errors may be retried by the caller as they are,
@@ -63,7 +65,8 @@ struct TopicSpec {
   bool compacted = false;
 };
 
-// Creates the topics that do not exist yet; existing ones are left as they are. Throws Error.
+// Creates the topics that do not exist yet; existing ones are left as they are. Throws Error: at once (retriable)
+// when no broker accepts a connection within settings.connect_timeout, saying why (unreachableBrokers).
 void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& topics,
                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
 

@@ -70,6 +70,7 @@ TEST_CASE("a bad value fails the parse with a message naming the option and an e
   CHECK(Cli().parse({"--delays", "1s,soon,2s"}).find("'soon' is not a duration") != std::string::npos);
   CHECK(Cli().parse({"--cpus", "0"}).find("--cpus") != std::string::npos);
   CHECK(Cli().parse({"--log-level", "loud"}).find("log level 'loud' is not one of") != std::string::npos);
+  CHECK(Cli().parse({"--log-format", "xml"}) == "--log-format: 'xml' is not text or json");
 }
 
 TEST_CASE("durations and sizes come from the YAML config file and the environment too") {
@@ -102,4 +103,14 @@ TEST_CASE("parseCommandLine returns 2 after a usage error, 0 after --help, nothi
   CHECK(run({"--grace", "nonsense"}) == 2);
   CHECK(run({"--help"}) == 0);
   CHECK_FALSE(run({"--grace", "1s"}));
+}
+
+TEST_CASE("--log-format reads text or json into the enum, text by default") {
+  Cli text;
+  CHECK(text.parse({}) == "");
+  CHECK(text.cluster.log_format == LogFormat::kText);
+  CHECK(text.app.get_option("--log-format")->get_default_str() == "text");
+  Cli json;
+  CHECK(json.parse({"--log-format", "json"}) == "");
+  CHECK(json.cluster.log_format == LogFormat::kJson);
 }

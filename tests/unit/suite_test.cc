@@ -61,6 +61,20 @@ TEST_CASE("an unknown key is named with its line") {
   CHECK(mentions(p, "unknown key 'tmeout'"));
 }
 
+TEST_CASE("a mistyped key or framework gets a did-you-mean hint; an unrelated one does not") {
+  CHECK(mentions(problemsOf("name: x\ntests:\n  - name: a\n    tmeout: 5\n    command: 'true'\n"),
+                 "unknown key 'tmeout' in a test; did you mean 'timeout'?"));
+  CHECK(mentions(problemsOf("name: x\ntest:\n  - name: a\n    command: 'true'\n"),
+                 "unknown key 'test' in the suite; did you mean 'tests'?"));
+  CHECK(mentions(problemsOf("name: x\ndefaults: {framwork: pytest}\ntests:\n  - {name: a, command: 'true'}\n"),
+                 "did you mean 'framework'?"));
+  CHECK(mentions(problemsOf("name: x\ntests:\n  - name: a\n    framework: pytset\n    command: x\n"),
+                 "unknown framework 'pytset'; did you mean 'pytest'?"));
+  const auto unrelated = problemsOf("name: x\ntests:\n  - name: a\n    colour: blue\n    command: 'true'\n");
+  CHECK(mentions(unrelated, "unknown key 'colour'"));
+  CHECK_FALSE(mentions(unrelated, "did you mean"));
+}
+
 TEST_CASE("wrong types and values are errors") {
   CHECK(mentions(problemsOf("name: x\ntests: {a: 1}\n"), "'tests' must be a list"));
   CHECK(mentions(problemsOf("name: x\ntests:\n  - name: a\n    command: 'true'\n    timeout: soon\n"),

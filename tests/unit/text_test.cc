@@ -81,3 +81,15 @@ TEST_CASE("keepHeadAndTail of 70,000 'é' cuts between characters: the 64 KiB ta
     }
   }
 }
+
+TEST_CASE("closestWord finds the likely meant word within a third of its length") {
+  const std::vector<std::string> keys = {"framework", "timeout", "env", "tests", "teardown"};
+  CHECK(closestWord("tmeout", keys) == "timeout");
+  CHECK(closestWord("tiemout", keys) == "timeout");  // two neighbours swapped: one edit
+  CHECK(closestWord("frameworks", keys) == "framework");
+  CHECK(closestWord("test", keys) == "tests");
+  CHECK(closestWord("evn", keys) == "env");
+  CHECK(closestWord("colour", keys).empty());
+  CHECK(closestWord("xyz", keys).empty());
+  CHECK(closestWord("timeout", {}).empty());
+}
