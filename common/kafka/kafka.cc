@@ -3,8 +3,12 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <map>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -311,10 +315,86 @@ std::optional<Message> toMessage(RdKafka::Message* raw) {
 }
 }  // namespace
 
+namespace {
+
+// Where an assigned partition starts. librdkafka 2.0.2 fetches the group's committed offsets itself, but when that
+// fetch waits on an open transaction (UNSTABLE_OFFSET_COMMIT, e.g. a SIGKILLed worker's) and a cooperative rebalance
+// comes meanwhile, it starts the partitions it kept without an offset: with auto.offset.reset=earliest they would
+// run again from offset 0 (seen in chaos runs; reproduced by tests/integration/kafka_offsets_test.cc). So the reset
+// policy is "error", and a partition that reports ERR__AUTO_OFFSET_RESET is started here: at the committed offset
+// once the group answers with a stable one, at the beginning when it has none, and at the earliest offset when the
+// committed one has left the log.
+class PartitionStarter {
+ public:
+  void failed(const TopicPartition& tp, const std::string& why) {
+    auto& w = waiting_[tp];
+    spdlog::debug("{}[{}] has no start offset ({}); asking the group for its committed one", tp.topic, tp.partition,
+                  why);
+    w.due = std::chrono::steady_clock::time_point{};
+  }
+  void forget(const TopicPartition& tp) {
+    waiting_.erase(tp);
+    started_at_.erase(tp);
+  }
+  void startDue(RdKafka::KafkaConsumer& c, const std::set<TopicPartition>& paused);
+
+ private:
+  struct Waiting {
+    std::chrono::steady_clock::time_point due;
+  };
+  std::map<TopicPartition, Waiting> waiting_;
+  std::map<TopicPartition, int64_t> started_at_;  // the committed offset a partition was last started at
+};
+
+void PartitionStarter::startDue(RdKafka::KafkaConsumer& c, const std::set<TopicPartition>& paused) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<TopicPartition> due;
+  for (const auto& [tp, w] : waiting_) {
+    if (w.due <= now) due.push_back(tp);
+  }
+  if (due.empty()) return;
+  auto rd = toRd(due);
+  // Short: the poll loop waits meanwhile. An offset held by an open transaction answers only when that ends.
+  const RdKafka::ErrorCode code = c.committed(rd, 500);
+  for (RdKafka::TopicPartition* p : rd) {
+    const TopicPartition tp{p->topic(), p->partition()};
+    if (code != RdKafka::ERR_NO_ERROR || p->err() != RdKafka::ERR_NO_ERROR) {
+      waiting_[tp].due = now + std::chrono::seconds(1);
+      continue;
+    }
+    int64_t start = p->offset() < 0 ? RdKafka::Topic::OFFSET_BEGINNING : p->offset();
+    auto before = started_at_.find(tp);
+    if (start >= 0 && before != started_at_.end() && before->second == start) {
+      spdlog::warn("{}[{}]: committed offset {} is not in the log (deleted by retention?); starting at the earliest",
+                   tp.topic, tp.partition, start);
+      start = RdKafka::Topic::OFFSET_BEGINNING;
+    }
+    std::vector<RdKafka::TopicPartition*> one{RdKafka::TopicPartition::create(tp.topic, tp.partition, start)};
+    RdKafka::Error* out = c.incremental_unassign(one);
+    RdKafka::Error* in = out ? nullptr : c.incremental_assign(one);
+    if (out || in) {
+      spdlog::error("{}[{}]: restart failed: {}", tp.topic, tp.partition, toError("assign", out ? out : in).what());
+      waiting_[tp].due = now + std::chrono::seconds(1);
+    } else {
+      if (paused.count(tp)) c.pause(one);
+      spdlog::info("{}[{}] starts at {}", tp.topic, tp.partition,
+                   start >= 0 ? "committed offset " + std::to_string(start) : std::string("the beginning"));
+      started_at_[tp] = p->offset();
+      waiting_.erase(tp);
+    }
+    RdKafka::TopicPartition::destroy(one);
+  }
+  destroy(rd);
+}
+
+}  // namespace
+
 struct GroupConsumer::Impl : public RdKafka::RebalanceCb {
   RebalanceListener* listener = nullptr;
   std::unique_ptr<RdKafka::KafkaConsumer> handle;
   bool closed = false;
+  PartitionStarter starter;
+  std::set<TopicPartition> paused;  // as the owner asked, to pause again a partition started here
 
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& parts) override {
@@ -327,6 +407,10 @@ struct GroupConsumer::Impl : public RdKafka::RebalanceCb {
       }
       if (listener) listener->onAssigned(fromRd(parts));
     } else {
+      for (const auto& tp : fromRd(parts)) {
+        starter.forget(tp);
+        paused.erase(tp);
+      }
       if (listener) listener->onRevoked(fromRd(parts));
       if (cooperative) {
         if (RdKafka::Error* e = c->incremental_unassign(parts)) {
@@ -346,7 +430,7 @@ GroupConsumer::GroupConsumer(const GroupConsumerSettings& s, RebalanceListener* 
   set(*conf, "group.id", s.group_id);
   set(*conf, "enable.auto.commit", "false");
   set(*conf, "enable.auto.offset.store", "false");
-  set(*conf, "auto.offset.reset", "earliest");
+  set(*conf, "auto.offset.reset", "error");  // see PartitionStarter
   set(*conf, "isolation.level", "read_committed");
   set(*conf, "partition.assignment.strategy", "cooperative-sticky");
   set(*conf, "session.timeout.ms", std::to_string(s.session_timeout.count()));
@@ -370,16 +454,25 @@ GroupConsumer::GroupConsumer(const GroupConsumerSettings& s, RebalanceListener* 
 GroupConsumer::~GroupConsumer() { close(); }
 
 std::optional<Message> GroupConsumer::poll(std::chrono::milliseconds timeout) {
-  return toMessage(impl_->handle->consume(static_cast<int>(timeout.count())));
+  impl_->starter.startDue(*impl_->handle, impl_->paused);
+  RdKafka::Message* m = impl_->handle->consume(static_cast<int>(timeout.count()));
+  if (m->err() == RdKafka::ERR__AUTO_OFFSET_RESET) {
+    impl_->starter.failed({m->topic_name(), m->partition()}, m->errstr());
+    delete m;
+    return std::nullopt;
+  }
+  return toMessage(m);
 }
 
 void GroupConsumer::pause(const std::vector<TopicPartition>& partitions) {
+  impl_->paused.insert(partitions.begin(), partitions.end());
   auto rd = toRd(partitions);
   impl_->handle->pause(rd);
   destroy(rd);
 }
 
 void GroupConsumer::resume(const std::vector<TopicPartition>& partitions) {
+  for (const auto& tp : partitions) impl_->paused.erase(tp);
   auto rd = toRd(partitions);
   impl_->handle->resume(rd);
   destroy(rd);
