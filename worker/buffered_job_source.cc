@@ -1,6 +1,7 @@
 #include "worker/buffered_job_source.h"
 
 #include <algorithm>
+#include <string>
 
 #include <spdlog/spdlog.h>
 
@@ -17,14 +18,37 @@ BufferedJobSource::BufferedJobSource(RecordConsumer& consumer, SourceSettings se
 
 BufferedJobSource::~BufferedJobSource() { consumer_.setListener(nullptr); }
 
+namespace {
+
+// "jobs[0,3] jobs.retry-1[2]": the partitions of a rebalance, for the log.
+std::string describe(const std::vector<TopicPartition>& tps) {
+  std::map<std::string, std::vector<int32_t>> by_topic;
+  for (const auto& tp : tps) by_topic[tp.topic].push_back(tp.partition);
+  std::string out;
+  for (auto& [topic, parts] : by_topic) {
+    std::sort(parts.begin(), parts.end());
+    out += (out.empty() ? "" : " ") + topic + "[";
+    for (size_t i = 0; i < parts.size(); ++i) out += (i ? "," : "") + std::to_string(parts[i]);
+    out += "]";
+  }
+  return out;
+}
+
+}  // namespace
+
 void BufferedJobSource::onAssigned(const std::vector<TopicPartition>& tps) {
-  for (const auto& tp : tps) assigned_.insert(tp);
-  spdlog::info("assigned {} partition(s); now {}", tps.size(), assigned_.size());
+  for (const auto& tp : tps) {
+    assigned_.insert(tp);
+    unstarted_.insert(tp);
+  }
+  spdlog::info("assigned {} partition(s); now {}{}{}", tps.size(), assigned_.size(), tps.empty() ? "" : ": ",
+               describe(tps));
 }
 
 void BufferedJobSource::onRevoked(const std::vector<TopicPartition>& tps) {
   for (const auto& tp : tps) {
     assigned_.erase(tp);
+    unstarted_.erase(tp);
     paused_.erase(tp);
     dropBuffered(tp);
     held_until_.erase(tp);
@@ -35,13 +59,18 @@ void BufferedJobSource::onRevoked(const std::vector<TopicPartition>& tps) {
       leased_.erase(it);
     }
   }
-  spdlog::info("revoked {} partition(s); now {}", tps.size(), assigned_.size());
+  spdlog::info("revoked {} partition(s); now {}{}{}", tps.size(), assigned_.size(), tps.empty() ? "" : ": ",
+               describe(tps));
 }
 
 void BufferedJobSource::poll(std::chrono::milliseconds wait) {
   updatePauses();
   if (auto m = consumer_.poll(wait)) {
-    if (assigned_.count(m->tp)) buffer(std::move(*m), false);  // else fetched before a revoke: its next owner reads it
+    if (!assigned_.count(m->tp)) return;  // fetched before a revoke: its next owner reads it
+    // Where a new owner starts is where the group's committed offset was: logged, as a re-run or a gap shows here.
+    if (unstarted_.erase(m->tp))
+      spdlog::info("{}[{}]: first record at offset {}", m->tp.topic, m->tp.partition, m->offset);
+    buffer(std::move(*m), false);
   }
 }
 

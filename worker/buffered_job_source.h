@@ -74,6 +74,7 @@ class BufferedJobSource : public JobSource, private kafka::RebalanceListener {
   WallClock now_;
 
   std::set<kafka::TopicPartition> assigned_, paused_;
+  std::set<kafka::TopicPartition> unstarted_;  // assigned, no record read yet
   std::map<kafka::TopicPartition, Leased> leased_;
   std::map<kafka::TopicPartition, std::deque<Buffered>> buffered_;
   std::map<kafka::TopicPartition, int64_t> held_until_;  // partitions pausing after a record was handed back
