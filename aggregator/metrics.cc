@@ -17,31 +17,26 @@ double runDurationSeconds(const RunInfo& run) {
   return std::max<int64_t>(0, run.completed_at_ms - run.manifest.submitted_at_ms()) / 1000.0;
 }
 
-namespace {
-prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& registry, const std::string& name,
-                                                 const std::string& help) {
-  return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
-}
-prometheus::Histogram& durationHistogram(prometheus::Registry& registry, const std::string& name,
-                                         const std::string& help) {
-  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add({}, metrics::durationBuckets());
-}
-}  // namespace
+using metrics::counterFamily;
+using metrics::durationHistogram;
 
 AggregatorMetrics::AggregatorMetrics()
     : registry_(std::make_shared<prometheus::Registry>()),
-      results_(counter(*registry_, "testfleet_results_total",
-                       "Results stored, every attempt, by the attempt's verdict (duplicates not counted); an ERROR "
-                       "that was retried counts here too")),
-      job_verdicts_(counter(*registry_, "testfleet_job_verdicts_total",
-                            "Final results stored (no further attempt follows), by verdict: what runs report")),
-      runs_completed_(counter(*registry_, "testfleet_runs_completed_total",
-                              "Runs completed (every listed job has a final result), by result: passed or failed")),
-      rejected_(
-          counter(*registry_, "testfleet_records_rejected_total", "Records the aggregator could not use, by reason")),
-      ignored_(counter(*registry_, "testfleet_records_ignored_total",
-                       "Records stored or read but kept out of every run, by reason: unknown_job (a result for a "
-                       "job its run's manifest does not list), duplicate_manifest (a later manifest for a run id)")),
+      results_(
+          counterFamily(*registry_, "testfleet_results_total",
+                        "Results stored, every attempt, by the attempt's verdict (duplicates not counted); an ERROR "
+                        "that was retried counts here too")),
+      job_verdicts_(counterFamily(*registry_, "testfleet_job_verdicts_total",
+                                  "Final results stored (no further attempt follows), by verdict: what runs report")),
+      runs_completed_(
+          counterFamily(*registry_, "testfleet_runs_completed_total",
+                        "Runs completed (every listed job has a final result), by result: passed or failed")),
+      rejected_(counterFamily(*registry_, "testfleet_records_rejected_total",
+                              "Records the aggregator could not use, by reason")),
+      ignored_(
+          counterFamily(*registry_, "testfleet_records_ignored_total",
+                        "Records stored or read but kept out of every run, by reason: unknown_job (a result for a "
+                        "job its run's manifest does not list), duplicate_manifest (a later manifest for a run id)")),
       runs_in_progress_(prometheus::BuildGauge()
                             .Name("testfleet_runs_in_progress")
                             .Help("Runs with a manifest that are not complete")

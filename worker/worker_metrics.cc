@@ -18,33 +18,21 @@ double queueWaitSeconds(const v1::Job& job, int64_t now_ms) {
   return std::max<int64_t>(0, now_ms - since) / 1000.0;
 }
 
-namespace {
-prometheus::Histogram& durationHistogram(prometheus::Registry& registry, const std::string& name,
-                                         const std::string& help) {
-  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add({}, metrics::durationBuckets());
-}
-}  // namespace
+using metrics::counterFamily;
+using metrics::durationHistogram;
 
 WorkerMetrics::WorkerMetrics(int slots)
     : registry_(std::make_shared<prometheus::Registry>()),
-      attempts_(prometheus::BuildCounter()
-                    .Name("testfleet_worker_jobs_total")
-                    .Help("Attempts this worker ran, by the attempt's verdict; an ERROR that is retried counts here "
-                          "too (final verdicts: testfleet_job_verdicts_total)")
-                    .Register(*registry_)),
-      retries_(prometheus::BuildCounter()
-                   .Name("testfleet_worker_retries_total")
-                   .Help("ERROR attempts this worker retried: in_place (again on this worker) or retry_topic")
-                   .Register(*registry_)),
-      dead_letters_(prometheus::BuildCounter()
-                        .Name("testfleet_worker_dead_letters_total")
-                        .Help("Dead letters this worker wrote, by reason: gave_up (attempts exhausted), not_a_job "
-                              "(an undecodable record), unwritable (Kafka refused the job's records)")
-                        .Register(*registry_)),
-      reruns_(prometheus::BuildCounter()
-                  .Name("testfleet_worker_reruns_total")
-                  .Help("FAILED jobs this worker sent back for a rerun (flaky-test detection)")
-                  .Register(*registry_)
+      attempts_(counterFamily(*registry_, "testfleet_worker_jobs_total",
+                              "Attempts this worker ran, by the attempt's verdict; an ERROR that is retried counts "
+                              "here too (final verdicts: testfleet_job_verdicts_total)")),
+      retries_(counterFamily(*registry_, "testfleet_worker_retries_total",
+                             "ERROR attempts this worker retried: in_place (again on this worker) or retry_topic")),
+      dead_letters_(counterFamily(*registry_, "testfleet_worker_dead_letters_total",
+                                  "Dead letters this worker wrote, by reason: gave_up (attempts exhausted), "
+                                  "not_a_job (an undecodable record), unwritable (Kafka refused the job's records)")),
+      reruns_(counterFamily(*registry_, "testfleet_worker_reruns_total",
+                            "FAILED jobs this worker sent back for a rerun (flaky-test detection)")
                   .Add({})),
       busy_(prometheus::BuildGauge()
                 .Name("testfleet_worker_slots_busy")

@@ -21,9 +21,19 @@
 namespace testfleet::metrics {
 
 const prometheus::Histogram::BucketBoundaries& durationBuckets() {
-  static const prometheus::Histogram::BucketBoundaries buckets{0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,  5,
+  static const prometheus::Histogram::BucketBoundaries buckets{0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5, 5,
                                                                10,   30,   60,  120,  300, 600, 1800};
   return buckets;
+}
+
+prometheus::Family<prometheus::Counter>& counterFamily(prometheus::Registry& registry, const std::string& name,
+                                                       const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+prometheus::Histogram& durationHistogram(prometheus::Registry& registry, const std::string& name,
+                                         const std::string& help) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add({}, durationBuckets());
 }
 
 void addVerdictSeries(prometheus::Family<prometheus::Counter>& family) {
@@ -59,7 +69,7 @@ std::optional<ProcStat> parseProcStat(std::string_view line) {
 namespace {
 
 prometheus::MetricFamily oneValue(const std::string& name, const std::string& help, prometheus::MetricType type,
-                                     double value) {
+                                  double value) {
   prometheus::ClientMetric m;
   if (type == prometheus::MetricType::Counter)
     m.counter.value = value;
@@ -93,15 +103,15 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
   if (stat && ticks > 0) {
     out.push_back(oneValue("process_cpu_seconds_total", "User and system CPU time of the process, in seconds",
-                              MetricType::Counter, static_cast<double>(stat->utime_ticks + stat->stime_ticks) / ticks));
+                           MetricType::Counter, static_cast<double>(stat->utime_ticks + stat->stime_ticks) / ticks));
     out.push_back(oneValue("process_resident_memory_bytes", "Resident memory of the process", MetricType::Gauge,
-                              static_cast<double>(stat->rss_pages) * static_cast<double>(::sysconf(_SC_PAGESIZE))));
+                           static_cast<double>(stat->rss_pages) * static_cast<double>(::sysconf(_SC_PAGESIZE))));
     out.push_back(oneValue("process_virtual_memory_bytes", "Virtual memory of the process", MetricType::Gauge,
-                              static_cast<double>(stat->virtual_bytes)));
+                           static_cast<double>(stat->virtual_bytes)));
     if (auto boot = bootTimeSeconds()) {
       out.push_back(oneValue("process_start_time_seconds", "When the process started, in seconds since the epoch",
-                                MetricType::Gauge,
-                                static_cast<double>(*boot) + static_cast<double>(stat->start_ticks) / ticks));
+                             MetricType::Gauge,
+                             static_cast<double>(*boot) + static_cast<double>(stat->start_ticks) / ticks));
     }
   }
   std::error_code ec;
@@ -112,7 +122,7 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   }
   if (!ec) {
     out.push_back(oneValue("process_open_fds", "Open file descriptors of the process", MetricType::Gauge,
-                              static_cast<double>(fds)));
+                           static_cast<double>(fds)));
   }
   return out;
 }

@@ -18,6 +18,12 @@ namespace testfleet::metrics {
 // Seconds, from 10 ms to 30 min: every *_seconds histogram uses these, so panels can compare them.
 const prometheus::Histogram::BucketBoundaries& durationBuckets();
 
+// A counter family, and a histogram without labels over durationBuckets(), registered in `registry`.
+prometheus::Family<prometheus::Counter>& counterFamily(prometheus::Registry& registry, const std::string& name,
+                                                       const std::string& help);
+prometheus::Histogram& durationHistogram(prometheus::Registry& registry, const std::string& name,
+                                         const std::string& help);
+
 // Starts a {verdict} series at 0 for every verdict ("passed" … "error"), so rates over them exist before the first.
 void addVerdictSeries(prometheus::Family<prometheus::Counter>& family);
 
