@@ -1,7 +1,5 @@
 #include "aggregator/metrics.h"
 
-#include <algorithm>
-
 #include "common/metrics/service_metrics.h"
 #include "common/verdict.h"
 
@@ -9,12 +7,12 @@ namespace testfleet::aggregator {
 
 double ingestLagSeconds(const v1::Result& r, int64_t now_ms) {
   if (r.finished_at_ms() <= 0) return 0;
-  return std::max<int64_t>(0, now_ms - r.finished_at_ms()) / 1000.0;
+  return metrics::secondsBetween(r.finished_at_ms(), now_ms);
 }
 
 double runDurationSeconds(const RunInfo& run) {
   if (!run.complete()) return 0;
-  return std::max<int64_t>(0, run.completed_at_ms - run.manifest.submitted_at_ms()) / 1000.0;
+  return metrics::secondsBetween(run.manifest.submitted_at_ms(), run.completed_at_ms);
 }
 
 using metrics::counterFamily;

@@ -8,14 +8,13 @@
 namespace testfleet::worker {
 
 double setupSeconds(const v1::Result& r) {
-  const int64_t span_ms = r.finished_at_ms() - r.started_at_ms();
-  return std::max<int64_t>(0, span_ms - static_cast<int64_t>(r.usage().wall_ms())) / 1000.0;
+  return metrics::secondsBetween(r.started_at_ms() + r.usage().wall_ms(), r.finished_at_ms());
 }
 
 double queueWaitSeconds(const v1::Job& job, int64_t now_ms) {
   const int64_t since = std::max(job.enqueued_at_ms(), job.not_before_ms());
   if (since <= 0) return 0;
-  return std::max<int64_t>(0, now_ms - since) / 1000.0;
+  return metrics::secondsBetween(since, now_ms);
 }
 
 using metrics::counterFamily;

@@ -26,6 +26,10 @@ const prometheus::Histogram::BucketBoundaries& durationBuckets() {
   return buckets;
 }
 
+double secondsBetween(int64_t from_ms, int64_t to_ms) {
+  return to_ms > from_ms ? static_cast<double>(to_ms - from_ms) / 1000.0 : 0.0;
+}
+
 prometheus::Family<prometheus::Counter>& counterFamily(prometheus::Registry& registry, const std::string& name,
                                                        const std::string& help) {
   return prometheus::BuildCounter().Name(name).Help(help).Register(registry);

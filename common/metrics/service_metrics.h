@@ -18,6 +18,9 @@ namespace testfleet::metrics {
 // Seconds, from 10 ms to 30 min: every *_seconds histogram uses these, so panels can compare them.
 const prometheus::Histogram::BucketBoundaries& durationBuckets();
 
+// Seconds from from_ms to to_ms (wall clock, milliseconds), never below 0: clocks of two machines may disagree.
+double secondsBetween(int64_t from_ms, int64_t to_ms);
+
 // A counter family, and a histogram without labels over durationBuckets(), registered in `registry`.
 prometheus::Family<prometheus::Counter>& counterFamily(prometheus::Registry& registry, const std::string& name,
                                                        const std::string& help);
