@@ -100,6 +100,7 @@ void Ingest::run(const std::atomic<bool>& stop) {
   kafka::PartitionReader reader(settings_.kafka);
   reader.assign(start);
   kafka::Producer dlq(settings_.kafka);
+  metrics_.runsInProgress(store_.runsInProgress());
   spdlog::info("ingesting {} and {} from stored positions ({} known)", t.results, t.runs, stored.size());
 
   while (!stop) {
@@ -132,12 +133,17 @@ void Ingest::run(const std::atomic<bool>& stop) {
       }
     }
     if (next.empty()) continue;
-    const BatchOutcome outcome = store_.commitBatch(results, manifests, next, nowMillis());
-    for (size_t i : outcome.fresh) metrics_.resultStored(results[i]);
+    const int64_t now_ms = nowMillis();
+    const BatchOutcome outcome = store_.commitBatch(results, manifests, next, now_ms);
+    for (size_t i : outcome.fresh) metrics_.resultStored(results[i], now_ms);
     if (outcome.fresh.size() != results.size()) {
       spdlog::info("{} duplicate result(s) ignored", results.size() - outcome.fresh.size());
     }
     reportIgnored(outcome, metrics_);
+    for (const auto& run_id : outcome.completed) {
+      if (auto run = store_.run(run_id)) metrics_.runCompleted(*run);
+    }
+    if (!manifests.empty() || !outcome.completed.empty()) metrics_.runsInProgress(store_.runsInProgress());
   }
 }
 

@@ -130,8 +130,14 @@ class JobLoop::Slots {
   std::vector<std::jthread> threads_;                          // last: joined before the rest goes
 };
 
-JobLoop::JobLoop(const JobLoopSettings& settings, JobSource& source, ResultSink& sink, JobExecutor& executor)
-    : settings_(settings), router_(settings.router()), source_(source), sink_(sink), executor_(executor) {
+JobLoop::JobLoop(const JobLoopSettings& settings, JobSource& source, ResultSink& sink, JobExecutor& executor,
+                 JobLoopEvents* events)
+    : settings_(settings),
+      router_(settings.router()),
+      source_(source),
+      sink_(sink),
+      executor_(executor),
+      events_(events) {
   slots_ = std::make_unique<Slots>(settings_.slots,
                                    [this](const JobLease& lease, const v1::Job& job) { return runJob(lease, job); });
 }
@@ -227,6 +233,7 @@ void JobLoop::deadLetterInline(const JobLease& lease, const std::string& problem
   const kafka::Message& m = lease.record;
   spdlog::error("job record {}[{}]@{} goes to the dead-letter topic: {}", m.tp.topic, m.tp.partition, m.offset,
                 problem);
+  if (events_) events_->deadLettered(DeadLetterReason::kNotAJob);
   CommitOutcome outcome = commitInline(lease, {router_.deadLetter(m, problem)});
   if (outcome == CommitOutcome::kRefused) {
     kafka::Message bare = m;
@@ -250,12 +257,15 @@ bool JobLoop::runJob(const JobLease& lease, const v1::Job& delivered) {
   const JobOrigin origin{lease.record.tp, lease.record.offset};
   std::vector<kafka::OutgoingRecord> records;
   v1::Job job = delivered;
+  if (events_) events_->delivered(delivered, nowMillis());
   for (uint32_t in_place = 0;; ++in_place) {
     v1::Result result = executor_.run(job, cancel);
     spdlog::info("job {}/{} attempt {}: {} in {} ms{}", job.run_id(), job.name(), job.attempt(),
                  v1::Verdict_Name(result.verdict()), result.usage().wall_ms(),
                  result.error().empty() ? "" : " (" + result.error().substr(0, 200) + ")");
     Route route = router_.route(job, std::move(result), in_place, origin, cancel.load(), rng, nowMillis());
+    if (events_) events_->routed(route.kind);
+    if (events_ && route.kind == Route::Kind::kGiveUp) events_->deadLettered(DeadLetterReason::kGaveUp);
     records.insert(records.end(), std::make_move_iterator(route.records.begin()),
                    std::make_move_iterator(route.records.end()));
     if (route.kind == Route::Kind::kLater) {
@@ -277,6 +287,7 @@ bool JobLoop::runJob(const JobLease& lease, const v1::Job& delivered) {
       cancel.load() ? CommitOutcome::kNotCommitted : sink_.commit(records, origin.tp, origin.offset, guard);
   if (outcome == CommitOutcome::kRefused) {
     records = router_.unwritable(delivered, origin, records.size(), nowMillis());
+    if (events_) events_->deadLettered(DeadLetterReason::kUnwritable);
     outcome = sink_.commit(records, origin.tp, origin.offset, guard);
   }
   if (outcome == CommitOutcome::kFatal) fatal_ = true;

@@ -16,6 +16,7 @@
 #include "common/kafka/topics.h"
 #include "worker/buffered_job_source.h"
 #include "worker/job_executor.h"
+#include "worker/job_loop_events.h"
 #include "worker/job_source.h"
 #include "worker/outcome_router.h"
 #include "worker/result_sink.h"
@@ -51,8 +52,9 @@ struct StopSignals {
 
 class JobLoop {
  public:
-  // source, sink and executor must outlive the loop.
-  JobLoop(const JobLoopSettings& settings, JobSource& source, ResultSink& sink, JobExecutor& executor);
+  // source, sink, executor and events (when given) must outlive the loop.
+  JobLoop(const JobLoopSettings& settings, JobSource& source, ResultSink& sink, JobExecutor& executor,
+          JobLoopEvents* events = nullptr);
   // Cancels running jobs and joins the slot threads, however run() ended.
   ~JobLoop();
   JobLoop(const JobLoop&) = delete;
@@ -75,6 +77,7 @@ class JobLoop {
   JobSource& source_;
   ResultSink& sink_;
   JobExecutor& executor_;
+  JobLoopEvents* events_;  // may be null
   std::atomic<bool> fatal_{false};
   int running_ = 0;               // jobs handed to the slots and not reported back (loop thread)
   std::unique_ptr<Slots> slots_;  // last: destroyed (joined) first

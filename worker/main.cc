@@ -63,8 +63,9 @@ int main(int argc, char** argv) {
   worker::ValidUtf8JobExecutor valid_utf8(job_runner);
   if (!options.local_suite.empty()) return worker::runSuiteLocally(options.local_suite, valid_utf8, std::cout);
   if (!options.local_jobs.empty()) return worker::runJobsLocally(options.local_jobs, valid_utf8, std::cout);
-  worker::StatusServer status(sandbox->facts(options.loop.worker_id, options.loop.slots, options.sandbox));
-  worker::MeteredJobExecutor metered(valid_utf8, status);
+  worker::WorkerMetrics metrics(options.loop.slots);
+  worker::StatusServer status(sandbox->facts(options.loop.worker_id, options.loop.slots, options.sandbox), metrics);
+  worker::MeteredJobExecutor metered(valid_utf8, metrics);
   if (!startStatusServer(status, options.http_address)) return 2;
 
   // The job loop: consume, run, commit until a stop signal.
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
     worker::KafkaRecordConsumer consumer(loop.consumer());
     worker::TransactionalResultSink sink(loop.kafka, loop.transactional_id, consumer.group());
     worker::BufferedJobSource source(consumer, loop.source());
-    worker::JobLoop job_loop(loop, source, sink, metered);
+    worker::JobLoop job_loop(loop, source, sink, metered, &metrics);
     spdlog::info("worker {} ready: {} slot(s), group {}, topic {}", loop.worker_id, loop.slots, loop.group_id,
                  loop.topics.jobs);
     return job_loop.run(stop);

@@ -37,6 +37,8 @@ struct BatchOutcome {
   std::map<std::string, size_t> unknown_job;
   // Run ids whose manifest in this batch was ignored: the run already had a different one (a reused run id).
   std::vector<std::string> duplicate_manifest;
+  // Run ids this batch completed (every listed job has a final result now, and had not before).
+  std::vector<std::string> completed;
 };
 
 // Thread-safe: the ingest thread writes while HTTP threads read.
@@ -64,6 +66,8 @@ class ResultStore {
   virtual std::map<std::string, uint32_t> testDurations(const std::string& suite, size_t runs) = 0;
   // How many result rows are stored for the run (every attempt, listed jobs or not).
   virtual size_t resultRows(const std::string& run_id) = 0;
+  // How many runs have a manifest and are not complete.
+  virtual size_t runsInProgress() = 0;
 };
 
 using ResultStorePtr = std::unique_ptr<ResultStore>;

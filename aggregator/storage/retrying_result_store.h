@@ -37,6 +37,7 @@ class RetryingResultStore final : public ResultStore {
     return inner_.testDurations(suite, runs);
   }
   size_t resultRows(const std::string& run_id) override { return inner_.resultRows(run_id); }
+  size_t runsInProgress() override { return inner_.runsInProgress(); }
 
  private:
   void setProblem(std::string problem);

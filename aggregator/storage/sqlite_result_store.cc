@@ -370,6 +370,7 @@ BatchOutcome SqliteResultStore::commitBatch(const std::vector<v1::Result>& resul
       sqlite3_bind_int64(complete.get(), 1, now_ms);
       bindText(complete.get(), 2, id);
       step(db, complete.get());
+      if (sqlite3_changes(db) > 0) out.completed.push_back(id);
       sqlite3_reset(complete.get());
     }
     exec(db, "COMMIT");
@@ -486,6 +487,13 @@ size_t SqliteResultStore::resultRows(const std::string& run_id) {
   std::lock_guard lock(mu_);
   auto s = prepare(db_.get(), "SELECT COUNT(*) FROM results WHERE run_id = ?");
   bindText(s.get(), 1, run_id);
+  if (!nextRow(db_.get(), s.get())) return 0;
+  return static_cast<size_t>(sqlite3_column_int64(s.get(), 0));
+}
+
+size_t SqliteResultStore::runsInProgress() {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_.get(), "SELECT COUNT(*) FROM runs WHERE completed_at_ms = 0");
   if (!nextRow(db_.get(), s.get())) return 0;
   return static_cast<size_t>(sqlite3_column_int64(s.get(), 0));
 }

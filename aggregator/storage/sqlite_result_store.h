@@ -26,6 +26,7 @@ class SqliteResultStore : public ResultStore {
   std::map<std::string, uint32_t> jobDurations(const std::string& suite, size_t runs) override;
   std::map<std::string, uint32_t> testDurations(const std::string& suite, size_t runs) override;
   size_t resultRows(const std::string& run_id) override;
+  size_t runsInProgress() override;
 
  private:
   struct Closer {

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "eventually.h"
@@ -57,6 +59,7 @@ struct Rig {
   std::optional<BufferedJobSource> source;
   std::optional<JobLoop> loop;
   StopSignals stop;
+  JobLoopEvents* events = nullptr;
   std::future<int> rc;
 
   const kafka::TopicPartition p0{"t.jobs", 0}, p1{"t.jobs", 1};
@@ -78,7 +81,7 @@ struct Rig {
   }
   void start() {
     source.emplace(consumer, settings.source());
-    loop.emplace(settings, *source, sink, executor);
+    loop.emplace(settings, *source, sink, executor, events);
     rc = std::async(std::launch::async, [this] { return loop->run(stop); });
   }
   // The loop's exit code once it stopped by itself, or -1 if it still runs after `limit`.
@@ -92,6 +95,29 @@ struct Rig {
   }
   bool committedCount(size_t n) {
     return eventually(10s, [&] { return sink.committed().size() >= n; });
+  }
+};
+
+// What the loop told its events, as words ("delivered j1", "routed later", "dead letter not_a_job").
+struct RecordedEvents : JobLoopEvents {
+  std::mutex mu;  // guards said
+  std::vector<std::string> said;
+  void delivered(const v1::Job& job, int64_t) override { add("delivered " + job.job_id()); }
+  void routed(Route::Kind kind) override {
+    static const char* names[] = {"finished", "rerun", "in_place", "later", "give_up"};
+    add(std::string("routed ") + names[static_cast<int>(kind)]);
+  }
+  void deadLettered(DeadLetterReason reason) override {
+    static const char* names[] = {"gave_up", "not_a_job", "unwritable"};
+    add(std::string("dead letter ") + names[static_cast<int>(reason)]);
+  }
+  void add(std::string what) {
+    std::lock_guard lock(mu);
+    said.push_back(std::move(what));
+  }
+  std::multiset<std::string> all() {
+    std::lock_guard lock(mu);
+    return {said.begin(), said.end()};
   }
 };
 
@@ -522,4 +548,27 @@ TEST_CASE("job loop: a dead letter refused for good is sent without its payload,
     CHECK(committed[1].offset == 4);
     CHECK(rig.drain() == 0);
   }
+}
+
+TEST_CASE("job loop: tells its events of each delivery, each attempt's route and each dead letter") {
+  Rig rig;
+  RecordedEvents events;
+  rig.events = &events;
+  rig.settings.retry.in_place = 1;
+  rig.settings.retry.max_attempts = 2;
+  rig.executor.behave = [](const v1::Job& job, const std::atomic<bool>&) {
+    if (job.job_id() == "broken") return resultOf(job, v1::ERROR, "sandbox set-up failed");
+    return job.job_id() == "flaky" ? resultOf(job, v1::FAILED) : resultOf(job, v1::PASSED);
+  };
+  rig.start();
+  rig.consumer.assign({rig.p0, rig.p1});
+  rig.consumer.record(rig.p0, 0, jobRecord("broken"));  // ERROR, again in place, ERROR: gives up
+  rig.consumer.record(rig.p0, 1, "not a job \xff");
+  rig.consumer.record(rig.p1, 0, jobRecord("flaky", 1));  // FAILED with a rerun left
+  rig.consumer.record(rig.p1, 1, jobRecord("fine"));
+  REQUIRE(rig.committedCount(4));
+  CHECK(rig.drain() == 0);
+  CHECK(events.all() == std::multiset<std::string>{"delivered broken", "routed in_place", "routed give_up",
+                                                   "dead letter gave_up", "dead letter not_a_job", "delivered flaky",
+                                                   "routed rerun", "delivered fine", "routed finished"});
 }

@@ -262,3 +262,20 @@ TEST_CASE("the store counts a job FLAKY by the C++ rule: passed after a FAILED a
   REQUIRE(run);
   CHECK(run->job_verdicts == std::map<v1::Verdict, uint32_t>{{v1::PASSED, 2}, {v1::FLAKY, 1}});
 }
+
+TEST_CASE("a batch names the runs it completed, once; runs in progress are those with a manifest not complete") {
+  TempDb tmp;
+  SqliteResultStore store(tmp.path);
+  kafka::TopicPartition tp{"r", 0};
+  CHECK(store.runsInProgress() == 0);
+  auto outcome =
+      store.commitBatch({result("early", "a", 1, v1::PASSED)}, {manifest("run", {"a", "b"})}, {{tp, 2}}, 2000);
+  CHECK(outcome.completed.empty());
+  CHECK(store.runsInProgress() == 1);  // "early" has no manifest yet: not a run
+  outcome = store.commitBatch({result("run", "a", 1, v1::PASSED), result("run", "b", 1, v1::PASSED)},
+                              {manifest("early", {"a"})}, {{tp, 5}}, 3000);
+  CHECK(outcome.completed == std::vector<std::string>{"early", "run"});
+  CHECK(store.runsInProgress() == 0);
+  outcome = store.commitBatch({result("run", "b", 2, v1::PASSED)}, {}, {{tp, 6}}, 4000);
+  CHECK(outcome.completed.empty());  // already complete
+}

@@ -16,7 +16,8 @@ worker::WorkerFacts facts() { return {"w-test", "unsandboxed", false, false, "of
 }  // namespace
 
 TEST_CASE("the worker's status server answers probes, and holds its port alone") {
-  worker::StatusServer first(facts());
+  worker::WorkerMetrics metrics(1);
+  worker::StatusServer first(facts(), metrics);
   const int port = first.start("127.0.0.1", 0);
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   HttpClient http(std::chrono::seconds(5));
@@ -26,7 +27,7 @@ TEST_CASE("the worker's status server answers probes, and holds its port alone")
   CHECK(ready.body.find("\"worker_id\": \"w-test\"") != std::string::npos);
 
   // httplib's own bind (SO_REUSEPORT) would let a second worker share the port and take half the scrapes.
-  worker::StatusServer second(facts());
+  worker::StatusServer second(facts(), metrics);
   CHECK_THROWS_WITH_AS(second.start("127.0.0.1", port), doctest::Contains("already in use (another worker?)"),
                        std::runtime_error);
 }
@@ -34,8 +35,9 @@ TEST_CASE("the worker's status server answers probes, and holds its port alone")
 TEST_CASE("a status server stopped right after it started ends at once") {
   // httplib's stop() does nothing to an accept loop that has not started yet: start() returns only once it runs.
   const auto begin = std::chrono::steady_clock::now();
+  worker::WorkerMetrics metrics(1);
   for (int i = 0; i < 20; ++i) {
-    worker::StatusServer server(facts());
+    worker::StatusServer server(facts(), metrics);
     server.start("127.0.0.1", 0);
   }
   CHECK(std::chrono::steady_clock::now() - begin < std::chrono::seconds(10));

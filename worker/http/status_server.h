@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "testfleet/v1/testfleet.pb.h"
+#include "worker/worker_metrics.h"
 
 namespace testfleet::worker {
 
@@ -18,16 +18,15 @@ struct WorkerFacts {
   int slots = 0;
 };
 
-// Thread-safe: jobFinished() is called from slot threads while the server answers.
+// Thread-safe: the metrics change while the server answers.
 class StatusServer {
  public:
-  explicit StatusServer(WorkerFacts facts);
+  // metrics must outlive the server.
+  StatusServer(WorkerFacts facts, const WorkerMetrics& metrics);
   ~StatusServer();
   // host:port; port 0 picks a free one. Returns the bound port; throws std::runtime_error saying why (a port in use
   // is an error: the port is this worker's alone, see common/http/exclusive_server.h).
   int start(const std::string& host, int port);
-  void jobStarted();
-  void jobFinished(const v1::Result& result);
 
  private:
   struct Impl;
