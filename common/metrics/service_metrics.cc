@@ -9,14 +9,8 @@
 #include <sstream>
 #include <vector>
 
+#include "common/build_info.h"
 #include "common/verdict.h"
-
-#ifndef TESTFLEET_VERSION
-#define TESTFLEET_VERSION "unknown"
-#endif
-#ifndef TESTFLEET_COMMIT
-#define TESTFLEET_COMMIT "unknown"
-#endif
 
 namespace testfleet::metrics {
 
@@ -51,7 +45,7 @@ void addBuildInfo(prometheus::Registry& registry) {
       .Name("testfleet_build_info")
       .Help("Always 1; its labels say which version and commit this binary was built from")
       .Register(registry)
-      .Add({{"version", TESTFLEET_VERSION}, {"commit", TESTFLEET_COMMIT}})
+      .Add({{"version", buildVersion()}, {"commit", buildCommit().empty() ? "unknown" : buildCommit()}})
       .Set(1);
 }
 
