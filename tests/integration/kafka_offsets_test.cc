@@ -27,9 +27,9 @@ using testfleet::kafka::GroupConsumer;
 using testfleet::kafka::TopicPartition;
 
 constexpr int kPartitions = 6;
-constexpr int kRecords = 10;    // per partition
-constexpr int kCommitted = 5;   // the group's stable offset on every partition
-constexpr int kPending = 8;     // held by the open transaction, which the broker aborts after its timeout
+constexpr int kRecords = 10;   // per partition
+constexpr int kCommitted = 5;  // the group's stable offset on every partition
+constexpr int kPending = 8;    // held by the open transaction, which the broker aborts after its timeout
 
 std::string brokers() {
   const char* b = std::getenv("TESTFLEET_BROKERS");
@@ -82,8 +82,9 @@ void pollInto(GroupConsumer& c, FirstOffsets& first) {
 
 }  // namespace
 
-TEST_CASE("a partition kept through a rebalance while its offsets wait on an open transaction starts at the "
-          "committed offset, not at 0") {
+TEST_CASE(
+    "a partition kept through a rebalance while its offsets wait on an open transaction starts at the "
+    "committed offset, not at 0") {
   std::mt19937_64 rng(std::random_device{}());
   const std::string id = "it-offsets-" + std::to_string(getpid()) + "-" + std::to_string(rng() % 1000000);
   const std::string topic = id + ".jobs";
