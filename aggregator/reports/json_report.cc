@@ -67,8 +67,8 @@ api::JobView jobView(const v1::Result& r) {
   v.stdout_tail = r.stdout_tail();
   v.stderr_tail = r.stderr_tail();
   for (const auto& c : r.cases()) {
-    v.cases.push_back(
-        {c.name(), c.classname(), std::string(verdictName(c.status())), c.duration_ms(), c.message(), c.errored()});
+    v.cases.push_back({c.name(), c.classname(), std::string(verdictName(c.status())), c.duration_ms(), c.message(),
+                       c.errored(), c.file(), c.line()});
   }
   v.listed.assign(r.listed().begin(), r.listed().end());
   for (const auto& a : r.artifacts()) v.artifacts.push_back({a.path(), a.size(), a.truncated()});

@@ -113,6 +113,8 @@ void readOptional(const json& j, const char* key, std::optional<SummaryView>& ou
 void to_json(json& j, const CaseView& v) {
   j = {{"name", v.name},       {"classname", v.classname}, {"status", v.status}, {"duration_ms", v.duration_ms},
        {"message", v.message}, {"errored", v.errored}};
+  if (!v.file.empty()) j["file"] = v.file;
+  if (v.line > 0) j["line"] = v.line;
 }
 
 void from_json(const json& j, CaseView& v) {
@@ -122,6 +124,8 @@ void from_json(const json& j, CaseView& v) {
   read(j, "duration_ms", v.duration_ms);
   read(j, "message", v.message);
   read(j, "errored", v.errored);
+  read(j, "file", v.file);
+  read(j, "line", v.line);
 }
 
 void to_json(json& j, const AttemptView& v) {

@@ -32,6 +32,8 @@ struct CaseView {
   uint32_t duration_ms = 0;
   std::string message;
   bool errored = false;
+  std::string file;   // where the test is, when the framework said; written only when known
+  uint32_t line = 0;  // 0: not known
 };
 
 // One earlier attempt of a job that was retried.

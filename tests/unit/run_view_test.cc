@@ -36,6 +36,8 @@ json writtenRun() {
   c->set_status(v1::FAILED);
   c->set_duration_ms(12);
   c->set_message("1 != 2");
+  c->set_file("tests/math_test.py");
+  c->set_line(17);
   failed.add_listed("Math.adds");
   auto* a = failed.add_artifacts();
   a->set_path("log.txt");
@@ -74,6 +76,8 @@ TEST_CASE("the aggregator's run view reads back into the shared type and writes 
   CHECK(job.exit_code == -1);
   CHECK(job.peak_memory_bytes == 5ull << 30);
   CHECK(job.cases.at(0).status == "failed");
+  CHECK(job.cases.at(0).file == "tests/math_test.py");  // where the framework said the test is
+  CHECK(job.cases.at(0).line == 17);
   CHECK(job.listed == std::vector<std::string>{"Math.adds"});
   CHECK(job.artifacts.at(0).path == "log.txt");
   CHECK(job.attempts.size() == 2);
