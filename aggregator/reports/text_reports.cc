@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "aggregator/reports/markup.h"
@@ -79,6 +80,11 @@ void writeDurationChart(std::ostream& h, const std::vector<v1::Result>& results)
 std::string markdownReport(const RunInfo& run, const Summary& s, const std::vector<v1::Result>& results) {
   std::ostringstream md;
   md << "## " << (s.passed_run ? "✅" : "❌") << " testfleet: " << markdownText(run.manifest.suite_name()) << "\n\n";
+  md << "run " << markdownCodeCell(run.manifest.run_id());
+  // Sorted: a protobuf map's order is unspecified (and varies from run to run).
+  const std::map<std::string, std::string> labels(run.manifest.labels().begin(), run.manifest.labels().end());
+  for (const auto& [k, v] : labels) md << " · " << markdownText(k) << ": " << markdownText(v);
+  md << "\n\n";
   md << "| tests | passed | failed | skipped | flaky | timeout | oom | crashed | error | success | wall |\n"
      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
      << "| " << s.total << " | " << s.passed << " | " << s.failed << " | " << s.skipped << " | " << s.flaky << " | "

@@ -103,6 +103,17 @@ TEST_CASE("the Markdown summary escapes HTML and keeps every table row one row")
   CHECK(unescaped_pipes == 5);
 }
 
+TEST_CASE("the Markdown summary names the run and its labels, escaped") {
+  const std::vector<v1::Result> results = hostileResults();
+  RunInfo run = hostileRun();
+  (*run.manifest.mutable_labels())["branch"] = "<img src=x onerror=alert(1)> | main";
+  (*run.manifest.mutable_labels())["commit"] = "0123abc";
+  const std::string md = markdownReport(run, summarise(run, results, 0), results);
+  CHECK(md.find("\n\nrun `run` · branch: &lt;img src=x onerror=alert(1)&gt; \\| main · commit: 0123abc\n\n") !=
+        std::string::npos);
+  CHECK(md.find("<img") == std::string::npos);
+}
+
 TEST_CASE("markup functions") {
   CHECK(xmlCharacters("tab\tnl\ncr\r") == "tab\tnl\ncr\r");
   CHECK(xmlCharacters("\x1b[31mred") == "\\x1b[31mred");
