@@ -33,6 +33,22 @@ std::string progressLine(const api::RunView& run, std::chrono::milliseconds elap
   return buf;
 }
 
+std::vector<FailingCase> failingCases(const api::RunView& run) {
+  std::vector<FailingCase> failing;
+  if (!run.jobs) return failing;
+  for (const auto& job : *run.jobs) {
+    for (const auto& c : job.cases) {
+      const auto verdict = verdictFromName(c.status);
+      if (!verdict || isFailing(*verdict)) failing.push_back({&job, &c});
+    }
+  }
+  return failing;
+}
+
+std::string testName(const api::CaseView& test) {
+  return test.classname.empty() ? test.name : test.classname + "::" + test.name;
+}
+
 std::string formatSummary(const api::RunView& run) {
   const api::SummaryView s = run.summary.value_or(api::SummaryView{});
   std::string out;
@@ -52,23 +68,13 @@ std::string formatSummary(const api::RunView& run) {
                   seconds(s.makespan_ms).c_str(), seconds(s.lower_bound_ms).c_str(), s.peak_slots);
     out += buf;
   }
-  bool header = false;
-  static const std::vector<api::JobView> kNoJobs;
-  for (const auto& job : run.jobs ? *run.jobs : kNoJobs) {
-    for (const auto& c : job.cases) {
-      const auto verdict = verdictFromName(c.status);
-      if (verdict && !isFailing(*verdict)) continue;  // an unknown status is listed, to be safe
-      if (!header) {
-        out += "  failing:\n";
-        header = true;
-      }
-      std::string name = c.classname;
-      name += (name.empty() ? "" : "::") + c.name;
-      std::string message = c.message;
-      if (auto nl = message.find('\n'); nl != std::string::npos) message = message.substr(0, nl);
-      if (message.size() > 300) message = message.substr(0, 300) + "…";
-      out += "    " + c.status + "  " + job.name + "  " + name + (message.empty() ? "" : ": " + message) + "\n";
-    }
+  const std::vector<FailingCase> failing = failingCases(run);
+  if (!failing.empty()) out += "  failing:\n";
+  for (const auto& [job, c] : failing) {
+    std::string message = c->message;
+    if (auto nl = message.find('\n'); nl != std::string::npos) message = message.substr(0, nl);
+    if (message.size() > 300) message = message.substr(0, 300) + "…";
+    out += "    " + c->status + "  " + job->name + "  " + testName(*c) + (message.empty() ? "" : ": " + message) + "\n";
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "common/api/run_view.h"
 
@@ -31,6 +32,19 @@ struct FollowResult {
 // submission's run from another that took the same id first).
 FollowResult followRun(const std::string& run_id, int64_t submitted_at_ms, const FollowSettings& settings,
                        std::ostream& progress);
+
+// A test case of a finished run that did not pass; the pointers are into the run given to failingCases.
+struct FailingCase {
+  const api::JobView* job;
+  const api::CaseView* test;
+};
+
+// The failing test cases of a run, in job order: a case whose status is a failing verdict, or is no verdict name
+// at all (listed, to be safe).
+std::vector<FailingCase> failingCases(const api::RunView& run);
+
+// "Class::name", or "name" for a case without a class name.
+std::string testName(const api::CaseView& test);
 
 // The human summary of a finished run: counts, success rate, times, then each failing test with its message.
 std::string formatSummary(const api::RunView& run);
