@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "common/api_token.h"
@@ -10,6 +11,7 @@
 #include "common/config.h"
 #include "common/kafka/topics.h"
 #include "common/log.h"
+#include "producer/ci_labels.h"
 #include "producer/dead_letters.h"
 #include "producer/producer_commands.h"
 #include "producer/submit.h"
@@ -64,5 +66,8 @@ int main(int argc, char** argv) {
   submit.kafka = kafka;
   submit.topic_prefix = commands.cluster.topic_prefix;
   submit.follow.live_progress = isatty(STDERR_FILENO);
+  // A --label of the user's wins over what the CI system's environment says.
+  for (auto& [key, value] : producer::ciLabels(std::getenv)) submit.labels.try_emplace(key, value);
+  submit.github_annotations = producer::onGitHubActions(std::getenv);
   return producer::runSubmit(submit);
 }

@@ -1,5 +1,7 @@
 #include "producer/producer_commands.h"
 
+#include "producer/run_link.h"
+
 namespace testfleet::producer {
 namespace {
 
@@ -34,6 +36,10 @@ void addSubmitCommand(CLI::App& app, ProducerCommands& c) {
   sub->add_option("--markdown", submit.markdown_file,
                   "with --wait: append a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)");
   sub->add_option("--html", submit.html_file, "with --wait: write the single-file HTML report here");
+  sub->add_option("--public-url", submit.public_url,
+                  "the aggregator's URL as readers reach it: --markdown links the run's report there")
+      ->envname("TESTFLEET_PUBLIC_URL")
+      ->check(CLI::Validator([](std::string& url) { return publicUrlProblem(url); }, "URL"));
   sub->add_option("--aggregator", submit.follow.aggregator_url, "aggregator base URL")
       ->envname("TESTFLEET_AGGREGATOR")
       ->capture_default_str();

@@ -20,7 +20,9 @@
 #include "common/kafka/topics.h"
 #include "common/run_id.h"
 #include "common/text.h"
+#include "producer/github_annotations.h"
 #include "producer/publisher.h"
+#include "producer/run_link.h"
 #include "suite/planner.h"
 #include "suite/suite.h"
 
@@ -35,8 +37,10 @@ bool writeFile(const std::string& path, const std::string& content, bool append)
 }
 
 // Fetches a report of the run from the aggregator and writes it to `path`. Returns false (and says why) on failure.
+// `edit`, when given, changes the report before it is written.
 bool saveReport(const FollowSettings& follow, const std::string& run_id, const std::string& name,
-                const std::string& path, bool append = false) {
+                const std::string& path, bool append = false,
+                const std::function<std::string(const std::string&)>& edit = nullptr) {
   HttpClient http(std::chrono::seconds(30));
   HttpResponse r = http.get(follow.aggregator_url + "/v1/runs/" + run_id + "/" + name);
   if (r.status != 200) {
@@ -44,7 +48,7 @@ bool saveReport(const FollowSettings& follow, const std::string& run_id, const s
               << "\n";
     return false;
   }
-  if (!writeFile(path, r.body, append)) {
+  if (!writeFile(path, edit ? edit(r.body) : r.body, append)) {
     std::cerr << "testfleet: could not write " << path << "\n";
     return false;
   }
@@ -269,7 +273,10 @@ bool saveReports(const SubmitOptions& options, const std::string& run_id) {
   if (!options.json_file.empty()) reports_ok &= saveReport(options.follow, run_id, "report.json", options.json_file);
   if (!options.markdown_file.empty()) {
     // Appended: $GITHUB_STEP_SUMMARY collects what every step of a job writes.
-    reports_ok &= saveReport(options.follow, run_id, "summary.md", options.markdown_file, true);
+    std::function<std::string(const std::string&)> link;
+    if (!options.public_url.empty())
+      link = [&](const std::string& md) { return withRunLink(md, options.public_url, run_id); };
+    reports_ok &= saveReport(options.follow, run_id, "summary.md", options.markdown_file, true, link);
   }
   if (!options.html_file.empty()) reports_ok &= saveReport(options.follow, run_id, "report.html", options.html_file);
   return reports_ok;
@@ -289,7 +296,9 @@ int waitForVerdict(const SubmitOptions& options, const std::string& run_id, cons
     printMissing(options.follow, plan, std::cerr);
     return kInfrastructure;
   }
-  std::cout << formatSummary(followed.run) << std::flush;
+  std::cout << formatSummary(followed.run);
+  if (options.github_annotations) std::cout << githubAnnotations(followed.run);
+  std::cout << std::flush;
   if (!saveReports(options, run_id)) return kInfrastructure;
   return followed.run.passed.value_or(false) ? kAllPassed : kTestsFailed;
 }

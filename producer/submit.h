@@ -25,8 +25,10 @@ struct SubmitOptions {
   std::string json_file;
   std::string markdown_file;
   std::string html_file;
-  std::string bundle_base_url;  // where workers fetch uploaded bundles; empty = the aggregator URL
-  std::string api_token;        // sent with uploads when set (the aggregator's --api-token-file)
+  std::string bundle_base_url;      // where workers fetch uploaded bundles; empty = the aggregator URL
+  std::string api_token;            // sent with uploads when set (the aggregator's --api-token-file)
+  std::string public_url;           // the aggregator's URL as readers reach it, for the run's link in --markdown
+  bool github_annotations = false;  // after waiting, print a workflow command per failing test (GitHub Actions)
   FollowSettings follow;
 };
 
