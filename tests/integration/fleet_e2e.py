@@ -558,6 +558,48 @@ def manifest_record(run_id, suite, job_ids, expected_jobs, submitted_at_ms):
     return record
 
 
+def case_ci_native():
+    print("under GitHub Actions: labels from GITHUB_*, ::error annotations with file and line, a linked summary")
+    with Fleet("ci") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 1)
+        suite = write_suite(fleet.dir, "ci.yaml", "\n".join([
+            "name: ci",
+            "tests:",
+            "  - name: cart",
+            "    junit: report.xml",
+            "    command: |",
+            "      printf '<testsuite><testcase classname=\"Cart\" name=\"totals\" file=\"tests/cart.py\" "
+            "line=\"17\"><failure message=\"100%% wrong: 3, not 4\"/></testcase>"
+            "<testcase classname=\"Cart\" name=\"adds\"/></testsuite>' > report.xml; exit 1",
+        ]) + "\n")
+        env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_SHA": "0123abc", "GITHUB_REF_NAME": "main",
+               "GITHUB_REPOSITORY": "acme/shop", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "42"}
+        markdown = os.path.join(fleet.dir, "summary.md")
+        cmd = [fleet.bin("testfleet"), "--brokers", BROKERS, "--topic-prefix", fleet.prefix, "submit", suite,
+               "--aggregator", f"http://127.0.0.1:{fleet.port}", "--wait", "--markdown", markdown,
+               "--public-url", "https://fleet.example/", "--label", "branch=mine", "--stall-timeout", "2m"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        check(r.returncode == 1, f"a failing test exits 1 ({r.returncode}: {r.stderr[-300:]})")
+        annotations = [l for l in r.stdout.splitlines() if l.startswith("::")]
+        check(annotations == ["::error file=tests/cart.py,line=17,title=failed%3A Cart%3A%3Atotals (cart)::"
+                              "100%25 wrong: 3, not 4"],
+              f"one ::error for the failing test, with its file and line, escaped: {annotations}")
+        run_id = r.stdout.splitlines()[0].strip()
+        labels = json.loads(fleet.api(f"/v1/runs/{run_id}?jobs=false"))["labels"]
+        check(labels == {"commit": "0123abc", "branch": "mine", "repository": "acme/shop",
+                         "ci_url": "https://github.com/acme/shop/actions/runs/42"},
+              f"labels from the GITHUB_* variables, the --label winning: {labels}")
+        md = open(markdown, encoding="utf-8").read()
+        check(f"[Open run `{run_id}`](https://fleet.example/v1/runs/{run_id}/report.html)" in md,
+              "the Markdown summary links the run's report at --public-url")
+        check(f"run `{run_id}` · branch: mine · ci_url: https://github.com/acme/shop/actions/runs/42 · commit: 0123abc"
+              in md, "and names the run and its labels")
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                           env={k: v for k, v in env.items() if k != "GITHUB_ACTIONS"})
+        check(r.returncode == 1 and "::error" not in r.stdout, "outside GitHub Actions: no workflow commands")
+
+
 def case_run_id_reuse():
     print("a run id names one submission: reused it is refused, and a stray manifest cannot pass a failing suite")
     with Fleet("runid") as fleet:
@@ -883,6 +925,7 @@ def case_full_disk():
 
 CASES = {
     "demo": case_demo_suite,
+    "ci_native": case_ci_native,
     "malformed": case_malformed_suite,
     "stalled": case_stalled,
     "drain": case_graceful_stop,
