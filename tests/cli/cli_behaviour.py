@@ -121,6 +121,22 @@ def case_report_paths():
         check(code == 2 and "is a folder" in err, f"a folder as --json exits 2 ({code}; {err.strip()!r})")
 
 
+def case_public_url():
+    """--public-url (or TESTFLEET_PUBLIC_URL) that is not an http(s) URL fit for a Markdown link exits 2 before
+    anything is asked; an empty TESTFLEET_PUBLIC_URL (a CI template's unset variable) is no URL at all."""
+    with tempfile.TemporaryDirectory() as d:
+        suite = write(d, "suite.yaml", "name: link\ntests:\n  - {name: a, command: 'true'}\n")
+        nowhere = ["--brokers", f"127.0.0.1:{closed_port()}", "submit", suite, "--wait",
+                   "--aggregator", f"http://127.0.0.1:{closed_port()}"]
+        for bad in ("fleet.example.com", "https://fleet.example/a)<script>"):
+            code, _, err = run("testfleet", *nowhere, "--public-url", bad, timeout=20)
+            check(code == 2 and "--public-url" in err and bad in err, f"--public-url {bad!r} exits 2 ({code}; {err!r})")
+        code, _, err = run("testfleet", *nowhere, env={"TESTFLEET_PUBLIC_URL": "javascript:alert(1)"}, timeout=20)
+        check(code == 2 and "--public-url" in err, f"so does TESTFLEET_PUBLIC_URL ({code}; {err.strip()!r})")
+        code, _, err = run("testfleet", *nowhere, env={"TESTFLEET_PUBLIC_URL": ""}, timeout=20)
+        check(code == 3 and "--public-url" not in err, f"an empty one is ignored: on to the aggregator ({code})")
+
+
 def case_aggregator_down():
     """submit --wait with no aggregator: exit 3 naming its URL, before Kafka is asked anything (the broker address
     is closed too: a submit that went on to Kafka would say so, or still be waiting)."""
