@@ -133,36 +133,18 @@ TEST_CASE("a completed run's webhook is retried after a 503, signed, and its com
         std::string::npos);
 }
 
-TEST_CASE("a webhook answered with a 4xx is not retried, and counts as given up") {
-  TempDb tmp("notify-4xx");
+namespace {
+// How many requests a receiver that always answers `status` got before the run's webhook was given up.
+int requestsUntilGivenUp(int status, int max_attempts) {
+  TempDb tmp("notify-" + std::to_string(status));
   SqliteResultStore store(tmp.path);
   storeCompletedRun(store);
   AggregatorMetrics metrics;
-  Receiver hook(100, 400);
-  NotifySettings settings;
-  settings.webhooks = {hook.url()};
-  settings.first_retry = milliseconds(10);
-  {
-    HttpRunNotifier notifier(settings, store, metrics);
-    notifier.runCompleted("r");
-    REQUIRE(eventually(milliseconds(5000), [&] {
-      return metrics.serialize().find(R"(testfleet_notifications_total{outcome="gave_up",target="webhook"} 1)") !=
-             std::string::npos;
-    }));
-  }
-  CHECK(hook.requests() == 1);
-}
-
-TEST_CASE("a webhook that keeps failing is given up after the last attempt") {
-  TempDb tmp("notify-5xx");
-  SqliteResultStore store(tmp.path);
-  storeCompletedRun(store);
-  AggregatorMetrics metrics;
-  Receiver hook(100, 502);
+  Receiver hook(100, status);
   NotifySettings settings;
   settings.webhooks = {hook.url()};
   settings.first_retry = milliseconds(5);
-  settings.max_attempts = 3;
+  settings.max_attempts = max_attempts;
   {
     HttpRunNotifier notifier(settings, store, metrics);
     notifier.runCompleted("r");
@@ -171,5 +153,14 @@ TEST_CASE("a webhook that keeps failing is given up after the last attempt") {
              std::string::npos;
     }));
   }
-  CHECK(hook.requests() == 3);
+  return hook.requests();
+}
+}  // namespace
+
+TEST_CASE("a webhook answered with a 4xx is not retried, and counts as given up") {
+  CHECK(requestsUntilGivenUp(400, 5) == 1);
+}
+
+TEST_CASE("a webhook that keeps failing is given up after the last attempt") {
+  CHECK(requestsUntilGivenUp(502, 3) == 3);
 }
