@@ -9,7 +9,7 @@
 #include "aggregator/http/api_server.h"
 #include "aggregator/ingest.h"
 #include "aggregator/metrics.h"
-#include "aggregator/notify/http_run_notifier.h"
+#include "aggregator/notify/notify_options.h"
 #include "aggregator/storage/retrying_result_store.h"
 #include "aggregator/storage/sqlite_result_store.h"
 #include "common/api_token.h"
@@ -25,11 +25,11 @@ int main(int argc, char** argv) {
   addYamlConfig(app);
   addVersionFlag(app, "testfleet-aggregator");
   ClusterOptions cluster;
-  std::string db = "testfleet.db", host = "127.0.0.1", api_token_file, webhook_secret_file, github_token_file;
+  std::string db = "testfleet.db", host = "127.0.0.1", api_token_file;
   int port = 8480;
   aggregator::ServerLimits limits;
   aggregator::BlobSettings blobs;
-  aggregator::NotifySettings notify;
+  aggregator::NotifyOptions notify_options;
   addClusterOptions(app, cluster);
   app.add_option("--db", db, "SQLite database file")->envname("TESTFLEET_DB")->capture_default_str();
   app.add_option("--listen", host, "HTTP address")->capture_default_str();
@@ -55,48 +55,16 @@ int main(int argc, char** argv) {
                  "connections served at once (one thread each); more wait in the listen backlog")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  app.add_option("--webhook", notify.webhooks,
-                 "URL that gets a POST with the run's verdict and counts when a run completes (repeatable)")
-      ->type_name("URL");
-  app.add_option_function<std::string>(
-         "--webhook-format",
-         [&notify](const std::string& format) {
-           notify.webhook_format =
-               format == "slack" ? aggregator::WebhookFormat::kSlack : aggregator::WebhookFormat::kJson;
-         },
-         "json (the run's fields) or slack ({\"text\": a one-line summary}, for Slack and Teams incoming webhooks)")
-      ->check(CLI::IsMember({"json", "slack"}))
-      ->type_name("FORMAT")
-      ->default_str("json");
-  app.add_option("--webhook-secret-file", webhook_secret_file,
-                 "file holding a secret that signs every webhook body: X-Testfleet-Signature: sha256=HMAC-SHA256 "
-                 "(default: unsigned)");
-  app.add_option("--public-url", notify.public_url,
-                 "the aggregator's address as people reach it; notifications link the run's report under it");
-  app.add_option("--github-token-file", github_token_file,
-                 "file holding a GitHub token; runs labelled repository=OWNER/NAME and commit=SHA get a commit "
-                 "status (context testfleet) when they complete");
-  app.add_option("--github-api", notify.github_api, "GitHub's API base URL (GitHub Enterprise: https://HOST/api/v3)")
-      ->capture_default_str();
-  app.add_option("--notify-attempts", notify.max_attempts,
-                 "attempts per notification; retried after 1s, 2s, 4s, … on a 5xx, 429 or no answer")
-      ->check(CLI::Range(1, 20))
-      ->capture_default_str();
-  addDurationOption(app, "--notify-first-retry", notify.first_retry,
-                    "wait before a notification's second attempt; doubled before each later one",
-                    std::chrono::milliseconds(1));
+  addNotifyOptions(app, notify_options);
   app.footer(
       "Exit codes: 0 stopped (SIGTERM or SIGINT); 2 bad command line or --config file (a bad value, an unknown key, "
-      "broken YAML) or an unreadable --api-token-file, --webhook-secret-file or --github-token-file; 3 the database, the HTTP port or Kafka failed.");
+      "broken YAML) or an unreadable token or secret file (--*-file); 3 the database, the HTTP port or Kafka failed.");
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
   std::string api_token;
   try {
     initLogging("aggregator", cluster.log_level, cluster.log_format);
     if (!api_token_file.empty()) api_token = readApiToken(api_token_file);
-    if (!webhook_secret_file.empty()) {
-      notify.webhook_secret = readApiToken(webhook_secret_file, "--webhook-secret-file");
-    }
-    if (!github_token_file.empty()) notify.github_token = readApiToken(github_token_file, "--github-token-file");
+    notify_options.settings = aggregator::notifySettings(notify_options);
   } catch (const std::exception& e) {
     std::cerr << "testfleet-aggregator: " << e.what() << "\n";
     return 2;
@@ -118,13 +86,7 @@ int main(int argc, char** argv) {
     std::cout << "listening on http://" << host << ":" << bound << std::endl;
     aggregator::IngestSettings ingest_settings{{cluster.brokers, "testfleet-aggregator", cluster.connect_timeout},
                                                kafka::Topics::withPrefix(cluster.topic_prefix)};
-    std::unique_ptr<aggregator::HttpRunNotifier> notifier;
-    if (notify.any()) {
-      spdlog::info("notifications: {} webhook(s){}, GitHub commit statuses {}", notify.webhooks.size(),
-                   notify.webhook_secret.empty() ? " unsigned" : " signed",
-                   notify.github_token.empty() ? "off" : "to " + notify.github_api);
-      notifier = std::make_unique<aggregator::HttpRunNotifier>(notify, store, metrics);
-    }
+    aggregator::RunNotifierPtr notifier = aggregator::makeRunNotifier(notify_options.settings, store, metrics);
     aggregator::Ingest ingest(ingest_settings, store, metrics, notifier.get());
     ingest.run(stop);
     spdlog::info("stopping");

@@ -25,7 +25,11 @@ std::string urlForLog(const std::string& url) {
 }
 
 HttpRunNotifier::HttpRunNotifier(NotifySettings settings, ResultStore& store, AggregatorMetrics& metrics)
-    : settings_(std::move(settings)), store_(store), metrics_(metrics), thread_([this] { loop(); }) {}
+    : settings_(std::move(settings)), store_(store), metrics_(metrics), thread_([this] { loop(); }) {
+  spdlog::info("notifications: {} webhook(s){}, GitHub commit statuses {}", settings_.webhooks.size(),
+               settings_.webhook_secret.empty() ? " unsigned" : " signed",
+               settings_.github_token.empty() ? "off" : "to " + settings_.github_api);
+}
 
 HttpRunNotifier::~HttpRunNotifier() {
   stop_ = true;
