@@ -81,8 +81,8 @@ std::string takeManifest(const std::string& payload, std::vector<v1::RunManifest
 }
 }  // namespace
 
-Ingest::Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics)
-    : settings_(std::move(settings)), store_(store), metrics_(metrics) {}
+Ingest::Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics, RunNotifier* notifier)
+    : settings_(std::move(settings)), store_(store), metrics_(metrics), notifier_(notifier) {}
 
 void Ingest::run(const std::atomic<bool>& stop) {
   const auto& t = settings_.topics;
@@ -142,6 +142,7 @@ void Ingest::run(const std::atomic<bool>& stop) {
     reportIgnored(outcome, metrics_);
     for (const auto& run_id : outcome.completed) {
       if (auto run = store_.run(run_id)) metrics_.runCompleted(*run);
+      if (notifier_) notifier_->runCompleted(run_id);
     }
     if (!manifests.empty() || !outcome.completed.empty()) metrics_.runsInProgress(store_.runsInProgress());
   }

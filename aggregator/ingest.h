@@ -8,6 +8,7 @@
 #include <string>
 
 #include "aggregator/metrics.h"
+#include "aggregator/notify/run_notifier.h"
 #include "aggregator/storage/result_store.h"
 #include "common/kafka/kafka.h"
 #include "common/kafka/topics.h"
@@ -28,7 +29,8 @@ std::string manifestProblem(const v1::RunManifest& m);
 
 class Ingest {
  public:
-  Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics);
+  // notifier (may be null: no notifications) hears of every run a stored batch completed; it must outlive run().
+  Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics, RunNotifier* notifier = nullptr);
   // Until stop is set. Throws kafka::Error when the topics cannot be read at start.
   void run(const std::atomic<bool>& stop);
 
@@ -36,6 +38,7 @@ class Ingest {
   IngestSettings settings_;
   ResultStore& store_;
   AggregatorMetrics& metrics_;
+  RunNotifier* notifier_;
 };
 
 }  // namespace testfleet::aggregator

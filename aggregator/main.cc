@@ -9,6 +9,7 @@
 #include "aggregator/http/api_server.h"
 #include "aggregator/ingest.h"
 #include "aggregator/metrics.h"
+#include "aggregator/notify/notify_options.h"
 #include "aggregator/storage/retrying_result_store.h"
 #include "aggregator/storage/sqlite_result_store.h"
 #include "common/api_token.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   int port = 8480;
   aggregator::ServerLimits limits;
   aggregator::BlobSettings blobs;
+  aggregator::NotifyOptions notify_options;
   addClusterOptions(app, cluster);
   app.add_option("--db", db, "SQLite database file")->envname("TESTFLEET_DB")->capture_default_str();
   app.add_option("--listen", host, "HTTP address")->capture_default_str();
@@ -53,14 +55,16 @@ int main(int argc, char** argv) {
                  "connections served at once (one thread each); more wait in the listen backlog")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  addNotifyOptions(app, notify_options);
   app.footer(
       "Exit codes: 0 stopped (SIGTERM or SIGINT); 2 bad command line or --config file (a bad value, an unknown key, "
-      "broken YAML) or an unreadable --api-token-file; 3 the database, the HTTP port or Kafka failed.");
+      "broken YAML) or an unreadable token or secret file (--*-file); 3 the database, the HTTP port or Kafka failed.");
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
   std::string api_token;
   try {
     initLogging("aggregator", cluster.log_level, cluster.log_format);
     if (!api_token_file.empty()) api_token = readApiToken(api_token_file);
+    notify_options.settings = aggregator::notifySettings(notify_options);
   } catch (const std::exception& e) {
     std::cerr << "testfleet-aggregator: " << e.what() << "\n";
     return 2;
@@ -82,7 +86,8 @@ int main(int argc, char** argv) {
     std::cout << "listening on http://" << host << ":" << bound << std::endl;
     aggregator::IngestSettings ingest_settings{{cluster.brokers, "testfleet-aggregator", cluster.connect_timeout},
                                                kafka::Topics::withPrefix(cluster.topic_prefix)};
-    aggregator::Ingest ingest(ingest_settings, store, metrics);
+    aggregator::RunNotifierPtr notifier = aggregator::makeRunNotifier(notify_options.settings, store, metrics);
+    aggregator::Ingest ingest(ingest_settings, store, metrics, notifier.get());
     ingest.run(stop);
     spdlog::info("stopping");
     api.stop();

@@ -35,6 +35,9 @@ AggregatorMetrics::AggregatorMetrics()
           counterFamily(*registry_, "testfleet_records_ignored_total",
                         "Records stored or read but kept out of every run, by reason: unknown_job (a result for a "
                         "job its run's manifest does not list), duplicate_manifest (a later manifest for a run id)")),
+      notifications_(counterFamily(*registry_, "testfleet_notifications_total",
+                                   "Run notifications (webhooks, GitHub commit statuses) that ended, by target and "
+                                   "outcome: delivered, gave_up (refused, or the last retry failed), dropped")),
       runs_in_progress_(prometheus::BuildGauge()
                             .Name("testfleet_runs_in_progress")
                             .Help("Runs with a manifest that are not complete")
@@ -53,6 +56,9 @@ AggregatorMetrics::AggregatorMetrics()
   for (const char* result : {"passed", "failed"}) runs_completed_.Add({{"result", result}});
   for (const char* reason : {"undecodable", "invalid_manifest"}) rejected_.Add({{"reason", reason}});
   for (const char* reason : {"unknown_job", "duplicate_manifest"}) ignored_.Add({{"reason", reason}});
+  for (const char* target : {"webhook", "github"}) {
+    for (const char* outcome : {"delivered", "gave_up"}) notifications_.Add({{"target", target}, {"outcome", outcome}});
+  }
 }
 
 void AggregatorMetrics::resultStored(const v1::Result& r, int64_t now_ms) {
@@ -76,6 +82,10 @@ void AggregatorMetrics::recordRejected(const std::string& reason_kind) {
 
 void AggregatorMetrics::recordsIgnored(const std::string& reason, size_t count) {
   ignored_.Add({{"reason", reason}}).Increment(static_cast<double>(count));
+}
+
+void AggregatorMetrics::notificationEnded(const std::string& target, const std::string& outcome) {
+  notifications_.Add({{"target", target}, {"outcome", outcome}}).Increment();
 }
 
 std::string AggregatorMetrics::serialize() const { return metrics::exposition(*registry_); }

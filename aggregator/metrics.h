@@ -35,6 +35,9 @@ class AggregatorMetrics {
   // Records kept out of every run: "unknown_job" (a result for a job its run's manifest does not list),
   // "duplicate_manifest" (a second, different manifest for a run id).
   void recordsIgnored(const std::string& reason, size_t count);
+  // A run notification that ended: target "webhook", "github" or "any" (a whole run's, before it was split by
+  // target); outcome "delivered", "gave_up" (a 4xx, or the last attempt failed) or "dropped" (the queue was full).
+  void notificationEnded(const std::string& target, const std::string& outcome);
   std::string serialize() const;  // text exposition format, process metrics included
 
  private:
@@ -44,6 +47,7 @@ class AggregatorMetrics {
   prometheus::Family<prometheus::Counter>& runs_completed_;
   prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Family<prometheus::Counter>& ignored_;
+  prometheus::Family<prometheus::Counter>& notifications_;
   prometheus::Gauge& runs_in_progress_;
   prometheus::Histogram& job_seconds_;
   prometheus::Histogram& run_seconds_;

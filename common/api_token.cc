@@ -6,8 +6,8 @@
 
 namespace testfleet {
 
-std::string readApiToken(const std::filesystem::path& file) {
-  const std::string named = "--api-token-file " + file.string();
+std::string readApiToken(const std::filesystem::path& file, const std::string& option) {
+  const std::string named = option + " " + file.string();
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::invalid_argument(named + ": cannot be read (does it exist, and may this user read it?)");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

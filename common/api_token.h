@@ -8,9 +8,10 @@
 
 namespace testfleet {
 
-// The token in `file`: its content without surrounding whitespace. Throws std::invalid_argument naming the file
-// and what to fix when it cannot be read, is empty, or holds anything but printable ASCII without spaces (what
-// an HTTP header can carry unchanged).
-std::string readApiToken(const std::filesystem::path& file);
+// The token in `file`: its content without surrounding whitespace. Throws std::invalid_argument naming the option
+// and file and what to fix when it cannot be read, is empty, or holds anything but printable ASCII without spaces
+// (what an HTTP header can carry unchanged). The aggregator reads its other secrets (--webhook-secret-file,
+// --github-token-file) the same way.
+std::string readApiToken(const std::filesystem::path& file, const std::string& option = "--api-token-file");
 
 }  // namespace testfleet

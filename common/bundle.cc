@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +39,16 @@ la_ssize_t appendTo(archive*, void* user, const void* data, size_t size) {
   return static_cast<la_ssize_t>(size);
 }
 
+std::string lowercaseHex(const unsigned char* bytes, unsigned int length) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 15];
+  }
+  return out;
+}
+
 }  // namespace
 
 struct Sha256::Context {
@@ -60,19 +71,23 @@ std::string Sha256::hexDigest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (!EVP_DigestFinal_ex(context_->md.get(), digest, &length)) throw std::runtime_error("SHA-256 failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
+  return lowercaseHex(digest, length);
 }
 
 std::string sha256Hex(std::string_view data) {
   Sha256 hash;
   hash.update(data);
   return hash.hexDigest();
+}
+
+std::string hmacSha256Hex(std::string_view key, std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+            data.size(), digest, &length)) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
+  return lowercaseHex(digest, length);
 }
 
 PackedBundle packDirectory(const fs::path& root, const BundleLimits& limits) {

@@ -14,6 +14,10 @@ namespace testfleet {
 // Lowercase hex SHA-256.
 std::string sha256Hex(std::string_view data);
 
+// Lowercase hex HMAC-SHA256 of data with key (RFC 2104): how a webhook receiver checks that a body came from
+// whoever holds the key. Throws std::runtime_error if libcrypto fails.
+std::string hmacSha256Hex(std::string_view key, std::string_view data);
+
 // SHA-256 of bytes that arrive in pieces (an upload streamed to disk); hexDigest() gives what sha256Hex would
 // have given for all of them together, and ends the hashing. Throws std::runtime_error if libcrypto fails.
 class Sha256 {

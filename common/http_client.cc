@@ -45,16 +45,25 @@ HttpClient::~HttpClient() = default;
 
 void HttpClient::setBearerToken(std::string token) { impl_->bearer_token = std::move(token); }
 
-HttpResponse HttpClient::get(const std::string& url) { return perform(url, nullptr, ""); }
+HttpResponse HttpClient::get(const std::string& url) { return perform(url, nullptr); }
 
 HttpResponse HttpClient::put(const std::string& url, const std::string& body, const std::string& content_type) {
-  return perform(url, &body, content_type);
+  const std::vector<std::string> no_headers;
+  const Upload upload{"PUT", body, content_type, no_headers};
+  return perform(url, &upload);
 }
 
-HttpResponse HttpClient::head(const std::string& url) { return perform(url, nullptr, "", true); }
+HttpResponse HttpClient::post(const std::string& url, const std::string& body, const std::string& content_type,
+                              const std::vector<std::string>& headers) {
+  std::vector<std::string> lines = headers;
+  lines.emplace_back("Expect:");  // the body at once, without waiting for a 100 Continue small receivers never send
+  const Upload upload{"POST", body, content_type, lines};
+  return perform(url, &upload);
+}
 
-HttpResponse HttpClient::perform(const std::string& url, const std::string* upload, const std::string& content_type,
-                                 bool no_body) {
+HttpResponse HttpClient::head(const std::string& url) { return perform(url, nullptr, true); }
+
+HttpResponse HttpClient::perform(const std::string& url, const Upload* upload, bool no_body) {
   HttpResponse out;
   CURL* c = impl_->handle.get();
   if (!c) {
@@ -78,10 +87,11 @@ HttpResponse HttpClient::perform(const std::string& url, const std::string* uplo
   };
   if (no_body) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   if (upload) {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, upload->data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upload->size()));
-    addHeader("Content-Type: " + content_type);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, upload->method);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, upload->body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upload->body.size()));
+    addHeader("Content-Type: " + upload->content_type);
+    for (const auto& line : upload->headers) addHeader(line);
   }
   if (!impl_->bearer_token.empty()) addHeader("Authorization: Bearer " + impl_->bearer_token);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());

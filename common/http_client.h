@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace testfleet {
 
@@ -26,14 +27,22 @@ class HttpClient {
 
   HttpResponse get(const std::string& url);
   HttpResponse put(const std::string& url, const std::string& body, const std::string& content_type);
+  // headers: whole lines ("X-Name: value"), sent as given and never part of an error message.
+  HttpResponse post(const std::string& url, const std::string& body, const std::string& content_type,
+                    const std::vector<std::string>& headers = {});
   // Status only, no body.
   HttpResponse head(const std::string& url);
   // Percent-encodes text for a query parameter.
   std::string escape(const std::string& text);
 
  private:
-  HttpResponse perform(const std::string& url, const std::string* upload, const std::string& content_type,
-                       bool no_body = false);
+  struct Upload {
+    const char* method;  // "PUT" or "POST"
+    const std::string& body;
+    const std::string& content_type;
+    const std::vector<std::string>& headers;
+  };
+  HttpResponse perform(const std::string& url, const Upload* upload, bool no_body = false);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

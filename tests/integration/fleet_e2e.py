@@ -923,6 +923,104 @@ def case_full_disk():
         os.rmdir(disk)
 
 
+class _NotificationReceiver:
+    """A local HTTP receiver on a free port: answers the first POST to /hook with 503, later ones with 200, and
+    every POST to /repos/… (GitHub's commit statuses) with 201. Keeps what it accepted."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        receiver = self
+        self.accepted, self.refused, self.lock = [], 0, threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    if self.path == "/hook" and receiver.refused == 0:
+                        receiver.refused += 1
+                        status = 503
+                    else:
+                        receiver.accepted.append((self.path, dict(self.headers), body))
+                        status = 201 if self.path.startswith("/repos/") else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def requests_to(self, prefix):
+        with self.lock:
+            return [r for r in self.accepted if r[0].startswith(prefix)]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def case_notifications():
+    """A completed run's webhook is retried after a 503 and arrives once, signed; its GitHub commit status too."""
+    import hmac
+    print("notifications: a signed webhook (retried after a 503) and a GitHub commit status per completed run")
+    receiver = _NotificationReceiver()
+    try:
+        with Fleet("notify") as fleet:
+            secret = "whsec-" + os.urandom(16).hex()
+            token = "ghp-" + os.urandom(16).hex()
+            secret_file = write_suite(fleet.dir, "webhook-secret", secret + "\n")
+            token_file = write_suite(fleet.dir, "github-token", token + "\n")
+            fleet.start_aggregator("--webhook", receiver.url + "/hook", "--webhook-secret-file", secret_file,
+                                   "--github-token-file", token_file, "--github-api", receiver.url,
+                                   "--public-url", "http://ci.example", "--notify-first-retry", "200ms")
+            fleet.start_worker("w1", 2)
+            suite = write_suite(fleet.dir, "notify.yaml", "name: notify\ntests:\n"
+                                "  - name: ok1\n    command: \"true\"\n  - name: ok2\n    command: \"true\"\n"
+                                "  - name: broken\n    command: \"false\"\n")
+            sha = "0123456789abcdef0123456789abcdef01234567"
+            r = fleet.submit(suite, "--wait", "--json", os.path.join(fleet.dir, "run.json"),
+                             "--label", "repository=acme/widgets", "--label", f"commit={sha}")
+            check(r.returncode == 1, f"the run with a failing test fails (exit {r.returncode}): {r.stderr[-300:]}")
+            run = json.load(open(os.path.join(fleet.dir, "run.json")))
+            wait_until(lambda: receiver.requests_to("/hook") and receiver.requests_to("/repos/"), 60,
+                       "the webhook and the commit status to arrive")
+            log = open(os.path.join(fleet.dir, "aggregator.log")).read()
+        # The aggregator has stopped: nothing more can arrive.
+        hooks = receiver.requests_to("/hook")
+        check(receiver.refused == 1 and len(hooks) == 1,
+              f"the webhook was refused once (503) and accepted exactly once ({receiver.refused} refused, "
+              f"{len(hooks)} accepted)")
+        path, headers, body = hooks[0]
+        expected = "sha256=" + hmac.new(secret.encode(), body, "sha256").hexdigest()
+        check(headers.get("X-Testfleet-Signature") == expected, "the webhook's signature verifies with the secret")
+        payload = json.loads(body)
+        summary = run["summary"]
+        check(payload["run_id"] == run["run_id"] and payload["verdict"] == "failed",
+              f"the payload names the run and its verdict: {payload['run_id']} {payload['verdict']}")
+        check({k: payload["counts"][k] for k in ("total", "passed", "failed", "skipped", "flaky")} ==
+              {k: summary[k] for k in ("total", "passed", "failed", "skipped", "flaky")},
+              f"the payload's counts are the run's: {payload['counts']} vs {summary}")
+        check(payload["counts"]["passed"] == 2 and payload["counts"]["failed"] == 1, "2 passed, 1 failed")
+        check(payload["labels"].get("commit") == sha, "the payload carries the run's labels")
+        check(payload.get("link") == f"http://ci.example/v1/runs/{run['run_id']}/report.html",
+              "the payload links the report under --public-url")
+        statuses = receiver.requests_to("/repos/")
+        check(len(statuses) == 1 and statuses[0][0] == f"/repos/acme/widgets/statuses/{sha}",
+              f"one commit status to the run's repository and commit: {[s[0] for s in statuses]}")
+        if statuses:
+            status = json.loads(statuses[0][2])
+            check(statuses[0][1].get("Authorization") == f"Bearer {token}", "the commit status carries the token")
+            check(status["state"] == "failure" and status["context"] == "testfleet", f"state and context: {status}")
+        check(secret not in log and token not in log, "neither the secret nor the token appears in the log")
+    finally:
+        receiver.close()
+
+
 CASES = {
     "demo": case_demo_suite,
     "ci_native": case_ci_native,
@@ -941,6 +1039,7 @@ CASES = {
     "big": case_big_results,
     "token": case_api_token,
     "fulldisk": case_full_disk,
+    "notify": case_notifications,
 }
 
 
