@@ -73,6 +73,21 @@ struct Listener : testfleet::kafka::RebalanceListener {
   void onRevoked(const std::vector<TopicPartition>&) override {}
 };
 
+// A topic of its own with kRecords records on each partition; its name also names the group.
+struct Fixture {
+  explicit Fixture(const std::string& prefix) {
+    std::mt19937_64 rng(std::random_device{}());
+    id = prefix + std::to_string(getpid()) + "-" + std::to_string(rng() % 1000000);
+    topic = id + ".jobs";
+    settings.brokers = brokers();
+    settings.client_id = id;
+    testfleet::kafka::ensureTopics(settings, {{topic, kPartitions, false}});
+    produceRecords(topic);
+  }
+  std::string id, topic;
+  testfleet::kafka::ClientSettings settings;
+};
+
 // The first offset each member reads per partition.
 using FirstOffsets = std::map<int, int64_t>;
 
@@ -85,14 +100,9 @@ void pollInto(GroupConsumer& c, FirstOffsets& first) {
 TEST_CASE(
     "a partition kept through a rebalance while its offsets wait on an open transaction starts at the "
     "committed offset, not at 0") {
-  std::mt19937_64 rng(std::random_device{}());
-  const std::string id = "it-offsets-" + std::to_string(getpid()) + "-" + std::to_string(rng() % 1000000);
-  const std::string topic = id + ".jobs";
-  testfleet::kafka::ClientSettings settings;
-  settings.brokers = brokers();
-  settings.client_id = id;
-  testfleet::kafka::ensureTopics(settings, {{topic, kPartitions, false}});
-  produceRecords(topic);
+  const Fixture f("it-offsets-");
+  const std::string& id = f.id;
+  const std::string& topic = f.topic;
 
   // The group's committed offset 5, then a transaction with offset 8 that is never ended.
   std::string err;
@@ -119,7 +129,7 @@ TEST_CASE(
   RdKafka::TopicPartition::destroy(pending);
 
   testfleet::kafka::GroupConsumerSettings cs;
-  cs.client = settings;
+  cs.client = f.settings;
   cs.group_id = id;
   cs.topics = {topic};
   Listener l1, l2;
@@ -146,16 +156,11 @@ TEST_CASE(
 }
 
 TEST_CASE("a new group starts every partition at the beginning") {
-  std::mt19937_64 rng(std::random_device{}());
-  const std::string id = "it-fresh-" + std::to_string(getpid()) + "-" + std::to_string(rng() % 1000000);
-  const std::string topic = id + ".jobs";
-  testfleet::kafka::ClientSettings settings;
-  settings.brokers = brokers();
-  settings.client_id = id;
-  testfleet::kafka::ensureTopics(settings, {{topic, kPartitions, false}});
-  produceRecords(topic);
+  const Fixture f("it-fresh-");
+  const std::string& id = f.id;
+  const std::string& topic = f.topic;
   testfleet::kafka::GroupConsumerSettings cs;
-  cs.client = settings;
+  cs.client = f.settings;
   cs.group_id = id;
   cs.topics = {topic};
   Listener l;
