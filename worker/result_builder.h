@@ -28,11 +28,11 @@ struct Evidence {
   std::optional<std::string> report;          // what it wrote, when it wrote anything
 };
 
-// Fills verdict, cases, exit code/signal, output tails, usage, error and stage of `result`.
 // A result that names the job it belongs to — ids, attempt, name, its tests — and the worker; the caller sets the
 // rest.
 v1::Result resultFor(const v1::Job& job, const std::string& worker_id);
 
+// Fills verdict, cases, exit code/signal, output tails, usage, error and stage of `result`.
 void buildResult(const v1::Job& job, const Evidence& evidence, size_t tail_bytes, v1::Result& result);
 
 }  // namespace testfleet::worker

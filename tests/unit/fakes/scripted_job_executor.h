@@ -5,16 +5,13 @@
 #include <functional>
 
 #include "worker/job_executor.h"
+#include "worker/result_builder.h"
 
 namespace testfleet::testing {
 
+// A final result of `verdict` for the job, with the header a worker writes (worker::resultFor).
 inline v1::Result resultOf(const v1::Job& job, v1::Verdict verdict, const std::string& error = "") {
-  v1::Result r;
-  r.set_schema_version(1);
-  r.set_run_id(job.run_id());
-  r.set_job_id(job.job_id());
-  r.set_attempt(job.attempt());
-  r.set_name(job.name());
+  v1::Result r = worker::resultFor(job, "fake-worker");
   r.set_verdict(verdict);
   r.set_error(error);
   r.set_final(true);
