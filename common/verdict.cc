@@ -20,19 +20,23 @@ std::string_view verdictName(v1::Verdict v) {
       return "crashed";
     case v1::ERROR:
       return "error";
+    case v1::CANCELLED:
+      return "cancelled";
     default:
       return "unspecified";
   }
 }
 
 std::optional<v1::Verdict> verdictFromName(std::string_view name) {
-  for (int v = v1::PASSED; v <= v1::ERROR; ++v) {
+  for (int v = v1::PASSED; v <= v1::Verdict_MAX; ++v) {
     if (verdictName(static_cast<v1::Verdict>(v)) == name) return static_cast<v1::Verdict>(v);
   }
   return std::nullopt;
 }
 
-bool isFailing(v1::Verdict v) { return v != v1::PASSED && v != v1::SKIPPED && v != v1::FLAKY; }
+bool isFailing(v1::Verdict v) {
+  return v != v1::PASSED && v != v1::SKIPPED && v != v1::FLAKY && v != v1::CANCELLED;
+}
 
 bool makesFlaky(v1::Verdict earlier_attempt) { return earlier_attempt == v1::FAILED; }
 
@@ -55,8 +59,10 @@ RunVerdict judgeRun(const RunTally& run) {
   for (const auto& [verdict, jobs] : run.jobs) {
     out.jobs_done += jobs;
     if (failsRun(verdict, run.flaky_fails_run)) out.jobs_failing += jobs;
+    if (verdict == v1::CANCELLED && jobs > 0) out.cancelled = true;
   }
-  out.passed = run.complete && run.expected_jobs > 0 && out.jobs_done >= run.expected_jobs && out.jobs_failing == 0;
+  out.passed = run.complete && run.expected_jobs > 0 && out.jobs_done >= run.expected_jobs && out.jobs_failing == 0 &&
+               !out.cancelled;
   return out;
 }
 

@@ -16,8 +16,9 @@ namespace testfleet {
 std::string_view verdictName(v1::Verdict v);  // "passed", "failed", … ("unspecified" for 0)
 std::optional<v1::Verdict> verdictFromName(std::string_view name);
 
-// The test did not pass: FAILED, TIMEOUT, OOM, CRASHED, ERROR (and an unspecified verdict). PASSED, SKIPPED and
-// FLAKY (failed, then passed on rerun) are not failing.
+// The test did not pass: FAILED, TIMEOUT, OOM, CRASHED, ERROR (and an unspecified verdict). PASSED, SKIPPED,
+// FLAKY (failed, then passed on rerun) and CANCELLED (its run was cancelled: final, never retried, neither a pass
+// nor a failure, but it makes its run cancelled, see judgeRun) are not failing.
 bool isFailing(v1::Verdict v);
 
 // Whether an earlier attempt (of a job, or of a test case in it) with this verdict makes a later pass FLAKY: FAILED
@@ -47,8 +48,9 @@ struct RunTally {
 struct RunVerdict {
   uint32_t jobs_done = 0;     // listed jobs with a final result
   uint32_t jobs_failing = 0;  // of those, the ones that fail the run (failsRun)
-  // Complete, with at least one job, every listed job done and none failing the run. A run with no jobs did not
-  // pass: nothing was tested.
+  bool cancelled = false;     // a job ended CANCELLED: the run was cancelled, and did not pass
+  // Complete, with at least one job, every listed job done, none failing the run and none cancelled. A run with no
+  // jobs did not pass: nothing was tested.
   bool passed = false;
 };
 

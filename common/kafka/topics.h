@@ -13,6 +13,7 @@ struct Topics {
   std::string results;
   std::string runs;
   std::string dead_letters;
+  std::string control;  // run cancellations, keyed by run id, compacted (common/run_cancels.h)
   // Jobs waiting to be retried after a transient failure, one topic per delay step (the delays are the
   // workers' configuration; a topic holds records in due order because they all wait the same time).
   std::vector<std::string> retries;
@@ -20,7 +21,7 @@ struct Topics {
   static constexpr int kRetrySteps = 3;
 
   static Topics withPrefix(const std::string& prefix) {
-    Topics t{prefix + ".jobs", prefix + ".results", prefix + ".runs", prefix + ".dlq", {}};
+    Topics t{prefix + ".jobs", prefix + ".results", prefix + ".runs", prefix + ".dlq", prefix + ".control", {}};
     for (int i = 1; i <= kRetrySteps; ++i) t.retries.push_back(prefix + ".retry-" + std::to_string(i));
     return t;
   }
@@ -32,9 +33,14 @@ struct Topics {
     return false;
   }
 
-  // jobs: 12 partitions so up to 12 workers share the load; runs: compacted manifests keyed by run id.
+  // jobs: 12 partitions so up to 12 workers share the load; runs: compacted manifests keyed by run id; control:
+  // one partition every worker reads whole.
   std::vector<TopicSpec> specs() const {
-    std::vector<TopicSpec> all{{jobs, 12, false}, {results, 6, false}, {runs, 3, true}, {dead_letters, 1, false}};
+    std::vector<TopicSpec> all{{jobs, 12, false},
+                               {results, 6, false},
+                               {runs, 3, true},
+                               {dead_letters, 1, false},
+                               {control, 1, true}};
     for (const auto& r : retries) all.push_back({r, 3, false});
     return all;
   }

@@ -50,3 +50,19 @@ TEST_CASE("only a FAILED earlier attempt makes a later pass FLAKY; verdictsWhere
   CHECK(verdictsWhere(isFailing) ==
         std::vector<v1::Verdict>{v1::VERDICT_UNSPECIFIED, v1::FAILED, v1::TIMEOUT, v1::OOM, v1::CRASHED, v1::ERROR});
 }
+
+TEST_CASE("CANCELLED is final and neither a pass nor a failure, but a run with a cancelled job did not pass") {
+  CHECK_FALSE(isFailing(v1::CANCELLED));
+  CHECK_FALSE(failsRun(v1::CANCELLED, true));
+  CHECK_FALSE(makesFlaky(v1::CANCELLED));
+  CHECK(jobVerdict(v1::CANCELLED, true) == v1::CANCELLED);
+  CHECK(verdictName(v1::CANCELLED) == "cancelled");
+  CHECK(verdictFromName("cancelled") == v1::CANCELLED);
+
+  const RunVerdict v = judgeRun({2, true, false, {{v1::PASSED, 1}, {v1::CANCELLED, 1}}});
+  CHECK(v.cancelled);
+  CHECK_FALSE(v.passed);
+  CHECK(v.jobs_done == 2);
+  CHECK(v.jobs_failing == 0);
+  CHECK_FALSE(judgeRun({2, true, false, {{v1::PASSED, 2}}}).cancelled);
+}
