@@ -34,9 +34,7 @@ std::optional<v1::Verdict> verdictFromName(std::string_view name) {
   return std::nullopt;
 }
 
-bool isFailing(v1::Verdict v) {
-  return v != v1::PASSED && v != v1::SKIPPED && v != v1::FLAKY && v != v1::CANCELLED;
-}
+bool isFailing(v1::Verdict v) { return v != v1::PASSED && v != v1::SKIPPED && v != v1::FLAKY && v != v1::CANCELLED; }
 
 bool makesFlaky(v1::Verdict earlier_attempt) { return earlier_attempt == v1::FAILED; }
 

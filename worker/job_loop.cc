@@ -55,7 +55,8 @@ DecodedJob decodeJob(const kafka::Message& record, size_t max_job_bytes) {
 }
 
 // The slot threads: each takes the next started job, runs it to its commit and reports back. The destructor
-// cancels what runs, drops what waits, and joins.
+// cancels what runs, drops what waits, and joins. Each job has a halt flag for its executor, set by halt() (from
+// the loop's thread) when its lease is cancelled or its run is, and by cancelAll().
 class JobLoop::Slots {
  public:
   struct Ended {
@@ -63,7 +64,7 @@ class JobLoop::Slots {
     uint64_t token = 0;
     bool committed = false;
   };
-  using Work = std::function<bool(const JobLease&, const v1::Job&)>;
+  using Work = std::function<bool(const JobLease&, const v1::Job&, const std::atomic<bool>& halt)>;
 
   Slots(int count, Work work) : work_(std::move(work)) {
     for (int i = 0; i < count; ++i) threads_.emplace_back([this](const std::stop_token& stop) { slotMain(stop); });
@@ -83,8 +84,9 @@ class JobLoop::Slots {
   void start(JobLease lease, v1::Job job) {
     {
       std::lock_guard lock(mu_);
-      in_flight_.push_back(lease.cancel);
-      queue_.push_back({std::move(lease), std::move(job)});
+      auto halt = std::make_shared<std::atomic<bool>>(false);
+      in_flight_.push_back({lease.cancel, halt, job.run_id()});
+      queue_.push_back({std::move(lease), std::move(job), std::move(halt)});
     }
     cv_.notify_one();
   }
@@ -96,13 +98,30 @@ class JobLoop::Slots {
 
   void cancelAll() {
     std::lock_guard lock(mu_);
-    for (const auto& c : in_flight_) c->store(true);
+    for (const auto& f : in_flight_) {
+      f.cancel->store(true);
+      f.halt->store(true);
+    }
+  }
+
+  // Halts the jobs whose lease was cancelled (their partition revoked) or whose run is cancelled.
+  void halt(const std::function<bool(const std::string& run_id)>& run_cancelled) {
+    std::lock_guard lock(mu_);
+    for (const auto& f : in_flight_) {
+      if (!f.halt->load() && (f.cancel->load() || run_cancelled(f.run_id))) f.halt->store(true);
+    }
   }
 
  private:
   struct Started {
     JobLease lease;
     v1::Job job;
+    std::shared_ptr<std::atomic<bool>> halt;
+  };
+  struct InFlight {
+    std::shared_ptr<std::atomic<bool>> cancel;  // the lease's
+    std::shared_ptr<std::atomic<bool>> halt;
+    std::string run_id;
   };
 
   void slotMain(const std::stop_token& stop) {
@@ -114,9 +133,9 @@ class JobLoop::Slots {
         s = std::move(queue_.front());
         queue_.pop_front();
       }
-      const bool committed = work_(s.lease, s.job);
+      const bool committed = work_(s.lease, s.job, *s.halt);
       std::lock_guard lock(mu_);
-      std::erase(in_flight_, s.lease.cancel);
+      std::erase_if(in_flight_, [&](const InFlight& f) { return f.halt == s.halt; });
       ended_.push_back({s.lease.record.tp, s.lease.token, committed});
     }
   }
@@ -126,20 +145,23 @@ class JobLoop::Slots {
   std::condition_variable_any cv_;
   std::deque<Started> queue_;
   std::vector<Ended> ended_;
-  std::vector<std::shared_ptr<std::atomic<bool>>> in_flight_;  // cancel flags of queued and running jobs
-  std::vector<std::jthread> threads_;                          // last: joined before the rest goes
+  std::vector<InFlight> in_flight_;    // queued and running jobs
+  std::vector<std::jthread> threads_;  // last: joined before the rest goes
 };
 
 JobLoop::JobLoop(const JobLoopSettings& settings, JobSource& source, ResultSink& sink, JobExecutor& executor,
-                 JobLoopEvents* events)
+                 JobLoopEvents* events, const CancelledRuns* cancels)
     : settings_(settings),
       router_(settings.router()),
       source_(source),
       sink_(sink),
       executor_(executor),
-      events_(events) {
+      events_(events),
+      cancels_(cancels) {
   slots_ = std::make_unique<Slots>(settings_.slots,
-                                   [this](const JobLease& lease, const v1::Job& job) { return runJob(lease, job); });
+                                   [this](const JobLease& lease, const v1::Job& job, const std::atomic<bool>& halt) {
+                                     return runJob(lease, job, halt);
+                                   });
 }
 
 JobLoop::~JobLoop() = default;
@@ -169,6 +191,7 @@ int JobLoop::run(const StopSignals& stop) {
         source_.drain();
         rc = 1;
       }
+      slots_->halt([this](const std::string& run_id) { return runCancelled(run_id); });
       for (const auto& e : slots_->takeEnded()) {
         --running_;
         source_.finished(e.tp, e.token, e.committed ? LeaseEnd::kConsumed : LeaseEnd::kHandedBack);
@@ -205,6 +228,10 @@ bool JobLoop::startRunnable() {
       deadLetterInline(*lease, decoded.problem);
       continue;
     }
+    if (runCancelled(decoded.job->run_id())) {
+      cancelInline(*lease, *decoded.job);
+      continue;
+    }
     spdlog::debug("job {} from {}[{}]@{}", decoded.job->name(), m.tp.topic, m.tp.partition, m.offset);
     ++running_;
     slots_->start(std::move(*lease), std::move(*decoded.job));
@@ -224,6 +251,14 @@ void JobLoop::settleInline(const JobLease& lease, CommitOutcome outcome) {
                        : outcome == CommitOutcome::kRefused ? LeaseEnd::kRefused
                                                             : LeaseEnd::kHandedBack;
   source_.finished(lease.record.tp, lease.token, end);
+}
+
+// A job of a cancelled run is not run: its final CANCELLED result is committed with its offset.
+void JobLoop::cancelInline(const JobLease& lease, const v1::Job& job) {
+  spdlog::info("job {}/{} is not run: its run was cancelled", job.run_id(), job.name());
+  const Route route = router_.cancelledRun(job, nullptr, nowMillis());
+  const CommitOutcome outcome = commitInline(lease, route.records);
+  settleInline(lease, outcome == CommitOutcome::kRefused ? CommitOutcome::kNotCommitted : outcome);
 }
 
 // A record that is not a job goes to the dead-letter topic. When Kafka refuses that dead letter for good, a bare
@@ -251,7 +286,7 @@ void JobLoop::deadLetterInline(const JobLease& lease, const std::string& problem
 
 // Slot thread: runs the job, retrying ERROR in place as the router says, and commits every attempt's records with
 // the job's offset in one transaction.
-bool JobLoop::runJob(const JobLease& lease, const v1::Job& delivered) {
+bool JobLoop::runJob(const JobLease& lease, const v1::Job& delivered, const std::atomic<bool>& halt) {
   static thread_local std::mt19937 rng{std::random_device{}()};
   const std::atomic<bool>& cancel = *lease.cancel;
   const JobOrigin origin{lease.record.tp, lease.record.offset};
@@ -259,11 +294,14 @@ bool JobLoop::runJob(const JobLease& lease, const v1::Job& delivered) {
   v1::Job job = delivered;
   if (events_) events_->delivered(delivered, nowMillis());
   for (uint32_t in_place = 0;; ++in_place) {
-    v1::Result result = executor_.run(job, cancel);
+    v1::Result result = executor_.run(job, halt);
     spdlog::info("job {}/{} attempt {}: {} in {} ms{}", job.run_id(), job.name(), job.attempt(),
                  v1::Verdict_Name(result.verdict()), result.usage().wall_ms(),
                  result.error().empty() ? "" : " (" + result.error().substr(0, 200) + ")");
-    Route route = router_.route(job, std::move(result), in_place, origin, cancel.load(), rng, nowMillis());
+    // A revoked job is handed back whatever its result; one whose run was cancelled ends CANCELLED.
+    Route route = !cancel.load() && runCancelled(job.run_id())
+                      ? router_.cancelledRun(job, &result, nowMillis())
+                      : router_.route(job, std::move(result), in_place, origin, cancel.load(), rng, nowMillis());
     if (events_) events_->routed(route.kind);
     if (events_ && route.kind == Route::Kind::kGiveUp) events_->deadLettered(DeadLetterReason::kGaveUp);
     records.insert(records.end(), std::make_move_iterator(route.records.begin()),
@@ -276,7 +314,7 @@ bool JobLoop::runJob(const JobLease& lease, const v1::Job& delivered) {
                     job.attempt());
     }
     if (route.kind != Route::Kind::kInPlace) break;
-    for (auto until = Clock::now() + route.wait; Clock::now() < until && !cancel.load();) {
+    for (auto until = Clock::now() + route.wait; Clock::now() < until && !halt.load();) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     job = std::move(route.next);

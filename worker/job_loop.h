@@ -3,7 +3,9 @@
 // (OutcomeRouter: result, in-place retry, retry topic, rerun or dead letter) and commits the records with the
 // job's offset through the ResultSink, all or nothing. The source never has two jobs of one partition out, so
 // offsets are committed in order; a job whose partition is revoked is cancelled and left uncommitted for its next
-// owner. Only the loop's thread touches the source; the sink and the executor are called from the slots.
+// owner. A job of a cancelled run (CancelledRuns, common/run_cancels.h) is not started: its final CANCELLED result
+// is committed in its place; a running one is stopped and committed CANCELLED too. Only the loop's thread touches
+// the source; the sink and the executor are called from the slots.
 #pragma once
 
 #include <atomic>
@@ -14,6 +16,7 @@
 
 #include "common/kafka/kafka.h"
 #include "common/kafka/topics.h"
+#include "common/run_cancels.h"
 #include "worker/buffered_job_source.h"
 #include "worker/job_executor.h"
 #include "worker/job_loop_events.h"
@@ -52,9 +55,9 @@ struct StopSignals {
 
 class JobLoop {
  public:
-  // source, sink, executor and events (when given) must outlive the loop.
+  // source, sink, executor, events and cancels (when given) must outlive the loop.
   JobLoop(const JobLoopSettings& settings, JobSource& source, ResultSink& sink, JobExecutor& executor,
-          JobLoopEvents* events = nullptr);
+          JobLoopEvents* events = nullptr, const CancelledRuns* cancels = nullptr);
   // Cancels running jobs and joins the slot threads, however run() ended.
   ~JobLoop();
   JobLoop(const JobLoop&) = delete;
@@ -70,14 +73,18 @@ class JobLoop {
   CommitOutcome commitInline(const JobLease& lease, const std::vector<kafka::OutgoingRecord>& records);
   void settleInline(const JobLease& lease, CommitOutcome outcome);
   void deadLetterInline(const JobLease& lease, const std::string& problem);
-  bool runJob(const JobLease& lease, const v1::Job& job);  // slot thread: true when committed
+  void cancelInline(const JobLease& lease, const v1::Job& job);
+  // Slot thread: true when committed. `halt` stops the executor: set when the lease is cancelled or the run is.
+  bool runJob(const JobLease& lease, const v1::Job& job, const std::atomic<bool>& halt);
+  bool runCancelled(const std::string& run_id) const { return cancels_ && cancels_->cancelled(run_id); }
 
   const JobLoopSettings settings_;
   const OutcomeRouter router_;
   JobSource& source_;
   ResultSink& sink_;
   JobExecutor& executor_;
-  JobLoopEvents* events_;  // may be null
+  JobLoopEvents* events_;         // may be null
+  const CancelledRuns* cancels_;  // may be null: no run is cancelled
   std::atomic<bool> fatal_{false};
   int running_ = 0;               // jobs handed to the slots and not reported back (loop thread)
   std::unique_ptr<Slots> slots_;  // last: destroyed (joined) first

@@ -8,6 +8,7 @@
 #include "common/cli_options.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/run_cancels.h"
 #include "common/signal_watcher.h"
 #include "worker/http/status_server.h"
 #include "worker/job_loop.h"
@@ -75,7 +76,9 @@ int main(int argc, char** argv) {
     worker::KafkaRecordConsumer consumer(loop.consumer());
     worker::TransactionalResultSink sink(loop.kafka, loop.transactional_id, consumer.group());
     worker::BufferedJobSource source(consumer, loop.source());
-    worker::JobLoop job_loop(loop, source, sink, metered, &metrics);
+    RecentCancels cancels;
+    ControlTopicFollower follower(loop.kafka, loop.topics.control, cancels);
+    worker::JobLoop job_loop(loop, source, sink, metered, &metrics, &cancels);
     spdlog::info("worker {} ready: {} slot(s), group {}, topic {}", loop.worker_id, loop.slots, loop.group_id,
                  loop.topics.jobs);
     return job_loop.run(stop);

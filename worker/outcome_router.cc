@@ -70,6 +70,26 @@ Route OutcomeRouter::route(const v1::Job& job, v1::Result result, uint32_t in_pl
   return r;
 }
 
+Route OutcomeRouter::cancelledRun(const v1::Job& job, const v1::Result* ran, int64_t now_ms) const {
+  const std::string why = ran ? "its run was cancelled while it ran" : "its run was cancelled before it started";
+  v1::Result r = ran ? *ran : resultFor(job, settings_.worker_id);
+  r.set_verdict(v1::CANCELLED);
+  r.set_error(why);
+  r.set_final(true);
+  if (!ran) r.set_started_at_ms(now_ms);
+  r.set_finished_at_ms(now_ms);
+  if (r.cases().empty()) {
+    v1::TestCase* c = r.add_cases();
+    c->set_name(job.name());
+    c->set_classname(job.name());
+    c->set_message(why);
+  }
+  for (auto& c : *r.mutable_cases()) c.set_status(v1::CANCELLED);
+  Route route;
+  appendResultRecords(route.records, settings_.topics.results, r, settings_.max_result_record_bytes);
+  return route;
+}
+
 std::vector<kafka::OutgoingRecord> OutcomeRouter::unwritable(const v1::Job& job, const JobOrigin& origin,
                                                              size_t refused, int64_t now_ms) const {
   const std::string why =

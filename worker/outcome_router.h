@@ -33,7 +33,7 @@ struct JobOrigin {
 
 struct Route {
   enum class Kind {
-    kFinished,  // the result is final (passed, failed, or ERROR after a cancel)
+    kFinished,  // the result is final (passed, failed, ERROR after a cancel, or CANCELLED: its run was cancelled)
     kRerun,     // FAILED with reruns left: the rerun goes back to the jobs topic (flaky-test detection)
     kInPlace,   // ERROR: run `next` again here after `wait`; the records so far go with the last attempt
     kLater,     // ERROR: the job goes to a retry topic, due after `wait`
@@ -54,6 +54,10 @@ class OutcomeRouter {
   // for a retry's due time.
   Route route(const v1::Job& job, v1::Result result, uint32_t in_place_done, const JobOrigin& origin, bool cancelled,
               std::mt19937& rng, int64_t now_ms) const;
+
+  // A job of a cancelled run (common/run_cancels.h): one final CANCELLED result, never retried or rerun. `ran` is
+  // the attempt the cancel cut short (its output and usage are kept), or null when the job was not started.
+  Route cancelledRun(const v1::Job& job, const v1::Result* ran, int64_t now_ms) const;
 
   // What replaces a job's records that Kafka refused for good (`refused` of them): a small final ERROR saying why
   // and the job as a dead letter, so the run gets a verdict and the job does not loop.

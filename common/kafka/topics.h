@@ -36,11 +36,8 @@ struct Topics {
   // jobs: 12 partitions so up to 12 workers share the load; runs: compacted manifests keyed by run id; control:
   // one partition every worker reads whole.
   std::vector<TopicSpec> specs() const {
-    std::vector<TopicSpec> all{{jobs, 12, false},
-                               {results, 6, false},
-                               {runs, 3, true},
-                               {dead_letters, 1, false},
-                               {control, 1, true}};
+    std::vector<TopicSpec> all{
+        {jobs, 12, false}, {results, 6, false}, {runs, 3, true}, {dead_letters, 1, false}, {control, 1, true}};
     for (const auto& r : retries) all.push_back({r, 3, false});
     return all;
   }

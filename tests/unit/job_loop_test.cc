@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "common/clock.h"
 #include "eventually.h"
 #include "fakes/fake_record_consumer.h"
 #include "fakes/fake_result_sink.h"
@@ -22,10 +23,11 @@ using testing::resultOf;
 
 namespace {
 
-std::string jobRecord(const std::string& job_id, uint32_t reruns = 0, std::string name = "") {
+std::string jobRecord(const std::string& job_id, uint32_t reruns = 0, std::string name = "",
+                      const std::string& run_id = "run-1") {
   v1::Job j;
   j.set_schema_version(1);
-  j.set_run_id("run-1");
+  j.set_run_id(run_id);
   j.set_job_id(job_id);
   j.set_name(name.empty() ? job_id : name);
   j.set_attempt(1);
@@ -56,6 +58,7 @@ struct Rig {
   testing::FakeResultSink sink;
   testing::ScriptedJobExecutor executor;
   JobLoopSettings settings;
+  RecentCancels cancels;
   std::optional<BufferedJobSource> source;
   std::optional<JobLoop> loop;
   StopSignals stop;
@@ -81,7 +84,7 @@ struct Rig {
   }
   void start() {
     source.emplace(consumer, settings.source());
-    loop.emplace(settings, *source, sink, executor, events);
+    loop.emplace(settings, *source, sink, executor, events, &cancels);
     rc = std::async(std::launch::async, [this] { return loop->run(stop); });
   }
   // The loop's exit code once it stopped by itself, or -1 if it still runs after `limit`.
@@ -231,6 +234,62 @@ TEST_CASE("job loop: a revoked partition's running job is cancelled, never commi
   REQUIRE(committed.size() == 1);
   CHECK(committed[0].tp == rig.p1);
   CHECK(rig.executor.runs == 2);
+  CHECK(rig.drain() == 0);
+}
+
+v1::Result resultIn(const testing::FakeResultSink::Commit& c) {
+  v1::Result r;
+  REQUIRE(c.records.size() == 1);
+  REQUIRE(r.ParseFromString(c.records[0].payload));
+  return r;
+}
+
+TEST_CASE("job loop: a queued job of a cancelled run is committed CANCELLED without running; other runs run") {
+  Rig rig;
+  rig.cancels.add("gone", nowMillis(), nowMillis());
+  rig.start();
+  rig.consumer.assign({rig.p0, rig.p1});
+  rig.consumer.record(rig.p0, 5, jobRecord("j1", 2, "", "gone"));
+  rig.consumer.record(rig.p1, 8, jobRecord("j2", 0, "", "kept"));
+  REQUIRE(rig.committedCount(2));
+  CHECK(rig.executor.runs == 1);
+  for (const auto& c : rig.sink.committed()) {
+    const v1::Result r = resultIn(c);
+    CHECK(r.final());
+    if (c.tp == rig.p0) {
+      CHECK(c.offset == 5);
+      CHECK(r.run_id() == "gone");
+      CHECK(r.verdict() == v1::CANCELLED);
+    } else {
+      CHECK(r.run_id() == "kept");
+      CHECK(r.verdict() == v1::PASSED);
+    }
+  }
+  CHECK(rig.drain() == 0);
+}
+
+TEST_CASE("job loop: a running job of a run cancelled now is stopped and committed CANCELLED, not retried") {
+  Rig rig;
+  rig.settings.retry.in_place = 2;  // an ERROR would run again here: a cancelled run's job must not
+  Gate gate;
+  rig.executor.behave = [&](const v1::Job& job, const std::atomic<bool>& cancel) {
+    return job.run_id() == "gone" ? gate.hold(job, cancel) : resultOf(job, v1::PASSED);
+  };
+  rig.start();
+  rig.consumer.assign({rig.p0, rig.p1});
+  rig.consumer.record(rig.p0, 3, jobRecord("slow", 0, "", "gone"));
+  REQUIRE(eventually(10s, [&] { return rig.executor.runs == 1; }));
+  rig.cancels.add("gone", nowMillis(), nowMillis());
+  REQUIRE(eventually(10s, [&] { return gate.cancelled == 1; }));
+  rig.consumer.record(rig.p1, 0, jobRecord("other", 0, "", "kept"));
+  REQUIRE(rig.committedCount(2));
+  CHECK(rig.executor.runs == 2);
+  for (const auto& c : rig.sink.committed()) {
+    const v1::Result r = resultIn(c);
+    CHECK(r.final());
+    CHECK(r.verdict() == (c.tp == rig.p0 ? v1::CANCELLED : v1::PASSED));
+    if (c.tp == rig.p0) CHECK(c.offset == 3);
+  }
   CHECK(rig.drain() == 0);
 }
 

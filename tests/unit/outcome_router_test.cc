@@ -87,6 +87,34 @@ TEST_CASE("outcome router: a cancelled job is never retried or rerun") {
   CHECK(r.records.size() == 1);
 }
 
+TEST_CASE("outcome router: a job of a cancelled run is one final CANCELLED result, started or not") {
+  const OutcomeRouter rt = router();
+  Route queued = rt.cancelledRun(job(1, 5), nullptr, 7000);
+  CHECK(queued.kind == Kind::kFinished);
+  REQUIRE(queued.records.size() == 1);
+  CHECK(queued.records[0].topic == "t.results");
+  v1::Result q;
+  REQUIRE(q.ParseFromString(queued.records[0].payload));
+  CHECK(q.verdict() == v1::CANCELLED);
+  CHECK(q.final());
+  CHECK(q.worker_id() == "w9");
+  CHECK(q.finished_at_ms() == 7000);
+  REQUIRE(q.cases_size() == 1);
+  CHECK(q.cases(0).status() == v1::CANCELLED);
+
+  v1::Result cut = testing::resultOf(job(), v1::ERROR, "cancelled");
+  cut.set_stdout_tail("half way");
+  Route ran = rt.cancelledRun(job(), &cut, 9000);
+  CHECK(ran.kind == Kind::kFinished);
+  REQUIRE(ran.records.size() == 1);  // no retry, no dead letter
+  v1::Result r;
+  REQUIRE(r.ParseFromString(ran.records[0].payload));
+  CHECK(r.verdict() == v1::CANCELLED);
+  CHECK(r.final());
+  CHECK(r.stdout_tail() == "half way");
+  CHECK(r.error() == "its run was cancelled while it ran");
+}
+
 TEST_CASE("outcome router: reruns asked for by the job are bounded by the worker's maximum") {
   std::mt19937 rng(1);
   Route r = router().route(job(1, 1000), testing::resultOf(job(1, 1000), v1::FAILED), 0, kOrigin, false, rng, 0);

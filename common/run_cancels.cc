@@ -1,0 +1,87 @@
+#include "common/run_cancels.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+
+namespace testfleet {
+
+kafka::OutgoingRecord runCancelRecord(const std::string& control_topic, const std::string& run_id, int64_t now_ms,
+                                      const std::string& by) {
+  v1::RunCancel c;
+  c.set_schema_version(1);
+  c.set_run_id(run_id);
+  c.set_cancelled_at_ms(now_ms);
+  c.set_by(by);
+  return {control_topic, run_id, c.SerializeAsString()};
+}
+
+void sendRunCancel(const kafka::ClientSettings& kafka, const std::string& control_topic, const std::string& run_id,
+                   const std::string& by) {
+  kafka::Producer producer(kafka);
+  producer.send(runCancelRecord(control_topic, run_id, nowMillis(), by));
+  producer.flush(std::chrono::seconds(30));
+}
+
+std::optional<v1::RunCancel> parseRunCancel(const kafka::Message& record) {
+  v1::RunCancel c;
+  if (!c.ParseFromString(record.payload) || c.schema_version() != 1 || c.run_id().empty()) return std::nullopt;
+  return c;
+}
+
+void RecentCancels::add(const std::string& run_id, int64_t cancelled_at_ms, int64_t now_ms) {
+  const int64_t oldest = now_ms - keep_.count();
+  std::lock_guard lock(mu_);
+  std::erase_if(at_, [&](const auto& entry) { return entry.second < oldest; });
+  if (cancelled_at_ms < oldest) return;
+  at_[run_id] = cancelled_at_ms;
+  while (at_.size() > max_runs_) {
+    at_.erase(
+        std::min_element(at_.begin(), at_.end(), [](const auto& a, const auto& b) { return a.second < b.second; }));
+  }
+}
+
+bool RecentCancels::cancelled(const std::string& run_id) const {
+  std::lock_guard lock(mu_);
+  return at_.contains(run_id);
+}
+
+size_t RecentCancels::size() const {
+  std::lock_guard lock(mu_);
+  return at_.size();
+}
+
+ControlTopicFollower::ControlTopicFollower(const kafka::ClientSettings& kafka, const std::string& control_topic,
+                                           RecentCancels& cancels)
+    : cancels_(cancels),
+      thread_([this, kafka, control_topic](const std::stop_token& stop) { follow(stop, kafka, control_topic); }) {}
+
+ControlTopicFollower::~ControlTopicFollower() = default;
+
+void ControlTopicFollower::follow(const std::stop_token& stop, const kafka::ClientSettings& kafka,
+                                  const std::string& topic) {
+  try {
+    kafka::PartitionReader reader(kafka);
+    reader.assign({{{topic, 0}, kafka::PartitionReader::kBeginning}});
+    while (!stop.stop_requested()) {
+      try {
+        const std::optional<kafka::Message> m = reader.poll(std::chrono::milliseconds(200));
+        if (!m) continue;
+        const std::optional<v1::RunCancel> c = parseRunCancel(*m);
+        if (!c) {
+          spdlog::warn("control record {}[{}]@{} is not a run cancel this version reads; ignored", topic,
+                       m->tp.partition, m->offset);
+          continue;
+        }
+        cancels_.add(c->run_id(), c->cancelled_at_ms(), nowMillis());
+        spdlog::info("run {} was cancelled ({})", c->run_id(), c->by());
+      } catch (const kafka::Error& e) {
+        spdlog::warn("reading the control topic {}: {}", topic, e.what());
+      }
+    }
+  } catch (const kafka::Error& e) {
+    spdlog::error("run cancels are not followed: the control topic {} cannot be read: {}", topic, e.what());
+  }
+}
+
+}  // namespace testfleet
