@@ -1,16 +1,21 @@
-// testfleet — the CLI a CI job runs: submit a suite (and wait for its verdict), create topics, read dead letters.
+// testfleet — the CLI a CI job runs: submit a suite (and wait for its verdict), cancel a run, create topics, read
+// dead letters.
 // Wiring only: the commands and their options are declared in producer_commands.cc.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <optional>
 
 #include "common/api_token.h"
 #include "common/cli_options.h"
 #include "common/config.h"
 #include "common/kafka/topics.h"
 #include "common/log.h"
+#include "common/run_cancels.h"
+#include "common/signal_watcher.h"
 #include "producer/ci_labels.h"
 #include "producer/dead_letters.h"
 #include "producer/producer_commands.h"
@@ -36,6 +41,52 @@ int deadLetters(const kafka::ClientSettings& kafka, const producer::ProducerComm
   return n == static_cast<int>(c.replay_which.size()) ? 0 : producer::kUsageError;
 }
 
+int cancelRun(const kafka::ClientSettings& kafka, const ClusterOptions& cluster, const std::string& run_id) {
+  const auto topics = kafka::Topics::withPrefix(cluster.topic_prefix);
+  kafka::ensureTopics(kafka, topics.specs());
+  sendRunCancel(kafka, topics.control, run_id, "testfleet cancel");
+  std::cout << "run " << run_id << " cancelled\n";
+  return 0;
+}
+
+// submit --wait interrupted by SIGINT or SIGTERM: the run it published is cancelled, and the CLI exits 4 (a second
+// signal: at once). Runs on the signal watcher's thread; the main thread may be anywhere in the wait.
+class InterruptedWait {
+ public:
+  InterruptedWait(const kafka::ClientSettings& kafka, std::string control_topic)
+      : kafka_(kafka), control_topic_(std::move(control_topic)) {}
+  void published(const std::string& run_id) {
+    std::lock_guard lock(mu_);
+    run_id_ = run_id;
+  }
+  [[noreturn]] void interrupted(int n) {
+    std::string run_id;
+    {
+      std::lock_guard lock(mu_);
+      run_id = run_id_;
+    }
+    if (n >= 2 || run_id.empty()) {
+      std::cerr << "testfleet: interrupted" << (run_id.empty() ? " before the run was published" : "") << "\n";
+      std::_Exit(producer::kCancelled);
+    }
+    std::cerr << "testfleet: interrupted: cancelling run " << run_id << "\n";
+    try {
+      sendRunCancel(kafka_, control_topic_, run_id, "submit --wait interrupted");
+    } catch (const kafka::Error& e) {
+      std::cerr << "testfleet: could not cancel run " << run_id << ": " << e.what() << "\n";
+      std::_Exit(producer::kInfrastructure);
+    }
+    std::cerr << "testfleet: run " << run_id << " cancelled\n";
+    std::_Exit(producer::kCancelled);
+  }
+
+ private:
+  const kafka::ClientSettings kafka_;
+  const std::string control_topic_;
+  std::mutex mu_;  // guards run_id_
+  std::string run_id_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,6 +97,15 @@ int main(int argc, char** argv) {
   producer::addProducerCommands(app, commands);
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
   producer::SubmitOptions& submit = commands.submit;
+  const kafka::ClientSettings kafka{commands.cluster.brokers, "testfleet-cli", commands.cluster.connect_timeout};
+  // Before any other thread starts, so that every thread leaves SIGINT and SIGTERM to the watcher.
+  std::optional<InterruptedWait> interrupted;
+  std::optional<SignalWatcher> signals;
+  if (*commands.submit_command && submit.wait) {
+    interrupted.emplace(kafka, kafka::Topics::withPrefix(commands.cluster.topic_prefix).control);
+    signals.emplace([&](int n) { interrupted->interrupted(n); });
+    submit.on_published = [&](const std::string& run_id) { interrupted->published(run_id); };
+  }
   try {
     if (!commands.api_token_file.empty()) submit.api_token = readApiToken(commands.api_token_file);
     initLogging("testfleet", commands.cluster.log_level, commands.cluster.log_format);
@@ -54,9 +114,9 @@ int main(int argc, char** argv) {
     return producer::kUsageError;
   }
 
-  const kafka::ClientSettings kafka{commands.cluster.brokers, "testfleet-cli", commands.cluster.connect_timeout};
-  if (*commands.topics_command || *commands.dlq_command) {
+  if (*commands.topics_command || *commands.dlq_command || *commands.cancel_command) {
     try {
+      if (*commands.cancel_command) return cancelRun(kafka, commands.cluster, commands.cancel_run_id);
       return *commands.topics_command ? createTopics(kafka, commands.cluster) : deadLetters(kafka, commands);
     } catch (const kafka::Error& e) {
       std::cerr << "testfleet: " << e.what() << "\n";

@@ -27,7 +27,8 @@ void addSubmitCommand(CLI::App& app, ProducerCommands& c) {
   SubmitOptions& submit = c.submit;
   auto* sub = app.add_subcommand("submit",
                                  "submit a suite; with --wait, follow it and exit 0 (passed), 1 (tests "
-                                 "failed), 2 (bad suite or usage) or 3 (infrastructure or deadline)");
+                                 "failed), 2 (bad suite or usage), 3 (infrastructure or deadline) or 4 "
+                                 "(cancelled; SIGINT or SIGTERM cancels the run)");
   c.submit_command = sub;
   sub->add_option("suite", submit.suite_file, "suite file (YAML)")->required()->check(CLI::ExistingFile);
   sub->add_flag("--wait", submit.wait, "wait for the verdict, print the summary, exit with it");
@@ -79,9 +80,13 @@ void addProducerCommands(CLI::App& app, ProducerCommands& commands) {
   app.footer(
       "Exit codes: 0 done (submit --wait: every test passed); 1 submit --wait: tests failed; 2 bad command line, "
       "--config file or suite, nothing published; 3 Kafka or the aggregator unreachable, or the run stalled or "
-      "passed its --deadline.");
+      "passed its --deadline; 4 submit --wait: the run was cancelled (`testfleet cancel`, the API, or SIGINT/SIGTERM "
+      "of submit --wait).");
   addClusterOptions(app, commands.cluster);
   addSubmitCommand(app, commands);
+  commands.cancel_command =
+      app.add_subcommand("cancel", "cancel a run: workers skip its queued jobs and stop its running ones");
+  commands.cancel_command->add_option("run", commands.cancel_run_id, "the run id `submit` printed")->required();
   commands.topics_command = app.add_subcommand("topics", "create the topics (idempotent)");
   addDlqCommand(app, commands);
 }

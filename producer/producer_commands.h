@@ -1,5 +1,5 @@
-// The `testfleet` command line: `submit`, `topics` and `dlq list|replay`, declared straight into the settings each
-// command runs with (SubmitOptions, FollowSettings), whose defaults live in those structs.
+// The `testfleet` command line: `submit`, `cancel`, `topics` and `dlq list|replay`, declared straight into the settings
+// each command runs with (SubmitOptions, FollowSettings), whose defaults live in those structs.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -18,10 +18,12 @@ struct ProducerCommands {
   std::string api_token_file;
   bool dlq_json = false;
   std::vector<std::string> replay_which;
+  std::string cancel_run_id;
   CLI::App* submit_command = nullptr;
   CLI::App* topics_command = nullptr;
   CLI::App* dlq_command = nullptr;
   CLI::App* dlq_list_command = nullptr;
+  CLI::App* cancel_command = nullptr;
 };
 
 void addProducerCommands(CLI::App& app, ProducerCommands& commands);

@@ -63,6 +63,7 @@ std::string formatSummary(const api::RunView& run) {
                 s.oom, s.crashed, s.error, s.success_rate, seconds(s.total_ms).c_str(), seconds(s.avg_ms).c_str(),
                 seconds(s.wall_ms).c_str());
   out += buf;
+  if (run.cancelled()) out += "  CANCELLED: the run was cancelled; its unfinished jobs were stopped or skipped\n";
   if (s.peak_slots > 0) {
     std::snprintf(buf, sizeof buf, "  schedule: makespan %s against a lower bound of %s (%d slots busy at the peak)\n",
                   seconds(s.makespan_ms).c_str(), seconds(s.lower_bound_ms).c_str(), s.peak_slots);

@@ -300,6 +300,7 @@ int waitForVerdict(const SubmitOptions& options, const std::string& run_id, cons
   if (options.github_annotations) std::cout << githubAnnotations(followed.run);
   std::cout << std::flush;
   if (!saveReports(options, run_id)) return kInfrastructure;
+  if (followed.run.cancelled()) return kCancelled;
   return followed.run.passed.value_or(false) ? kAllPassed : kTestsFailed;
 }
 
@@ -371,6 +372,7 @@ int runSubmit(const SubmitOptions& options) {
     std::cerr << "testfleet: could not publish to Kafka at " << options.kafka.brokers << ": " << e.what() << "\n";
     return kInfrastructure;
   }
+  if (options.on_published) options.on_published(run_id);
   std::cerr << "testfleet: submitted run " << run_id << " (" << plan.jobs.size() << " jobs of suite '" << suite.name
             << "')\n";
   std::cout << run_id << "\n" << std::flush;

@@ -1,6 +1,7 @@
 // `testfleet submit`: load → plan → publish → (optionally) wait, print the summary, write reports.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -10,7 +11,7 @@
 namespace testfleet::producer {
 
 // Exit codes of the CLI, the contract with CI systems.
-enum ExitCode : int { kAllPassed = 0, kTestsFailed = 1, kUsageError = 2, kInfrastructure = 3 };
+enum ExitCode : int { kAllPassed = 0, kTestsFailed = 1, kUsageError = 2, kInfrastructure = 3, kCancelled = 4 };
 
 struct SubmitOptions {
   std::string suite_file;
@@ -30,6 +31,8 @@ struct SubmitOptions {
   std::string public_url;           // the aggregator's URL as readers reach it, for the run's link in --markdown
   bool github_annotations = false;  // after waiting, print a workflow command per failing test (GitHub Actions)
   FollowSettings follow;
+  // Called with the run id once its jobs are published (main cancels that run when submit --wait is interrupted).
+  std::function<void(const std::string& run_id)> on_published;
 };
 
 int runSubmit(const SubmitOptions& options);
