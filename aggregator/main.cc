@@ -16,6 +16,7 @@
 #include "common/cli_options.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/run_cancels.h"
 #include "common/signal_watcher.h"
 
 using namespace testfleet;
@@ -78,14 +79,24 @@ int main(int argc, char** argv) {
     aggregator::RetryingResultStore store(database, stop, std::chrono::seconds(5));
     aggregator::AggregatorMetrics metrics;
     aggregator::BlobStore blob_store(blobs, std::make_unique<aggregator::FilesystemDiskSpace>());
-    aggregator::ApiServer api(store, metrics,
-                              {limits, &blob_store, api_token, [&store] { return store.notReadyReason(); }});
+    const kafka::ClientSettings kafka{cluster.brokers, "testfleet-aggregator", cluster.connect_timeout};
+    const kafka::Topics topics = kafka::Topics::withPrefix(cluster.topic_prefix);
+    // POST /v1/runs/{id}/cancel writes the cancel to the control topic, as `testfleet cancel` does.
+    auto cancel_run = [&kafka, &topics](const std::string& run_id) {
+      try {
+        sendRunCancel(kafka, topics.control, run_id, "the aggregator's API");
+        return std::string();
+      } catch (const kafka::Error& e) {
+        return std::string(e.what());
+      }
+    };
+    aggregator::ApiServer api(
+        store, metrics, {limits, &blob_store, api_token, [&store] { return store.notReadyReason(); }, cancel_run});
     int bound = api.start(host, port);
     spdlog::info("HTTP API on http://{}:{} (database {}; writes {})", host, bound, db,
                  api_token.empty() ? "open to anyone: no --api-token-file" : "need the --api-token-file token");
     std::cout << "listening on http://" << host << ":" << bound << std::endl;
-    aggregator::IngestSettings ingest_settings{{cluster.brokers, "testfleet-aggregator", cluster.connect_timeout},
-                                               kafka::Topics::withPrefix(cluster.topic_prefix)};
+    aggregator::IngestSettings ingest_settings{kafka, topics};
     aggregator::RunNotifierPtr notifier = aggregator::makeRunNotifier(notify_options.settings, store, metrics);
     aggregator::Ingest ingest(ingest_settings, store, metrics, notifier.get());
     ingest.run(stop);

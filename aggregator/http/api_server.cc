@@ -22,6 +22,9 @@
 #include "common/run_id.h"
 
 namespace testfleet::aggregator {
+namespace {
+constexpr const char* kCancelPath = R"(/v1/runs/([^/]+)/cancel)";
+}  // namespace
 using nlohmann::json;
 
 struct ApiServer::Impl {
@@ -36,15 +39,23 @@ struct ApiServer::Impl {
       : store(s), metrics(m), settings(std::move(a)), auth(settings.api_token), server(settings.limits) {}
 
   // Why a request may not go on, decided from its header alone, before any body is read: a write without the
-  // token, or a write anywhere but the blob endpoint (httplib would read its body into memory, without bound when
-  // it has no Content-Length). Reads take no body: one that comes anyway is left unread, ending the connection.
+  // token, a write anywhere but the blob endpoint, or a cancel with a body (httplib would read its body into memory,
+  // without bound when it has no Content-Length). Reads take no body: one that comes anyway is left unread, ending the
+  // connection.
   std::optional<std::pair<int, std::string>> refusalBeforeBody(const httplib::Request& req) const {
     const std::string authorization = req.get_header_value("Authorization");
     if (!auth.allows(req.method, authorization)) return std::pair{401, BearerAuth::refusal(authorization)};
-    static const std::regex blob_path(kBlobPath);
+    static const std::regex blob_path(kBlobPath), cancel_path(kCancelPath);
     const bool write = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
-    if (write && !(settings.blobs && req.method == "PUT" && std::regex_match(req.path, blob_path))) {
-      return std::pair{405, "the only write is PUT /v1/blobs/{sha256}; " + req.method + " " + req.path + " is not"};
+    const bool blob = settings.blobs && req.method == "PUT" && std::regex_match(req.path, blob_path);
+    const bool cancel = settings.cancel_run && req.method == "POST" && std::regex_match(req.path, cancel_path);
+    if (write && !blob && !cancel) {
+      return std::pair{405, "the only writes are PUT /v1/blobs/{sha256} and POST /v1/runs/{id}/cancel; " + req.method +
+                                " " + req.path + " is not"};
+    }
+    if (cancel && ((req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0") ||
+                   req.has_header("Transfer-Encoding"))) {
+      return std::pair{413, "POST /v1/runs/{id}/cancel takes no body"};
     }
     return std::nullopt;
   }
@@ -74,7 +85,22 @@ struct ApiServer::Impl {
     serviceRoutes();
     listRoutes();
     runRoutes();
+    if (settings.cancel_run) cancelRoute();
     afterRouting();
+  }
+
+  // POST /v1/runs/{id}/cancel: 202 once the cancel is on Kafka (workers skip and stop the run's jobs; the run
+  // shows "cancelled" when its first job reports so); 404 for a run the aggregator does not know.
+  void cancelRoute() {
+    server.Post(kCancelPath, [this](const httplib::Request& req, httplib::Response& res) {
+      const std::string run_id = req.matches[1];
+      if (!store.run(run_id)) return sendError(res, 404, "no run " + run_id);
+      if (std::string problem = settings.cancel_run(run_id); !problem.empty()) {
+        return sendError(res, 503, "run " + run_id + " could not be cancelled: " + problem);
+      }
+      res.status = 202;
+      res.set_content(json{{"run_id", run_id}, {"cancelled", true}}.dump() + "\n", "application/json");
+    });
   }
 
   // Health, readiness and Prometheus metrics.

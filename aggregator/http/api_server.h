@@ -20,6 +20,9 @@ struct ApiSettings {
   std::string api_token;       // when set, writes need `Authorization: Bearer <token>` (reads stay open)
   // What /readyz reports: why the aggregator cannot take results now, or "" when it can. Unset: always ready.
   std::function<std::string()> not_ready_reason;
+  // Serves POST /v1/runs/{id}/cancel when set: cancels the run (main writes the control record, see
+  // common/run_cancels.h) and returns "" or why it could not. Called on an HTTP thread.
+  std::function<std::string(const std::string& run_id)> cancel_run;
 };
 
 class ApiServer {

@@ -44,7 +44,8 @@ RunNotice makeRunNotice(const RunInfo& run, const Summary& summary, const std::s
   RunNotice n;
   n.run_id = run.manifest.run_id();
   n.suite = run.manifest.suite_name();
-  n.verdict = run.verdict().passed ? "passed" : "failed";
+  const RunVerdict verdict = run.verdict();
+  n.verdict = verdict.cancelled ? "cancelled" : verdict.passed ? "passed" : "failed";
   n.total = summary.total;
   n.passed = summary.passed;
   n.failed = summary.failed;
@@ -103,6 +104,8 @@ std::optional<CommitStatus> commitStatus(const RunNotice& n) {
   std::string state = "failure";
   if (n.verdict == "passed")
     state = "success";
+  else if (n.verdict == "cancelled")
+    state = "error";  // GitHub's commit states have no "cancelled"; "error" is not the tests' fault
   else if (n.errors > 0 && n.failed + n.timeout + n.oom + n.crashed == 0)
     state = "error";
   json body = {{"state", state}, {"description", counts(n)}, {"context", "testfleet"}};

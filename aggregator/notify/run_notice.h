@@ -18,7 +18,7 @@ enum class WebhookFormat { kJson, kSlack };
 struct RunNotice {
   std::string run_id;
   std::string suite;
-  std::string verdict;  // "passed" | "failed" (RunInfo::verdict)
+  std::string verdict;  // "passed" | "failed" | "cancelled" (RunInfo::verdict)
   int total = 0, passed = 0, failed = 0, flaky = 0, skipped = 0, errors = 0, timeout = 0, oom = 0, crashed = 0;
   int64_t duration_ms = 0;  // submission to completion
   std::map<std::string, std::string> labels;

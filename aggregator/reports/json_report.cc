@@ -38,7 +38,7 @@ api::RunView runHeaderView(const RunInfo& run, const Summary& s) {
   v.run_id = run.manifest.run_id();
   v.suite = run.manifest.suite_name();
   v.labels = {run.manifest.labels().begin(), run.manifest.labels().end()};
-  v.state = run.complete() ? "complete" : "running";
+  v.state = verdict.cancelled ? "cancelled" : run.complete() ? "complete" : "running";
   v.submitted_at_ms = run.manifest.submitted_at_ms();
   v.completed_at_ms = run.completed_at_ms;
   v.expected_jobs = run.manifest.expected_jobs();

@@ -40,7 +40,7 @@ struct Counts {
     ms += c.duration_ms();
     if (c.status() == v1::FAILED && !c.errored())
       ++failures;
-    else if (c.status() == v1::SKIPPED)
+    else if (c.status() == v1::SKIPPED || c.status() == v1::CANCELLED)
       ++skipped;
     else if (isFailing(c.status()))
       ++errors;
@@ -107,7 +107,7 @@ std::string failureBody(const v1::Result& r, const v1::TestCase& c) {
 // <skipped> (Surefire's forbids it); a flaky failure's text in <stackTrace> (Surefire's requires it there).
 void writeOutcome(pugi::xml_node tc, const v1::Result& r, const v1::TestCase& c) {
   const std::string type = !c.type().empty() ? c.type() : std::string(verdictName(c.status()));
-  if (c.status() == v1::SKIPPED) {
+  if (c.status() == v1::SKIPPED || c.status() == v1::CANCELLED) {  // JUnit has no "cancelled": a case not run
     pugi::xml_node skipped = tc.append_child("skipped");
     skipped.append_attribute("message") = xmlCharacters(c.message()).c_str();
     if (!c.details().empty()) skipped.text() = xmlCharacters(c.details()).c_str();

@@ -35,18 +35,22 @@ Summary summarise(const RunInfo& run, const std::vector<v1::Result>& results, in
         case v1::CRASHED:
           ++s.crashed;
           break;
+        case v1::CANCELLED:
+          ++s.cancelled;
+          break;
         default:
           ++s.error;
           break;
       }
     }
   }
-  const int ran = s.total - s.skipped;
+  const int ran = s.total - s.skipped - s.cancelled;
   s.success_rate = ran > 0 ? 100.0 * (s.passed + s.flaky) / ran : 100.0;
   s.avg_ms = s.total > 0 ? s.total_ms / s.total : 0;
   const int64_t end = run.complete() ? run.completed_at_ms : now_ms;
   s.wall_ms = static_cast<double>(std::max<int64_t>(0, end - run.manifest.submitted_at_ms()));
   s.passed_run = run.verdict().passed;
+  s.cancelled_run = run.verdict().cancelled;
 
   std::vector<std::pair<int64_t, int>> edges;  // (time, +1 start / -1 end)
   int64_t first = INT64_MAX, last = 0;

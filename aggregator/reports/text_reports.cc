@@ -79,7 +79,11 @@ void writeDurationChart(std::ostream& h, const std::vector<v1::Result>& results)
 
 std::string markdownReport(const RunInfo& run, const Summary& s, const std::vector<v1::Result>& results) {
   std::ostringstream md;
-  md << "## " << (s.passed_run ? "✅" : "❌") << " testfleet: " << markdownText(run.manifest.suite_name()) << "\n\n";
+  md << "## "
+     << (s.cancelled_run ? "⏹️"
+         : s.passed_run  ? "✅"
+                         : "❌")
+     << " testfleet: " << markdownText(run.manifest.suite_name()) << (s.cancelled_run ? " (cancelled)" : "") << "\n\n";
   md << "run " << markdownCodeCell(run.manifest.run_id());
   // Sorted: a protobuf map's order is unspecified (and varies from run to run).
   const std::map<std::string, std::string> labels(run.manifest.labels().begin(), run.manifest.labels().end());
@@ -123,7 +127,7 @@ std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v
     << htmlText(run.manifest.suite_name()) << "</title>\n<style>\n"
     << "body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#1d2433}\n"
     << "h1{font-size:1.5rem}.verdict{padding:.2rem .6rem;border-radius:.3rem;color:#fff}\n"
-    << ".pass{background:#1f883d}.fail{background:#cf222e}\n"
+    << ".pass{background:#1f883d}.fail{background:#cf222e}.cancel{background:#6e7781}\n"
     << ".cards{display:flex;flex-wrap:wrap;gap:.6rem;margin:1rem 0}\n"
     << ".card{border:1px solid #d0d7de;border-radius:.4rem;padding:.5rem .8rem;min-width:5.5rem}\n"
     << ".card b{display:block;font-size:1.3rem}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}\n"
@@ -131,7 +135,10 @@ std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v
     << "pre{background:#f6f8fa;padding:.6rem;overflow:auto;max-height:24rem;white-space:pre-wrap}\n"
     << ".bar{fill:#0969da}.barlabel{font-size:11px}\n</style></head><body>\n";
   h << "<h1>testfleet · " << htmlText(run.manifest.suite_name()) << " <span id=\"verdict\" class=\"verdict "
-    << (s.passed_run ? "pass\">passed" : "fail\">failed") << "</span></h1>\n";
+    << (s.cancelled_run ? "cancel\">cancelled"
+        : s.passed_run  ? "pass\">passed"
+                        : "fail\">failed")
+    << "</span></h1>\n";
   h << "<p>run <code>" << htmlText(run.manifest.run_id()) << "</code>";
   for (const auto& [k, v] : run.manifest.labels()) h << " · " << htmlText(k) << ": " << htmlText(v);
   h << "</p>\n<div class=\"cards\" id=\"summary\">\n";
@@ -147,6 +154,7 @@ std::string htmlReport(const RunInfo& run, const Summary& s, const std::vector<v
   card("oom", "oom", std::to_string(s.oom));
   card("crashed", "crashed", std::to_string(s.crashed));
   card("error", "error", std::to_string(s.error));
+  if (s.cancelled > 0) card("cancelled", "cancelled", std::to_string(s.cancelled));
   card("rate", "success", fmt("%.1f%%", s.success_rate));
   card("wall", "wall", seconds(s.wall_ms));
   h << "</div>\n";

@@ -442,13 +442,15 @@ std::vector<v1::Result> SqliteResultStore::allAttempts(const std::string& run_id
 }
 
 // Final results of a suite's last `?2` completed runs (?1 = suite): what history is made of.
-constexpr std::string_view kRecentFinal =
-    "FROM listed_results WHERE final = 1 AND run_id IN (SELECT run_id FROM runs WHERE suite = ?1 AND completed_at_ms > 0 "
+// A CANCELLED job was cut short or never ran: its time says nothing of how long the job takes.
+const std::string kRecentFinal =
+    "FROM listed_results WHERE final = 1 AND verdict != " + std::to_string(static_cast<int>(v1::CANCELLED)) +
+    " AND run_id IN (SELECT run_id FROM runs WHERE suite = ?1 AND completed_at_ms > 0 "
     "ORDER BY submitted_at_ms DESC LIMIT ?2)";
 
 std::map<std::string, uint32_t> SqliteResultStore::jobDurations(const std::string& suite, size_t runs) {
   std::lock_guard lock(mu_);
-  const std::string sql = "SELECT job_id, AVG(wall_ms) " + std::string(kRecentFinal) + " GROUP BY job_id";
+  const std::string sql = "SELECT job_id, AVG(wall_ms) " + kRecentFinal + " GROUP BY job_id";
   auto s = prepare(db_.get(), sql.c_str());
   bindText(s.get(), 1, suite);
   sqlite3_bind_int64(s.get(), 2, static_cast<int64_t>(runs));
@@ -464,7 +466,7 @@ std::map<std::string, uint32_t> SqliteResultStore::testDurations(const std::stri
   std::vector<v1::Result> results;
   {
     std::lock_guard lock(mu_);
-    const std::string sql = "SELECT result " + std::string(kRecentFinal);
+    const std::string sql = "SELECT result " + kRecentFinal;
     auto s = prepare(db_.get(), sql.c_str());
     bindText(s.get(), 1, suite);
     sqlite3_bind_int64(s.get(), 2, static_cast<int64_t>(runs));

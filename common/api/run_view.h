@@ -88,7 +88,7 @@ struct RunView {
   std::string run_id;
   std::string suite;
   std::map<std::string, std::string> labels;
-  std::string state;  // "running" | "complete"
+  std::string state;  // "running" | "complete" | "cancelled" (a job ended CANCELLED; others may still be ending)
   int64_t submitted_at_ms = 0;
   int64_t completed_at_ms = 0;
   uint32_t expected_jobs = 0;
@@ -98,7 +98,9 @@ struct RunView {
   std::optional<SummaryView> summary;        // not in the progress view nor the run list
   std::optional<std::vector<JobView>> jobs;  // only in the full view
 
-  bool complete() const { return state == "complete"; }
+  // The run ended: every job reported, or it was cancelled.
+  bool complete() const { return state == "complete" || state == "cancelled"; }
+  bool cancelled() const { return state == "cancelled"; }
 };
 
 void to_json(nlohmann::json& j, const CaseView& v);

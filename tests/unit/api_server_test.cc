@@ -273,6 +273,43 @@ TEST_CASE("a write anywhere but the blob endpoint is refused before its body is 
   CHECK(since(start) < milliseconds(2000));
 }
 
+TEST_CASE("POST /v1/runs/{id}/cancel needs the token, knows the run, and shows the run cancelled once a job says so") {
+  TempDb tmp("api-cancel");
+  SqliteResultStore store(tmp.path);
+  v1::RunManifest m;
+  m.set_schema_version(1);
+  m.set_run_id("flaky-run");
+  m.set_suite_name("s");
+  m.set_expected_jobs(2);
+  m.add_job_ids("steady");
+  m.add_job_ids("shaky");
+  m.set_submitted_at_ms(1000);
+  store.commitBatch({attempt("steady", 1, true, v1::PASSED)}, {m}, {}, 2000);
+  AggregatorMetrics metrics;
+  std::vector<std::string> cancelled;  // HTTP threads: read after the requests returned
+  ApiSettings settings;
+  settings.api_token = "s3cret-token";
+  settings.cancel_run = [&](const std::string& run_id) {
+    cancelled.push_back(run_id);
+    return std::string();
+  };
+  ApiServer api(store, metrics, settings);
+  const std::string base = "http://127.0.0.1:" + std::to_string(api.start("127.0.0.1", 0));
+  HttpClient anonymous, authorised;
+  authorised.setBearerToken("s3cret-token");
+  CHECK(anonymous.post(base + "/v1/runs/flaky-run/cancel", "", "application/json").status == 401);
+  CHECK(authorised.post(base + "/v1/runs/no-such-run/cancel", "", "application/json").status == 404);
+  CHECK(cancelled.empty());
+  CHECK(authorised.post(base + "/v1/runs/flaky-run/cancel", "", "application/json").status == 202);
+  CHECK(cancelled == std::vector<std::string>{"flaky-run"});
+  CHECK(json::parse(anonymous.get(base + "/v1/runs/flaky-run").body)["state"] == "running");
+
+  store.commitBatch({attempt("shaky", 1, true, v1::CANCELLED)}, {}, {}, 3000);  // a worker skipped it
+  const json view = json::parse(anonymous.get(base + "/v1/runs/flaky-run").body);
+  CHECK(view["state"] == "cancelled");
+  CHECK(view["passed"] == false);
+}
+
 TEST_CASE("/readyz says why the aggregator cannot take results, and recovers with it") {
   TempDb tmp("api-ready");
   SqliteResultStore store(tmp.path);
