@@ -1021,6 +1021,58 @@ def case_notifications():
         receiver.close()
 
 
+def case_cancel():
+    print("cancel: `testfleet cancel` and SIGTERM of submit --wait end a run CANCELLED; its jobs stop, the worker "
+          "takes the next run")
+    with Fleet("cancel") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2)
+        suite = trivial_suite(fleet.dir, 6, "sleep 30")
+
+        def cancelled_in_api(run_id):
+            run = json.loads(fleet.api(f"/v1/runs/{run_id}"))
+            return run if run["state"] == "cancelled" and run["jobs_done"] == run["expected_jobs"] else None
+
+        def sleeping():
+            return subprocess.run(["pgrep", "-x", "-f", "sleep 30"], capture_output=True).returncode == 0
+
+        # `testfleet cancel` while submit --wait follows the run.
+        sub = fleet.submit_async(suite, "--wait", "--json", os.path.join(fleet.dir, "cancelled.json"))
+        run_id = sub.stdout.readline().strip()
+        wait_until(sleeping, 30, "a job of the first run to be running")
+        cancelled_at = time.monotonic()
+        r = subprocess.run([fleet.bin("testfleet"), "--brokers", BROKERS, "--topic-prefix", fleet.prefix, "cancel",
+                            run_id], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, f"testfleet cancel exits 0 ({r.returncode}: {r.stderr.strip()[-300:]})")
+        run = wait_until(lambda: cancelled_in_api(run_id), 20, "the run to be cancelled with every job reported")
+        check(time.monotonic() - cancelled_at < 20, "the API shows it cancelled, every job reported, within 20 s")
+        check(run["passed"] is False, "a cancelled run did not pass")
+        verdicts = [j["verdict"] for j in run["jobs"]]
+        check(verdicts == ["cancelled"] * 6, f"every job is cancelled, none ran to its end: {verdicts}")
+        out, err = sub.communicate(timeout=60)
+        check(sub.returncode == 4, f"submit --wait of the cancelled run exits 4 ({sub.returncode}: {err[-300:]})")
+        check("CANCELLED" in out, "its summary says the run was cancelled")
+        check(json.load(open(os.path.join(fleet.dir, "cancelled.json")))["state"] == "cancelled",
+              "the JSON report's state is cancelled")
+        wait_until(lambda: not sleeping(), 10, "the cancelled jobs' processes to be gone")
+
+        # SIGTERM of submit --wait cancels the run it published.
+        sub = fleet.submit_async(suite, "--wait")
+        second = sub.stdout.readline().strip()
+        wait_until(sleeping, 30, "a job of the second run to be running")
+        sub.send_signal(signal.SIGTERM)
+        out, err = sub.communicate(timeout=60)
+        check(sub.returncode == 4, f"submit --wait exits 4 on SIGTERM ({sub.returncode}: {err[-300:]})")
+        check(f"run {second} cancelled" in err, "it says it cancelled its run")
+        run = wait_until(lambda: cancelled_in_api(second), 20, "the second run to be cancelled")
+        check(all(j["verdict"] == "cancelled" for j in run["jobs"]), "every job of the second run is cancelled")
+
+        # The worker is free for the next run, which passes.
+        quick = trivial_suite(fleet.dir, 3, "true")
+        r = fleet.submit(quick, "--wait", timeout=120)
+        check(r.returncode == 0 and "3 total, 3 passed" in r.stdout, f"the next run passes ({r.returncode})")
+
+
 CASES = {
     "demo": case_demo_suite,
     "ci_native": case_ci_native,
@@ -1040,6 +1092,7 @@ CASES = {
     "token": case_api_token,
     "fulldisk": case_full_disk,
     "notify": case_notifications,
+    "cancel": case_cancel,
 }
 
 
