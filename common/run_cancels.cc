@@ -52,9 +52,18 @@ size_t RecentCancels::size() const {
 }
 
 ControlTopicFollower::ControlTopicFollower(const kafka::ClientSettings& kafka, const std::string& control_topic,
-                                           RecentCancels& cancels)
+                                           RecentCancels& cancels, std::chrono::milliseconds catch_up)
     : cancels_(cancels),
-      thread_([this, kafka, control_topic](const std::stop_token& stop) { follow(stop, kafka, control_topic); }) {}
+      thread_([this, kafka, control_topic](const std::stop_token& stop) { follow(stop, kafka, control_topic); }) {
+  if (caught_up_.get_future().wait_for(catch_up) != std::future_status::ready) {
+    spdlog::warn("the control topic {} was not read to its end within {} ms; reading on", control_topic,
+                 catch_up.count());
+  }
+}
+
+void ControlTopicFollower::caughtUp() {
+  if (!caught_up_set_.exchange(true)) caught_up_.set_value();
+}
 
 ControlTopicFollower::~ControlTopicFollower() = default;
 
@@ -62,11 +71,15 @@ void ControlTopicFollower::follow(const std::stop_token& stop, const kafka::Clie
                                   const std::string& topic) {
   try {
     kafka::PartitionReader reader(kafka);
-    reader.assign({{{topic, 0}, kafka::PartitionReader::kBeginning}});
+    const kafka::TopicPartition tp{topic, 0};
+    const int64_t end = reader.endOffset(tp);
+    reader.assign({{tp, kafka::PartitionReader::kBeginning}});
+    if (end == 0) caughtUp();
     while (!stop.stop_requested()) {
       try {
         const std::optional<kafka::Message> m = reader.poll(std::chrono::milliseconds(200));
         if (!m) continue;
+        if (m->offset + 1 >= end) caughtUp();
         const std::optional<v1::RunCancel> c = parseRunCancel(*m);
         if (!c) {
           spdlog::warn("control record {}[{}]@{} is not a run cancel this version reads; ignored", topic,
@@ -82,6 +95,7 @@ void ControlTopicFollower::follow(const std::stop_token& stop, const kafka::Clie
   } catch (const kafka::Error& e) {
     spdlog::error("run cancels are not followed: the control topic {} cannot be read: {}", topic, e.what());
   }
+  caughtUp();
 }
 
 }  // namespace testfleet

@@ -3,8 +3,10 @@
 // Workers read that topic whole, without a group, and skip or stop the jobs of the runs it names.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,18 +52,24 @@ class RecentCancels : public CancelledRuns {
   std::map<std::string, int64_t> at_;  // run id → cancelled_at_ms
 };
 
-// Reads the control topic from its beginning on its own thread into `cancels`, for as long as it lives. A broker
-// error is logged and the read goes on (librdkafka reconnects). The destructor stops and joins the thread.
+// Reads the control topic from its beginning on its own thread into `cancels`, for as long as it lives. The
+// constructor returns once the records there at the start are read, or after `catch_up`, so a worker does not start
+// a job of a run cancelled before it started. A broker error is logged and the read goes on (librdkafka
+// reconnects). The destructor stops and joins the thread.
 class ControlTopicFollower {
  public:
-  ControlTopicFollower(const kafka::ClientSettings& kafka, const std::string& control_topic, RecentCancels& cancels);
+  ControlTopicFollower(const kafka::ClientSettings& kafka, const std::string& control_topic, RecentCancels& cancels,
+                       std::chrono::milliseconds catch_up = std::chrono::seconds(10));
   ~ControlTopicFollower();
   ControlTopicFollower(const ControlTopicFollower&) = delete;
   ControlTopicFollower& operator=(const ControlTopicFollower&) = delete;
 
  private:
   void follow(const std::stop_token& stop, const kafka::ClientSettings& kafka, const std::string& topic);
+  void caughtUp();
   RecentCancels& cancels_;
+  std::promise<void> caught_up_;
+  std::atomic<bool> caught_up_set_{false};
   std::jthread thread_;  // last: stopped and joined first
 };
 
