@@ -18,7 +18,7 @@ TEST_CASE("recent cancels: kept for the keep time by the cancel's time, and at m
   CHECK_FALSE(cancels.cancelled("a"));
   CHECK(cancels.cancelled("b"));
   CHECK(cancels.cancelled("c"));
-  cancels.add("d", now + 3600'000, now + 3600'000);  // an hour on: "b" and "c" have aged out
+  cancels.add("d", now + 3600'001, now + 3600'001);  // over an hour on: "b" and "c" have aged out
   CHECK(cancels.size() == 1);
   CHECK(cancels.cancelled("d"));
 }
