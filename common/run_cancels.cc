@@ -67,35 +67,42 @@ void ControlTopicFollower::caughtUp() {
 
 ControlTopicFollower::~ControlTopicFollower() = default;
 
+// Reads the topic whole, then follows it, until stopped; a Kafka error ends the read, and it starts again from the
+// beginning a second later (a topic created a moment ago may have no leader yet).
 void ControlTopicFollower::follow(const std::stop_token& stop, const kafka::ClientSettings& kafka,
                                   const std::string& topic) {
-  try {
-    kafka::PartitionReader reader(kafka);
-    const kafka::TopicPartition tp{topic, 0};
-    const int64_t end = reader.endOffset(tp);
-    reader.assign({{tp, kafka::PartitionReader::kBeginning}});
-    if (end == 0) caughtUp();
-    while (!stop.stop_requested()) {
-      try {
-        const std::optional<kafka::Message> m = reader.poll(std::chrono::milliseconds(200));
-        if (!m) continue;
-        if (m->offset + 1 >= end) caughtUp();
-        const std::optional<v1::RunCancel> c = parseRunCancel(*m);
-        if (!c) {
-          spdlog::warn("control record {}[{}]@{} is not a run cancel this version reads; ignored", topic,
-                       m->tp.partition, m->offset);
-          continue;
-        }
-        cancels_.add(c->run_id(), c->cancelled_at_ms(), nowMillis());
-        spdlog::info("run {} was cancelled ({})", c->run_id(), c->by());
-      } catch (const kafka::Error& e) {
-        spdlog::warn("reading the control topic {}: {}", topic, e.what());
-      }
+  while (!stop.stop_requested()) {
+    try {
+      read(stop, kafka, topic);
+    } catch (const kafka::Error& e) {
+      spdlog::warn("reading the control topic {} (run cancels; again in 1 s): {}", topic, e.what());
+      for (int i = 0; i < 10 && !stop.stop_requested(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-  } catch (const kafka::Error& e) {
-    spdlog::error("run cancels are not followed: the control topic {} cannot be read: {}", topic, e.what());
   }
   caughtUp();
+}
+
+void ControlTopicFollower::read(const std::stop_token& stop, const kafka::ClientSettings& kafka,
+                                const std::string& topic) {
+  kafka::PartitionReader reader(kafka);
+  const kafka::TopicPartition tp{topic, 0};
+  const int64_t end = reader.endOffset(tp);
+  reader.assign({{tp, kafka::PartitionReader::kBeginning}});
+  if (end == 0) caughtUp();
+  while (!stop.stop_requested()) {
+    const std::optional<kafka::Message> m = reader.poll(std::chrono::milliseconds(200));
+    if (!m) continue;
+    if (m->offset + 1 >= end) caughtUp();
+    const std::optional<v1::RunCancel> c = parseRunCancel(*m);
+    if (!c) {
+      spdlog::warn("control record {}[{}]@{} is not a run cancel this version reads; ignored", topic, m->tp.partition,
+                   m->offset);
+      continue;
+    }
+    cancels_.add(c->run_id(), c->cancelled_at_ms(), nowMillis());
+    spdlog::info("run {} was cancelled ({})", c->run_id(), c->by());
+  }
 }
 
 }  // namespace testfleet

@@ -54,8 +54,8 @@ class RecentCancels : public CancelledRuns {
 
 // Reads the control topic from its beginning on its own thread into `cancels`, for as long as it lives. The
 // constructor returns once the records there at the start are read, or after `catch_up`, so a worker does not start
-// a job of a run cancelled before it started. A broker error is logged and the read goes on (librdkafka
-// reconnects). The destructor stops and joins the thread.
+// a job of a run cancelled before it started. A Kafka error is logged and the read starts again a second later. The
+// destructor stops and joins the thread.
 class ControlTopicFollower {
  public:
   ControlTopicFollower(const kafka::ClientSettings& kafka, const std::string& control_topic, RecentCancels& cancels,
@@ -66,6 +66,7 @@ class ControlTopicFollower {
 
  private:
   void follow(const std::stop_token& stop, const kafka::ClientSettings& kafka, const std::string& topic);
+  void read(const std::stop_token& stop, const kafka::ClientSettings& kafka, const std::string& topic);
   void caughtUp();
   RecentCancels& cancels_;
   std::promise<void> caught_up_;

@@ -1030,7 +1030,12 @@ def case_cancel():
         suite = trivial_suite(fleet.dir, 6, "sleep 30")
 
         def cancelled_in_api(run_id):
-            run = json.loads(fleet.api(f"/v1/runs/{run_id}"))
+            try:
+                run = json.loads(fleet.api(f"/v1/runs/{run_id}"))
+            except urllib.error.HTTPError as e:  # 404 until the aggregator has read the run's manifest
+                if e.code == 404:
+                    return None
+                raise
             return run if run["state"] == "cancelled" and run["jobs_done"] == run["expected_jobs"] else None
 
         def sleeping():
