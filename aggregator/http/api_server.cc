@@ -99,7 +99,7 @@ struct ApiServer::Impl {
         return sendError(res, 503, "run " + run_id + " could not be cancelled: " + problem);
       }
       res.status = 202;
-      res.set_content(json{{"run_id", run_id}, {"cancelled", true}}.dump() + "\n", "application/json");
+      res.set_content(dump({{"run_id", run_id}, {"cancelled", true}}), "application/json");
     });
   }
 

@@ -40,11 +40,9 @@ v1::Result attempt(const std::string& job, int n, bool final, v1::Verdict v) {
   c->set_status(v);
   return r;
 }
-}  // namespace
 
-TEST_CASE("the run list and the run view give the same verdict for a flaky test when flaky_fails_run is set") {
-  TempDb tmp("api");
-  SqliteResultStore store(tmp.path);
+// The manifest of "flaky-run": jobs "steady" and "shaky".
+v1::RunManifest twoJobRun() {
   v1::RunManifest m;
   m.set_schema_version(1);
   m.set_run_id("flaky-run");
@@ -53,6 +51,14 @@ TEST_CASE("the run list and the run view give the same verdict for a flaky test 
   m.add_job_ids("steady");
   m.add_job_ids("shaky");
   m.set_submitted_at_ms(1000);
+  return m;
+}
+}  // namespace
+
+TEST_CASE("the run list and the run view give the same verdict for a flaky test when flaky_fails_run is set") {
+  TempDb tmp("api");
+  SqliteResultStore store(tmp.path);
+  v1::RunManifest m = twoJobRun();
   m.set_flaky_fails_run(true);
   store.commitBatch({attempt("steady", 1, true, v1::PASSED), attempt("shaky", 1, false, v1::FAILED),
                      attempt("shaky", 2, true, v1::PASSED)},
@@ -276,14 +282,7 @@ TEST_CASE("a write anywhere but the blob endpoint is refused before its body is 
 TEST_CASE("POST /v1/runs/{id}/cancel needs the token, knows the run, and shows the run cancelled once a job says so") {
   TempDb tmp("api-cancel");
   SqliteResultStore store(tmp.path);
-  v1::RunManifest m;
-  m.set_schema_version(1);
-  m.set_run_id("flaky-run");
-  m.set_suite_name("s");
-  m.set_expected_jobs(2);
-  m.add_job_ids("steady");
-  m.add_job_ids("shaky");
-  m.set_submitted_at_ms(1000);
+  const v1::RunManifest m = twoJobRun();
   store.commitBatch({attempt("steady", 1, true, v1::PASSED)}, {m}, {}, 2000);
   AggregatorMetrics metrics;
   std::vector<std::string> cancelled;  // HTTP threads: read after the requests returned

@@ -237,11 +237,18 @@ TEST_CASE("job loop: a revoked partition's running job is cancelled, never commi
   CHECK(rig.drain() == 0);
 }
 
-v1::Result resultIn(const testing::FakeResultSink::Commit& c) {
-  v1::Result r;
-  REQUIRE(c.records.size() == 1);
-  REQUIRE(r.ParseFromString(c.records[0].payload));
-  return r;
+// The cancelled run "gone" has its job on p0 at `offset`, the run "kept" its job on p1: both are committed final,
+// the first CANCELLED, the second PASSED.
+void checkOnlyGoneCancelled(Rig& rig, int64_t offset) {
+  for (const auto& c : rig.sink.committed()) {
+    v1::Result r;
+    REQUIRE(c.records.size() == 1);
+    REQUIRE(r.ParseFromString(c.records[0].payload));
+    CHECK(r.final());
+    CHECK(r.run_id() == (c.tp == rig.p0 ? "gone" : "kept"));
+    CHECK(r.verdict() == (c.tp == rig.p0 ? v1::CANCELLED : v1::PASSED));
+    if (c.tp == rig.p0) CHECK(c.offset == offset);
+  }
 }
 
 TEST_CASE("job loop: a queued job of a cancelled run is committed CANCELLED without running; other runs run") {
@@ -253,18 +260,7 @@ TEST_CASE("job loop: a queued job of a cancelled run is committed CANCELLED with
   rig.consumer.record(rig.p1, 8, jobRecord("j2", 0, "", "kept"));
   REQUIRE(rig.committedCount(2));
   CHECK(rig.executor.runs == 1);
-  for (const auto& c : rig.sink.committed()) {
-    const v1::Result r = resultIn(c);
-    CHECK(r.final());
-    if (c.tp == rig.p0) {
-      CHECK(c.offset == 5);
-      CHECK(r.run_id() == "gone");
-      CHECK(r.verdict() == v1::CANCELLED);
-    } else {
-      CHECK(r.run_id() == "kept");
-      CHECK(r.verdict() == v1::PASSED);
-    }
-  }
+  checkOnlyGoneCancelled(rig, 5);
   CHECK(rig.drain() == 0);
 }
 
@@ -284,12 +280,7 @@ TEST_CASE("job loop: a running job of a run cancelled now is stopped and committ
   rig.consumer.record(rig.p1, 0, jobRecord("other", 0, "", "kept"));
   REQUIRE(rig.committedCount(2));
   CHECK(rig.executor.runs == 2);
-  for (const auto& c : rig.sink.committed()) {
-    const v1::Result r = resultIn(c);
-    CHECK(r.final());
-    CHECK(r.verdict() == (c.tp == rig.p0 ? v1::CANCELLED : v1::PASSED));
-    if (c.tp == rig.p0) CHECK(c.offset == 3);
-  }
+  checkOnlyGoneCancelled(rig, 3);
   CHECK(rig.drain() == 0);
 }
 
