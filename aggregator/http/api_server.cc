@@ -14,6 +14,7 @@
 #include "aggregator/http/blob_routes.h"
 #include "aggregator/http/query_params.h"
 #include "aggregator/http/responses.h"
+#include "aggregator/http/static_routes.h"
 #include "aggregator/reports/flakiness.h"
 #include "aggregator/reports/json_report.h"
 #include "aggregator/reports/junit_report.h"
@@ -78,6 +79,7 @@ struct ApiServer::Impl {
     listRoutes();
     runRoutes();
     suiteRoutes();
+    addStaticRoutes(server);
     afterRouting();
   }
 
