@@ -213,45 +213,48 @@ struct ApiServer::Impl {
                         "application/json");
       });
     });
-    server.Get(R"(/v1/suites/(.+)/flaky)", [this](const httplib::Request& req, httplib::Response& res) {
+    suiteRoute(
+        R"(/v1/suites/(.+)/flaky)", "tests", {"runs"}, [](const httplib::Request&, const std::vector<SuiteRun>& runs) {
+          json tests = json::array();
+          for (const auto& t : flakyTests(runs)) {
+            tests.push_back(
+                {{"test", t.test}, {"runs", t.runs}, {"passed", t.passed}, {"failed", t.failed}, {"flaky", t.flaky}});
+          }
+          return tests;
+        });
+    suiteRoute(R"(/v1/suites/(.+)/slowest)", "tests", {"runs", "limit"},
+               [](const httplib::Request& req, const std::vector<SuiteRun>& runs) {
+                 json tests = json::array();
+                 for (const auto& t : slowestTests(runs, numberParam(req, "limit", 20, 1, 1000))) {
+                   tests.push_back({{"test", t.test}, {"runs", t.runs}, {"mean_ms", t.mean_ms}, {"max_ms", t.max_ms}});
+                 }
+                 return tests;
+               });
+    suiteRoute(R"(/v1/suites/(.+)/trend)", "points", {"runs"},
+               [](const httplib::Request&, const std::vector<SuiteRun>& runs) {
+                 json points = json::array();
+                 for (const auto& p : suiteTrend(runs)) {
+                   points.push_back({{"run_id", p.run_id},
+                                     {"submitted_at_ms", p.submitted_at_ms},
+                                     {"wall_ms", p.wall_ms},
+                                     {"success_rate", p.success_rate},
+                                     {"passed", p.passed}});
+                 }
+                 return points;
+               });
+  }
+
+  // GET `pattern` (/v1/suites/(suite)/…?runs=20): {suite, runs, KEY: answer(the suite's last `runs` runs)}; the
+  // route takes the `known` query parameters only. (tests/unit/openapi_test.cc finds routes by server.Get and this.)
+  template <typename Answer>
+  void suiteRoute(const char* pattern, const char* key, const std::vector<std::string_view>& known, Answer answer) {
+    server.Get(pattern, [this, key, known, answer](const httplib::Request& req, httplib::Response& res) {
       answerQuery(res, [&] {
-        requireKnownParams(req, {"runs"});
+        requireKnownParams(req, known);
         const std::string suite = req.matches[1];
         const size_t runs = numberParam(req, "runs", 20, 1, 100);
-        json tests = json::array();
-        for (const auto& t : flakyTests(suiteRuns(suite, runs))) {
-          tests.push_back(
-              {{"test", t.test}, {"runs", t.runs}, {"passed", t.passed}, {"failed", t.failed}, {"flaky", t.flaky}});
-        }
-        res.set_content(dump({{"suite", suite}, {"runs", runs}, {"tests", tests}}), "application/json");
-      });
-    });
-    server.Get(R"(/v1/suites/(.+)/slowest)", [this](const httplib::Request& req, httplib::Response& res) {
-      answerQuery(res, [&] {
-        requireKnownParams(req, {"runs", "limit"});
-        const std::string suite = req.matches[1];
-        const size_t runs = numberParam(req, "runs", 20, 1, 100);
-        json tests = json::array();
-        for (const auto& t : slowestTests(suiteRuns(suite, runs), numberParam(req, "limit", 20, 1, 1000))) {
-          tests.push_back({{"test", t.test}, {"runs", t.runs}, {"mean_ms", t.mean_ms}, {"max_ms", t.max_ms}});
-        }
-        res.set_content(dump({{"suite", suite}, {"runs", runs}, {"tests", tests}}), "application/json");
-      });
-    });
-    server.Get(R"(/v1/suites/(.+)/trend)", [this](const httplib::Request& req, httplib::Response& res) {
-      answerQuery(res, [&] {
-        requireKnownParams(req, {"runs"});
-        const std::string suite = req.matches[1];
-        const size_t runs = numberParam(req, "runs", 20, 1, 100);
-        json points = json::array();
-        for (const auto& p : suiteTrend(suiteRuns(suite, runs))) {
-          points.push_back({{"run_id", p.run_id},
-                            {"submitted_at_ms", p.submitted_at_ms},
-                            {"wall_ms", p.wall_ms},
-                            {"success_rate", p.success_rate},
-                            {"passed", p.passed}});
-        }
-        res.set_content(dump({{"suite", suite}, {"runs", runs}, {"points", points}}), "application/json");
+        json list = answer(req, suiteRuns(suite, runs));
+        res.set_content(dump({{"suite", suite}, {"runs", runs}, {key, list}}), "application/json");
       });
     });
   }

@@ -26,7 +26,7 @@ RunQuery::Status statusNamed(const std::string& name) {
 
 }  // namespace
 
-void requireKnownParams(const httplib::Request& req, std::initializer_list<std::string_view> known) {
+void requireKnownParams(const httplib::Request& req, const std::vector<std::string_view>& known) {
   for (const auto& [name, value] : req.params) {
     bool ok = false;
     for (auto k : known) ok = ok || k == name;

@@ -4,11 +4,11 @@
 
 #include <httplib.h>
 
-#include <initializer_list>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aggregator/storage/result_store.h"
 
@@ -19,7 +19,7 @@ struct BadQuery : std::runtime_error {
 };
 
 // Refuses the first parameter not in `known`, listing the ones the route takes.
-void requireKnownParams(const httplib::Request& req, std::initializer_list<std::string_view> known);
+void requireKnownParams(const httplib::Request& req, const std::vector<std::string_view>& known);
 // The parameter as a whole number from lo to hi, or `fallback` when it is not given.
 size_t numberParam(const httplib::Request& req, const std::string& name, size_t fallback, size_t lo, size_t hi);
 // The parameter, which must be given, not empty and at most 512 bytes.
