@@ -14,7 +14,7 @@ packages=(
   libxml2-utils  # xmllint, which checks the merged JUnit report against its schemas (tests/data/junit)
   bubblewrap slirp4netns iproute2 util-linux stress-ng openjdk-17-jre-headless maven kcat python3 python3-pytest nodejs procps curl
   googletest libgtest-dev  # the worker's C++ test toolchain (the gtest adapter and example)
-  chromium  # headless, for checking the HTML report as a browser renders it
+  chromium  # headless, for checking the HTML report and the run browser as a browser renders them
   prometheus python3-yaml  # a real Prometheus (and promtool) for tests/integration/prometheus_e2e.py
   clang-format clang-tidy  # the house style (.clang-format) and lint (.clang-tidy), checked in CI
 )

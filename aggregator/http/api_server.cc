@@ -12,19 +12,20 @@
 
 #include "aggregator/http/bearer_auth.h"
 #include "aggregator/http/blob_routes.h"
+#include "aggregator/http/query_params.h"
 #include "aggregator/http/responses.h"
+#include "aggregator/http/static_routes.h"
 #include "aggregator/reports/flakiness.h"
 #include "aggregator/reports/json_report.h"
 #include "aggregator/reports/junit_report.h"
+#include "aggregator/reports/suite_history.h"
 #include "aggregator/reports/summary.h"
 #include "aggregator/reports/text_reports.h"
 #include "common/clock.h"
 #include "common/run_id.h"
+#include "common/verdict.h"
 
 namespace testfleet::aggregator {
-namespace {
-constexpr const char* kCancelPath = R"(/v1/runs/([^/]+)/cancel)";
-}  // namespace
 using nlohmann::json;
 
 struct ApiServer::Impl {
@@ -86,6 +87,8 @@ struct ApiServer::Impl {
     listRoutes();
     runRoutes();
     if (settings.cancel_run) cancelRoute();
+    suiteRoutes();
+    addStaticRoutes(server);
     afterRouting();
   }
 
@@ -120,26 +123,30 @@ struct ApiServer::Impl {
   // Lists across runs: recent runs, and a suite's job and test durations (the producer's history).
   void listRoutes() {
     server.Get("/v1/runs", [this](const httplib::Request& req, httplib::Response& res) {
-      size_t limit = 50;
-      if (req.has_param("limit")) {
-        try {
-          limit = std::clamp<size_t>(std::stoul(req.get_param_value("limit")), 1, 1000);
-        } catch (const std::exception&) {
-          return sendError(res, 400, "limit must be a number from 1 to 1000");
+      answerQuery(res, [&] {
+        RunQuery query = runQuery(req);
+        const size_t limit = query.limit;
+        ++query.limit;  // one more tells whether there is a next page
+        std::vector<RunInfo> found = store.listRuns(query);
+        json next_cursor = nullptr;
+        if (found.size() > limit) {
+          found.resize(limit);
+          next_cursor = encodeCursor({found.back().manifest.submitted_at_ms(), found.back().manifest.run_id()});
         }
-      }
-      json runs = json::array();
-      const int64_t now = nowMillis();
-      for (const auto& run : store.listRuns(limit)) {
-        // The list shows progress and the verdict only; per-case counts need each run's results, so they are left
-        // to /v1/runs/{id}.
-        Summary s;
-        s.wall_ms = static_cast<double>((run.complete() ? run.completed_at_ms : now) - run.manifest.submitted_at_ms());
-        json header = runHeaderJson(run, s);
-        header.erase("summary");
-        runs.push_back(header);
-      }
-      res.set_content(dump({{"runs", runs}}), "application/json");
+        json runs = json::array();
+        const int64_t now = nowMillis();
+        for (const auto& run : found) {
+          // The list shows progress and the verdict only; per-case counts need each run's results, so they are
+          // left to /v1/runs/{id}.
+          Summary s;
+          s.wall_ms =
+              static_cast<double>((run.complete() ? run.completed_at_ms : now) - run.manifest.submitted_at_ms());
+          json header = runHeaderJson(run, s);
+          header.erase("summary");
+          runs.push_back(header);
+        }
+        res.set_content(dump({{"runs", runs}, {"next_cursor", next_cursor}}), "application/json");
+      });
     });
     server.Get("/v1/history/durations", [this](const httplib::Request& req, httplib::Response& res) {
       const std::string suite = req.get_param_value("suite");
@@ -209,6 +216,92 @@ struct ApiServer::Impl {
         res.set_content(htmlReport(run, s, results), "text/html; charset=utf-8");
       });
     });
+  }
+
+  // A suite's recent runs seen together: one test's history, flaky and slowest tests, duration and pass-rate trend.
+  void suiteRoutes() {
+    server.Get("/v1/tests/history", [this](const httplib::Request& req, httplib::Response& res) {
+      answerQuery(res, [&] {
+        requireKnownParams(req, {"suite", "test", "limit"});
+        const std::string suite = requiredParam(req, "suite"), test = requiredParam(req, "test");
+        const size_t runs = numberParam(req, "limit", 20, 1, 100);
+        json history = json::array();
+        for (const auto& o : testHistory(suiteRuns(suite, runs), test)) {
+          history.push_back({{"run_id", o.run_id},
+                             {"submitted_at_ms", o.submitted_at_ms},
+                             {"verdict", verdictName(o.verdict)},
+                             {"duration_ms", o.duration_ms}});
+        }
+        res.set_content(dump({{"suite", suite}, {"test", test}, {"runs", runs}, {"history", history}}),
+                        "application/json");
+      });
+    });
+    suiteRoute(
+        R"(/v1/suites/(.+)/flaky)", "tests", {"runs"}, [](const httplib::Request&, const std::vector<SuiteRun>& runs) {
+          json tests = json::array();
+          for (const auto& t : flakyTests(runs)) {
+            tests.push_back(
+                {{"test", t.test}, {"runs", t.runs}, {"passed", t.passed}, {"failed", t.failed}, {"flaky", t.flaky}});
+          }
+          return tests;
+        });
+    suiteRoute(R"(/v1/suites/(.+)/slowest)", "tests", {"runs", "limit"},
+               [](const httplib::Request& req, const std::vector<SuiteRun>& runs) {
+                 json tests = json::array();
+                 for (const auto& t : slowestTests(runs, numberParam(req, "limit", 20, 1, 1000))) {
+                   tests.push_back({{"test", t.test}, {"runs", t.runs}, {"mean_ms", t.mean_ms}, {"max_ms", t.max_ms}});
+                 }
+                 return tests;
+               });
+    suiteRoute(R"(/v1/suites/(.+)/trend)", "points", {"runs"},
+               [](const httplib::Request&, const std::vector<SuiteRun>& runs) {
+                 json points = json::array();
+                 for (const auto& p : suiteTrend(runs)) {
+                   points.push_back({{"run_id", p.run_id},
+                                     {"submitted_at_ms", p.submitted_at_ms},
+                                     {"wall_ms", p.wall_ms},
+                                     {"success_rate", p.success_rate},
+                                     {"passed", p.passed}});
+                 }
+                 return points;
+               });
+  }
+
+  // GET `pattern` (/v1/suites/(suite)/…?runs=20): {suite, runs, KEY: answer(the suite's last `runs` runs)}; the
+  // route takes the `known` query parameters only. (tests/unit/openapi_test.cc finds routes by server.Get and this.)
+  template <typename Answer>
+  void suiteRoute(const char* pattern, const char* key, const std::vector<std::string_view>& known, Answer answer) {
+    server.Get(pattern, [this, key, known, answer](const httplib::Request& req, httplib::Response& res) {
+      answerQuery(res, [&] {
+        requireKnownParams(req, known);
+        const std::string suite = req.matches[1];
+        const size_t runs = numberParam(req, "runs", 20, 1, 100);
+        json list = answer(req, suiteRuns(suite, runs));
+        res.set_content(dump({{"suite", suite}, {"runs", runs}, {key, list}}), "application/json");
+      });
+    });
+  }
+
+  // The suite's last `runs` runs, newest first, each with its final results (flaky cases marked).
+  std::vector<SuiteRun> suiteRuns(const std::string& suite, size_t runs) {
+    std::vector<SuiteRun> out;
+    for (auto& run : store.listRuns({.suite = suite, .limit = runs})) {
+      const std::string id = run.manifest.run_id();
+      std::vector<v1::Result> finals = store.finalResults(id);
+      markFlaky(finals, store.allAttempts(id));
+      out.push_back({std::move(run), std::move(finals)});
+    }
+    return out;
+  }
+
+  // Runs `answer`, turning a refused query (BadQuery) into 400 with its message.
+  template <typename Fn>
+  static void answerQuery(httplib::Response& res, Fn&& answer) {
+    try {
+      answer();
+    } catch (const BadQuery& e) {
+      sendError(res, 400, e.what());
+    }
   }
 
   // After every request: memory handed back after large answers; an exception answered with 500.

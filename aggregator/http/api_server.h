@@ -14,6 +14,9 @@
 
 namespace testfleet::aggregator {
 
+// POST: cancel the run (ApiSettings::cancel_run).
+inline constexpr const char* kCancelPath = R"(/v1/runs/([^/]+)/cancel)";
+
 struct ApiSettings {
   ServerLimits limits;
   BlobStore* blobs = nullptr;  // serves /v1/blobs when set; must outlive the server

@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "aggregator/reports/case_name.h"
 #include "aggregator/reports/markup.h"
 #include "common/text.h"
 #include "common/verdict.h"
@@ -16,10 +17,6 @@ struct CaseRef {
   const v1::Result* job;
   const v1::TestCase* tc;
 };
-
-std::string caseName(const v1::TestCase& c) {
-  return c.classname().empty() || c.classname() == c.name() ? c.name() : c.classname() + "::" + c.name();
-}
 
 std::string fmt(const char* f, double v) {
   char buf[64];

@@ -25,6 +25,24 @@ struct RunInfo {
   }
 };
 
+// Where a page of the run list starts: just after this run in its order (newest submission first, then run id).
+struct RunCursor {
+  int64_t submitted_at_ms = 0;
+  std::string run_id;
+};
+
+// Which runs listRuns gives: newest first, after `after`, those matching every filter set, at most `limit`.
+struct RunQuery {
+  enum class Status { any, running, complete, passed, failed };  // passed, failed: complete runs by their verdict
+  std::string suite;                                             // empty: any suite
+  Status status = Status::any;
+  std::map<std::string, std::string> labels;  // the manifest has each of these labels with this value
+  std::optional<RunCursor> after;
+  size_t limit = 50;
+  // Whether the run passes the filters (not the cursor); the store asks this of every run it reads.
+  bool matches(const RunInfo& run) const;
+};
+
 using Positions = std::map<kafka::TopicPartition, int64_t>;  // next offset to read per partition
 
 // What a batch changed, for metrics and logs.
@@ -54,7 +72,8 @@ class ResultStore {
                                    const std::vector<v1::RunManifest>& manifests, const Positions& next_offsets,
                                    int64_t now_ms) = 0;
   virtual Positions positions() = 0;
-  virtual std::vector<RunInfo> listRuns(size_t limit) = 0;
+  // Reads runs in the list's order until `limit` match the query: a rare filter may read every stored run.
+  virtual std::vector<RunInfo> listRuns(const RunQuery& query) = 0;
   virtual std::optional<RunInfo> run(const std::string& run_id) = 0;
   // The final result of each job the run lists (its highest final attempt), in job name order.
   virtual std::vector<v1::Result> finalResults(const std::string& run_id) = 0;

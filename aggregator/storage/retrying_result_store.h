@@ -26,7 +26,7 @@ class RetryingResultStore final : public ResultStore {
   BatchOutcome commitBatch(const std::vector<v1::Result>& results, const std::vector<v1::RunManifest>& manifests,
                            const Positions& next_offsets, int64_t now_ms) override;
   Positions positions() override { return inner_.positions(); }
-  std::vector<RunInfo> listRuns(size_t limit) override { return inner_.listRuns(limit); }
+  std::vector<RunInfo> listRuns(const RunQuery& query) override { return inner_.listRuns(query); }
   std::optional<RunInfo> run(const std::string& run_id) override { return inner_.run(run_id); }
   std::vector<v1::Result> finalResults(const std::string& run_id) override { return inner_.finalResults(run_id); }
   std::vector<v1::Result> allAttempts(const std::string& run_id) override { return inner_.allAttempts(run_id); }

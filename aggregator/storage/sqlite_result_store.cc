@@ -410,12 +410,22 @@ RunInfo readRun(sqlite3* db, sqlite3_stmt* s) {
 }
 }  // namespace
 
-std::vector<RunInfo> SqliteResultStore::listRuns(size_t limit) {
+std::vector<RunInfo> SqliteResultStore::listRuns(const RunQuery& query) {
   std::lock_guard lock(mu_);
-  auto s = prepare(db_.get(), "SELECT manifest, completed_at_ms FROM runs ORDER BY submitted_at_ms DESC LIMIT ?");
-  sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(limit));
+  // SQL narrows by suite and cursor (indexed); query.matches decides the rest, so the rules live in one place.
+  auto s = prepare(db_.get(),
+                   "SELECT manifest, completed_at_ms FROM runs WHERE (?1 = '' OR suite = ?1) AND (?2 = 0 OR "
+                   "submitted_at_ms < ?3 OR (submitted_at_ms = ?3 AND run_id < ?4)) "
+                   "ORDER BY submitted_at_ms DESC, run_id DESC");
+  bindText(s.get(), 1, query.suite);
+  sqlite3_bind_int(s.get(), 2, query.after ? 1 : 0);
+  sqlite3_bind_int64(s.get(), 3, query.after ? query.after->submitted_at_ms : 0);
+  bindText(s.get(), 4, query.after ? query.after->run_id : std::string());
   std::vector<RunInfo> out;
-  while (nextRow(db_.get(), s.get())) out.push_back(readRun(db_.get(), s.get()));
+  while (out.size() < query.limit && nextRow(db_.get(), s.get())) {
+    RunInfo run = readRun(db_.get(), s.get());
+    if (query.matches(run)) out.push_back(std::move(run));
+  }
   return out;
 }
 

@@ -19,7 +19,7 @@ class SqliteResultStore : public ResultStore {
   BatchOutcome commitBatch(const std::vector<v1::Result>& results, const std::vector<v1::RunManifest>& manifests,
                            const Positions& next_offsets, int64_t now_ms) override;
   Positions positions() override;
-  std::vector<RunInfo> listRuns(size_t limit) override;
+  std::vector<RunInfo> listRuns(const RunQuery& query) override;
   std::optional<RunInfo> run(const std::string& run_id) override;
   std::vector<v1::Result> finalResults(const std::string& run_id) override;
   std::vector<v1::Result> allAttempts(const std::string& run_id) override;

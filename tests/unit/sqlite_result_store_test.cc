@@ -72,7 +72,7 @@ TEST_CASE("positions and results survive reopening the file") {
   SqliteResultStore again(tmp.path);
   CHECK(again.positions().at(tp) == 42);
   CHECK(again.run("x")->complete());
-  CHECK(again.listRuns(10).size() == 1);
+  CHECK(again.listRuns({.limit = 10}).size() == 1);
 }
 
 TEST_CASE("results that arrive before their manifest are kept and complete the run when it arrives") {
