@@ -3,8 +3,11 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -327,26 +330,38 @@ namespace {
 class PartitionStarter {
  public:
   void failed(const TopicPartition& tp, const std::string& why) {
-    auto& w = waiting_[tp];
     spdlog::debug("{}[{}] has no start offset ({}); asking the group for its committed one", tp.topic, tp.partition,
                   why);
-    w.due = std::chrono::steady_clock::time_point{};
+    waiting_[tp] = Waiting{};
   }
-  void forget(const TopicPartition& tp) {
-    waiting_.erase(tp);
-    started_at_.erase(tp);
-  }
-  void startDue(RdKafka::KafkaConsumer& c, const std::set<TopicPartition>& paused);
+  void forget(const TopicPartition& tp) { waiting_.erase(tp); }
+  bool waiting() const { return !waiting_.empty(); }
+  // Asks the group for the committed offsets of the partitions due. `settle` then serves what the consumer has
+  // queued (a rebalance callback above all, so a revoke is not answered by the restart's own unassign), right
+  // before the restart.
+  void startDue(RdKafka::KafkaConsumer& c, const std::set<TopicPartition>& paused, const std::function<void()>& settle);
 
  private:
   struct Waiting {
-    std::chrono::steady_clock::time_point due;
+    std::chrono::steady_clock::time_point due{};
+    bool unassigned = false;  // the restart's unassign went through, its assign did not
   };
+  void restart(RdKafka::KafkaConsumer& c, const TopicPartition& tp, int64_t committed,
+               const std::set<TopicPartition>& paused);
   std::map<TopicPartition, Waiting> waiting_;
-  std::map<TopicPartition, int64_t> started_at_;  // the committed offset a partition was last started at
 };
 
-void PartitionStarter::startDue(RdKafka::KafkaConsumer& c, const std::set<TopicPartition>& paused) {
+bool assigned(RdKafka::KafkaConsumer& c, const TopicPartition& tp) {
+  std::vector<RdKafka::TopicPartition*> now;
+  if (c.assignment(now) != RdKafka::ERR_NO_ERROR) return false;
+  bool found = false;
+  for (auto* p : now) found = found || (p->topic() == tp.topic && p->partition() == tp.partition);
+  RdKafka::TopicPartition::destroy(now);
+  return found;
+}
+
+void PartitionStarter::startDue(RdKafka::KafkaConsumer& c, const std::set<TopicPartition>& paused,
+                                const std::function<void()>& settle) {
   const auto now = std::chrono::steady_clock::now();
   std::vector<TopicPartition> due;
   for (const auto& [tp, w] : waiting_) {
@@ -356,35 +371,60 @@ void PartitionStarter::startDue(RdKafka::KafkaConsumer& c, const std::set<TopicP
   auto rd = toRd(due);
   // Short: the poll loop waits meanwhile. An offset held by an open transaction answers only when that ends.
   const RdKafka::ErrorCode code = c.committed(rd, 500);
+  std::map<TopicPartition, int64_t> answered;
   for (RdKafka::TopicPartition* p : rd) {
     const TopicPartition tp{p->topic(), p->partition()};
     if (code != RdKafka::ERR_NO_ERROR || p->err() != RdKafka::ERR_NO_ERROR) {
       waiting_[tp].due = now + std::chrono::seconds(1);
-      continue;
-    }
-    int64_t start = p->offset() < 0 ? RdKafka::Topic::OFFSET_BEGINNING : p->offset();
-    auto before = started_at_.find(tp);
-    if (start >= 0 && before != started_at_.end() && before->second == start) {
-      spdlog::warn("{}[{}]: committed offset {} is not in the log (deleted by retention?); starting at the earliest",
-                   tp.topic, tp.partition, start);
-      start = RdKafka::Topic::OFFSET_BEGINNING;
-    }
-    std::vector<RdKafka::TopicPartition*> one{RdKafka::TopicPartition::create(tp.topic, tp.partition, start)};
-    RdKafka::Error* out = c.incremental_unassign(one);
-    RdKafka::Error* in = out ? nullptr : c.incremental_assign(one);
-    if (out || in) {
-      spdlog::error("{}[{}]: restart failed: {}", tp.topic, tp.partition, toError("assign", out ? out : in).what());
-      waiting_[tp].due = now + std::chrono::seconds(1);
     } else {
-      if (paused.count(tp)) c.pause(one);
-      spdlog::info("{}[{}] starts at {}", tp.topic, tp.partition,
-                   start >= 0 ? "committed offset " + std::to_string(start) : std::string("the beginning"));
-      started_at_[tp] = p->offset();
-      waiting_.erase(tp);
+      answered[tp] = p->offset();
     }
-    RdKafka::TopicPartition::destroy(one);
   }
   destroy(rd);
+  if (answered.empty()) return;
+  settle();  // may revoke some of them: forget() takes those out of waiting_
+  for (const auto& [tp, committed] : answered) {
+    if (waiting_.count(tp)) restart(c, tp, committed, paused);
+  }
+}
+
+// Starts tp at its committed offset, kept within the log: below the log's start the first record that still exists,
+// past its end the end (offsets there will be given to new records). Never past a record that exists and was not
+// committed, so no job is skipped.
+void PartitionStarter::restart(RdKafka::KafkaConsumer& c, const TopicPartition& tp, int64_t committed,
+                               const std::set<TopicPartition>& paused) {
+  Waiting& w = waiting_[tp];
+  if (!w.unassigned && !assigned(c, tp)) {  // an error that came after its revoke
+    waiting_.erase(tp);
+    return;
+  }
+  int64_t start = RdKafka::Topic::OFFSET_BEGINNING;
+  if (committed >= 0) {
+    int64_t low = 0, high = 0;
+    if (c.query_watermark_offsets(tp.topic, tp.partition, &low, &high, 500) != RdKafka::ERR_NO_ERROR) {
+      w.due = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      return;
+    }
+    start = std::clamp(committed, low, high);
+    if (start != committed) {
+      spdlog::warn("{}[{}]: committed offset {} is outside the log [{}, {}]; starting at {}", tp.topic, tp.partition,
+                   committed, low, high, start);
+    }
+  }
+  std::vector<RdKafka::TopicPartition*> one{RdKafka::TopicPartition::create(tp.topic, tp.partition, start)};
+  RdKafka::Error* out = w.unassigned ? nullptr : c.incremental_unassign(one);
+  RdKafka::Error* in = out ? nullptr : c.incremental_assign(one);
+  if (out || in) {
+    spdlog::error("{}[{}]: restart failed: {}", tp.topic, tp.partition, toError("assign", out ? out : in).what());
+    w.unassigned = !out;
+    w.due = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  } else {
+    if (paused.count(tp)) c.pause(one);
+    spdlog::info("{}[{}] starts at {}", tp.topic, tp.partition,
+                 start >= 0 ? "offset " + std::to_string(start) : std::string("the beginning"));
+    waiting_.erase(tp);
+  }
+  RdKafka::TopicPartition::destroy(one);
 }
 
 }  // namespace
@@ -395,11 +435,29 @@ struct GroupConsumer::Impl : public RdKafka::RebalanceCb {
   bool closed = false;
   PartitionStarter starter;
   std::set<TopicPartition> paused;  // as the owner asked, to pause again a partition started here
+  std::deque<Message> early;        // records consumed while partitions were restarted, for the next polls
+
+  // One consume(): a record, or nothing (a timeout, an end of partition, a partition librdkafka could not start —
+  // left to the starter — or a logged error); throws Error when the consumer failed for good.
+  std::optional<Message> consume(int timeout_ms) {
+    for (;;) {
+      std::unique_ptr<RdKafka::Message> m(handle->consume(timeout_ms));
+      if (m->err() == RdKafka::ERR__AUTO_OFFSET_RESET) {
+        starter.failed({m->topic_name(), m->partition()}, m->errstr());
+        if (timeout_ms == 0) continue;
+        return std::nullopt;
+      }
+      const bool nothing = m->err() == RdKafka::ERR__TIMED_OUT;
+      std::optional<Message> out = toMessage(m.release());
+      if (out || timeout_ms != 0 || nothing) return out;
+    }
+  }
 
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& parts) override {
     const bool cooperative = c->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      for (const auto& tp : fromRd(parts)) starter.forget(tp);
       if (cooperative) {
         if (RdKafka::Error* e = c->incremental_assign(parts)) spdlog::error("assign: {}", toError("assign", e).what());
       } else {
@@ -454,14 +512,19 @@ GroupConsumer::GroupConsumer(const GroupConsumerSettings& s, RebalanceListener* 
 GroupConsumer::~GroupConsumer() { close(); }
 
 std::optional<Message> GroupConsumer::poll(std::chrono::milliseconds timeout) {
-  impl_->starter.startDue(*impl_->handle, impl_->paused);
-  RdKafka::Message* m = impl_->handle->consume(static_cast<int>(timeout.count()));
-  if (m->err() == RdKafka::ERR__AUTO_OFFSET_RESET) {
-    impl_->starter.failed({m->topic_name(), m->partition()}, m->errstr());
-    delete m;
-    return std::nullopt;
+  if (!impl_->early.empty()) {
+    Message m = std::move(impl_->early.front());
+    impl_->early.pop_front();
+    return m;
   }
-  return toMessage(m);
+  std::optional<Message> m = impl_->consume(static_cast<int>(timeout.count()));
+  if (m || !impl_->starter.waiting()) return m;
+  // Nothing queued right now: the moment to restart partitions librdkafka could not start. What arrives while the
+  // group is asked is served first (records kept for the next polls).
+  impl_->starter.startDue(*impl_->handle, impl_->paused, [this] {
+    while (std::optional<Message> served = impl_->consume(0)) impl_->early.push_back(std::move(*served));
+  });
+  return std::nullopt;
 }
 
 void GroupConsumer::pause(const std::vector<TopicPartition>& partitions) {

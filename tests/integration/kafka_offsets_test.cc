@@ -88,11 +88,31 @@ struct Fixture {
   testfleet::kafka::ClientSettings settings;
 };
 
-// The first offset each member reads per partition.
-using FirstOffsets = std::map<int, int64_t>;
+// Every offset read, per partition (by any member).
+using Reads = std::map<int, std::vector<int64_t>>;
 
-void pollInto(GroupConsumer& c, FirstOffsets& first) {
-  if (auto m = c.poll(20ms)) first.emplace(m->tp.partition, m->offset);
+void pollInto(GroupConsumer& c, Reads& reads) {
+  if (auto m = c.poll(20ms)) reads[m->tp.partition].push_back(m->offset);
+}
+
+// Whether every partition has been read up to its last record.
+bool readToEnd(const Reads& reads) {
+  if (reads.size() < static_cast<size_t>(kPartitions)) return false;
+  for (const auto& [partition, offsets] : reads) {
+    if (offsets.empty() || offsets.back() != kRecords - 1) return false;
+  }
+  return true;
+}
+
+// Each partition read once, from `from` to its last record: nothing before, nothing twice, no gap.
+void checkReadFrom(const Reads& reads, int64_t from) {
+  CHECK(reads.size() == kPartitions);
+  std::vector<int64_t> expected;
+  for (int64_t o = from; o < kRecords; ++o) expected.push_back(o);
+  for (const auto& [partition, offsets] : reads) {
+    INFO("partition " << partition);
+    CHECK(offsets == expected);
+  }
 }
 
 }  // namespace
@@ -134,25 +154,17 @@ TEST_CASE(
   cs.topics = {topic};
   Listener l1, l2;
   GroupConsumer first(cs, &l1);
-  FirstOffsets read_by_first, read_by_second;
+  Reads reads;
   std::unique_ptr<GroupConsumer> second;
   const auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < 60s &&
-         read_by_first.size() + read_by_second.size() < static_cast<size_t>(kPartitions)) {
+  while (std::chrono::steady_clock::now() - start < 60s && !readToEnd(reads)) {
     // The second member joins while the first still waits for stable offsets: a cooperative rebalance.
     if (!second && std::chrono::steady_clock::now() - start > 4s) second = std::make_unique<GroupConsumer>(cs, &l2);
-    pollInto(first, read_by_first);
-    if (second) pollInto(*second, read_by_second);
+    pollInto(first, reads);
+    if (second) pollInto(*second, reads);
   }
-  INFO("first member: " << read_by_first.size() << " partition(s), second: " << read_by_second.size());
-  CHECK(read_by_first.size() + read_by_second.size() == kPartitions);
-  for (const FirstOffsets* by : {&read_by_first, &read_by_second}) {
-    for (const auto& [partition, offset] : *by) {
-      INFO("partition " << partition);
-      // 5 once the broker aborted the open transaction.
-      CHECK(offset == kCommitted);
-    }
-  }
+  // From 5 once the broker aborted the open transaction; never from 0.
+  checkReadFrom(reads, kCommitted);
 }
 
 TEST_CASE("a new group starts every partition at the beginning") {
@@ -165,14 +177,8 @@ TEST_CASE("a new group starts every partition at the beginning") {
   cs.topics = {topic};
   Listener l;
   GroupConsumer c(cs, &l);
-  FirstOffsets read;
+  Reads reads;
   const auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < 30s && read.size() < static_cast<size_t>(kPartitions)) {
-    pollInto(c, read);
-  }
-  CHECK(read.size() == kPartitions);
-  for (const auto& [partition, offset] : read) {
-    INFO("partition " << partition);
-    CHECK(offset == 0);
-  }
+  while (std::chrono::steady_clock::now() - start < 30s && !readToEnd(reads)) pollInto(c, reads);
+  checkReadFrom(reads, 0);
 }
