@@ -5,6 +5,7 @@
 #include <atomic>
 #include <iostream>
 
+#include "aggregator/aggregator_options.h"
 #include "aggregator/blobs/blob_store.h"
 #include "aggregator/http/api_server.h"
 #include "aggregator/ingest.h"
@@ -25,62 +26,29 @@ int main(int argc, char** argv) {
   CLI::App app{"testfleet-aggregator — stores results, tracks runs, serves reports and metrics"};
   addYamlConfig(app);
   addVersionFlag(app, "testfleet-aggregator");
-  ClusterOptions cluster;
-  std::string db = "testfleet.db", host = "127.0.0.1", api_token_file;
-  int port = 8480;
-  aggregator::ServerLimits limits;
-  aggregator::BlobSettings blobs;
-  aggregator::NotifyOptions notify_options;
-  addClusterOptions(app, cluster);
-  app.add_option("--db", db, "SQLite database file")->envname("TESTFLEET_DB")->capture_default_str();
-  app.add_option("--listen", host, "HTTP address")->capture_default_str();
-  app.add_option("--port", port, "HTTP port (0: any free port, printed at start)")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
-  app.add_option("--blobs", blobs.dir, "folder for uploaded bundles (default: next to the database, <db>.blobs)")
-      ->envname("TESTFLEET_BLOBS");
-  addScaledOption(app, "--max-blob-mib", blobs.max_bytes, 1 << 20, "largest bundle accepted, in MiB",
-                  CLI::Range(1.0, 16384.0));
-  addScaledOption(app, "--max-blobs-gib", blobs.max_total_bytes, 1 << 30,
-                  "all bundles together, in GiB; past it the least recently used are removed (never one used within "
-                  "the last hour)",
-                  CLI::PositiveNumber);
-  addScaledOption(app, "--min-free-gib", blobs.keep_free_bytes, 1 << 30,
-                  "free space that uploads never take from the blob folder's disk: the database's room, in GiB",
-                  CLI::NonNegativeNumber);
-  app.add_option("--api-token-file", api_token_file,
-                 "file holding a token that writes (uploads) must carry as `Authorization: Bearer TOKEN`; reads "
-                 "stay open (default: no token, anyone may upload)")
-      ->envname("TESTFLEET_API_TOKEN_FILE");
-  app.add_option("--http-max-connections", limits.max_connections,
-                 "connections served at once (one thread each); more wait in the listen backlog")
-      ->check(CLI::Range(1, 4096))
-      ->capture_default_str();
-  addNotifyOptions(app, notify_options);
-  app.footer(
-      "Exit codes: 0 stopped (SIGTERM or SIGINT); 2 bad command line or --config file (a bad value, an unknown key, "
-      "broken YAML) or an unreadable token or secret file (--*-file); 3 the database, the HTTP port or Kafka failed.");
+  aggregator::AggregatorOptions o;
+  addAggregatorOptions(app, o);
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
   std::string api_token;
   try {
-    initLogging("aggregator", cluster.log_level, cluster.log_format);
-    if (!api_token_file.empty()) api_token = readApiToken(api_token_file);
-    notify_options.settings = aggregator::notifySettings(notify_options);
+    initLogging("aggregator", o.cluster.log_level, o.cluster.log_format);
+    if (!o.api_token_file.empty()) api_token = readApiToken(o.api_token_file);
+    o.notify.settings = aggregator::notifySettings(o.notify);
   } catch (const std::exception& e) {
     std::cerr << "testfleet-aggregator: " << e.what() << "\n";
     return 2;
   }
-  if (blobs.dir.empty()) blobs.dir = db + ".blobs";
+  if (o.blobs.dir.empty()) o.blobs.dir = o.db + ".blobs";
 
   std::atomic<bool> stop{false};
   SignalWatcher signals([&](int) { stop = true; });
   try {
-    aggregator::SqliteResultStore database(db);
+    aggregator::SqliteResultStore database(o.db);
     aggregator::RetryingResultStore store(database, stop, std::chrono::seconds(5));
     aggregator::AggregatorMetrics metrics;
-    aggregator::BlobStore blob_store(blobs, std::make_unique<aggregator::FilesystemDiskSpace>());
-    const kafka::ClientSettings kafka{cluster.brokers, "testfleet-aggregator", cluster.connect_timeout};
-    const kafka::Topics topics = kafka::Topics::withPrefix(cluster.topic_prefix);
+    aggregator::BlobStore blob_store(o.blobs, std::make_unique<aggregator::FilesystemDiskSpace>());
+    const kafka::ClientSettings kafka{o.cluster.brokers, "testfleet-aggregator", o.cluster.connect_timeout};
+    const kafka::Topics topics = kafka::Topics::withPrefix(o.cluster.topic_prefix);
     // POST /v1/runs/{id}/cancel writes the cancel to the control topic, as `testfleet cancel` does.
     auto cancel_run = [&kafka, &topics](const std::string& run_id) {
       try {
@@ -91,13 +59,13 @@ int main(int argc, char** argv) {
       }
     };
     aggregator::ApiServer api(
-        store, metrics, {limits, &blob_store, api_token, [&store] { return store.notReadyReason(); }, cancel_run});
-    int bound = api.start(host, port);
-    spdlog::info("HTTP API on http://{}:{} (database {}; writes {})", host, bound, db,
+        store, metrics, {o.limits, &blob_store, api_token, [&store] { return store.notReadyReason(); }, cancel_run});
+    int bound = api.start(o.host, o.port);
+    spdlog::info("HTTP API on http://{}:{} (database {}; writes {})", o.host, bound, o.db,
                  api_token.empty() ? "open to anyone: no --api-token-file" : "need the --api-token-file token");
-    std::cout << "listening on http://" << host << ":" << bound << std::endl;
+    std::cout << "listening on http://" << o.host << ":" << bound << std::endl;
     aggregator::IngestSettings ingest_settings{kafka, topics};
-    aggregator::RunNotifierPtr notifier = aggregator::makeRunNotifier(notify_options.settings, store, metrics);
+    aggregator::RunNotifierPtr notifier = aggregator::makeRunNotifier(o.notify.settings, store, metrics);
     aggregator::Ingest ingest(ingest_settings, store, metrics, notifier.get());
     ingest.run(stop);
     spdlog::info("stopping");

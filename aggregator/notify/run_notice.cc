@@ -101,13 +101,15 @@ std::optional<CommitStatus> commitStatus(const RunNotice& n) {
   const auto commit = n.labels.find("commit");
   if (repository == n.labels.end() || commit == n.labels.end()) return std::nullopt;
   if (!isRepository(repository->second) || !isCommitSha(commit->second)) return std::nullopt;
+  // GitHub's commit states have no "cancelled": a cancelled run, like one that failed only by infrastructure
+  // errors, is "error" (not the tests' fault).
+  const bool only_errors = n.errors > 0 && n.failed + n.timeout + n.oom + n.crashed == 0;
   std::string state = "failure";
-  if (n.verdict == "passed")
+  if (n.verdict == "passed") {
     state = "success";
-  else if (n.verdict == "cancelled")
-    state = "error";  // GitHub's commit states have no "cancelled"; "error" is not the tests' fault
-  else if (n.errors > 0 && n.failed + n.timeout + n.oom + n.crashed == 0)
+  } else if (n.verdict == "cancelled" || only_errors) {
     state = "error";
+  }
   json body = {{"state", state}, {"description", counts(n)}, {"context", "testfleet"}};
   if (!n.link.empty()) body["target_url"] = n.link;
   return CommitStatus{"/repos/" + repository->second + "/statuses/" + commit->second, dumpJson(body)};
