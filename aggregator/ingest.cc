@@ -81,8 +81,9 @@ std::string takeManifest(const std::string& payload, std::vector<v1::RunManifest
 }
 }  // namespace
 
-Ingest::Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics, RunNotifier* notifier)
-    : settings_(std::move(settings)), store_(store), metrics_(metrics), notifier_(notifier) {}
+Ingest::Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics, RunNotifier* notifier,
+               RunChanges* changes)
+    : settings_(std::move(settings)), store_(store), metrics_(metrics), notifier_(notifier), changes_(changes) {}
 
 void Ingest::run(const std::atomic<bool>& stop) {
   const auto& t = settings_.topics;
@@ -135,6 +136,7 @@ void Ingest::run(const std::atomic<bool>& stop) {
     if (next.empty()) continue;
     const int64_t now_ms = nowMillis();
     const BatchOutcome outcome = store_.commitBatch(results, manifests, next, now_ms);
+    if (changes_) changes_->publish();
     for (size_t i : outcome.fresh) metrics_.resultStored(results[i], now_ms);
     if (outcome.fresh.size() != results.size()) {
       spdlog::info("{} duplicate result(s) ignored", results.size() - outcome.fresh.size());

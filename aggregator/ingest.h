@@ -9,6 +9,7 @@
 
 #include "aggregator/metrics.h"
 #include "aggregator/notify/run_notifier.h"
+#include "aggregator/run_changes.h"
 #include "aggregator/storage/result_store.h"
 #include "common/kafka/kafka.h"
 #include "common/kafka/topics.h"
@@ -29,8 +30,10 @@ std::string manifestProblem(const v1::RunManifest& m);
 
 class Ingest {
  public:
-  // notifier (may be null: no notifications) hears of every run a stored batch completed; it must outlive run().
-  Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics, RunNotifier* notifier = nullptr);
+  // notifier (may be null: no notifications) hears of every run a stored batch completed; changes (may be null) is
+  // published after every stored batch, for the HTTP long-polls. Both must outlive run().
+  Ingest(IngestSettings settings, ResultStore& store, AggregatorMetrics& metrics, RunNotifier* notifier = nullptr,
+         RunChanges* changes = nullptr);
   // Until stop is set. Throws kafka::Error when the topics cannot be read at start.
   void run(const std::atomic<bool>& stop);
 
@@ -39,6 +42,7 @@ class Ingest {
   ResultStore& store_;
   AggregatorMetrics& metrics_;
   RunNotifier* notifier_;
+  RunChanges* changes_;
 };
 
 }  // namespace testfleet::aggregator

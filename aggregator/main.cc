@@ -58,15 +58,17 @@ int main(int argc, char** argv) {
         return std::string(e.what());
       }
     };
+    aggregator::RunChanges changes;  // stored batches wake the progress long-polls of `submit --wait`
     aggregator::ApiServer api(
-        store, metrics, {o.limits, &blob_store, api_token, [&store] { return store.notReadyReason(); }, cancel_run});
+        store, metrics,
+        {o.limits, &blob_store, api_token, [&store] { return store.notReadyReason(); }, cancel_run, &changes});
     int bound = api.start(o.host, o.port);
     spdlog::info("HTTP API on http://{}:{} (database {}; writes {})", o.host, bound, o.db,
                  api_token.empty() ? "open to anyone: no --api-token-file" : "need the --api-token-file token");
     std::cout << "listening on http://" << o.host << ":" << bound << std::endl;
     aggregator::IngestSettings ingest_settings{kafka, topics};
     aggregator::RunNotifierPtr notifier = aggregator::makeRunNotifier(o.notify.settings, store, metrics);
-    aggregator::Ingest ingest(ingest_settings, store, metrics, notifier.get());
+    aggregator::Ingest ingest(ingest_settings, store, metrics, notifier.get(), &changes);
     ingest.run(stop);
     spdlog::info("stopping");
     api.stop();

@@ -82,7 +82,10 @@ std::string formatSummary(const api::RunView& run) {
 
 FollowResult followRun(const std::string& run_id, int64_t submitted_at_ms, const FollowSettings& settings,
                        std::ostream& progress) {
-  HttpClient http(std::chrono::seconds(10));
+  // Long-polls: the aggregator holds each progress answer until a job finishes (at most long_poll), so the run's
+  // end is seen when its last result is stored. An aggregator that answers at once anyway is polled every
+  // poll_interval.
+  HttpClient http(std::chrono::seconds(10) + settings.long_poll);
   const std::string url = settings.aggregator_url + "/v1/runs/" + run_id;
   const auto start = Clock::now();
   auto last_change = start;
@@ -91,8 +94,14 @@ FollowResult followRun(const std::string& run_id, int64_t submitted_at_ms, const
   std::string last_problem = "the aggregator has not seen the run yet";
   FollowResult result;
   for (;;) {
-    HttpResponse r = http.get(url + "?jobs=false");
+    const auto asked = Clock::now();
+    std::string query = "?jobs=false";
+    if (last_done >= 0) {
+      query += "&done=" + std::to_string(last_done) + "&wait_ms=" + std::to_string(settings.long_poll.count());
+    }
+    HttpResponse r = http.get(url + query);
     const auto now = Clock::now();
+    bool moved = false;
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
     if (r.status == 200) {
       if (std::optional<api::RunView> run = api::parseRunView(r.body)) {
@@ -105,6 +114,7 @@ FollowResult followRun(const std::string& run_id, int64_t submitted_at_ms, const
         }
         const int64_t done = run->jobs_done;
         if (done != last_done) {
+          moved = true;
           last_done = done;
           last_change = now;
         }
@@ -140,7 +150,8 @@ FollowResult followRun(const std::string& run_id, int64_t submitted_at_ms, const
                        last_problem + " (are workers running?)";
       return result;
     }
-    std::this_thread::sleep_for(settings.poll_interval);
+    const bool held = now - asked >= settings.long_poll / 2;  // the aggregator waited for a change
+    if (!moved && !held) std::this_thread::sleep_for(settings.poll_interval);
   }
 }
 

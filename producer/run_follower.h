@@ -13,8 +13,9 @@ namespace testfleet::producer {
 
 struct FollowSettings {
   std::string aggregator_url = "http://127.0.0.1:8480";
-  std::chrono::milliseconds poll_interval{500};
-  std::chrono::milliseconds deadline{std::chrono::hours(2)};         // the whole run
+  std::chrono::milliseconds poll_interval{500};               // between answers the aggregator did not hold
+  std::chrono::milliseconds long_poll{5000};                  // how long the aggregator may hold an answer for a change
+  std::chrono::milliseconds deadline{std::chrono::hours(2)};  // the whole run
   std::chrono::milliseconds stall_timeout{std::chrono::minutes(5)};  // no job finished for this long
   bool live_progress = false;  // redraw one line (a terminal) instead of a line every 10 s
 };

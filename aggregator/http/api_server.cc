@@ -6,6 +6,7 @@
 #include <malloc.h>
 
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <regex>
 #include <thread>
@@ -171,13 +172,7 @@ struct ApiServer::Impl {
   void runRoutes() {
     server.Get(R"(/v1/runs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       if (req.get_param_value("jobs") == "false") {
-        // Progress only (what `submit --wait` polls twice a second): no results are read or summarised.
-        auto run = findRun(req, res);
-        if (!run) return;
-        json header = runHeaderJson(*run, Summary{});
-        header.erase("summary");
-        header.erase("passed");
-        return res.set_content(dump(header), "application/json");
+        return answerQuery(res, [&] { runProgress(req, res); });
       }
       withRun(req, res, [&](const RunInfo& run, const std::vector<v1::Result>& results, const Summary& s) {
         res.set_content(dump(runJson(run, s, results, store.allAttempts(run.manifest.run_id()))), "application/json");
@@ -324,6 +319,31 @@ struct ApiServer::Impl {
     });
   }
 
+  // GET /v1/runs/{id}?jobs=false: the run's progress only, no results read or summarised (what `submit --wait`
+  // follows). With done=D and wait_ms=N it is a long-poll: the answer waits, at most N ms (up to kMaxProgressWait),
+  // until the run has other than D jobs done or is complete. Waiting needs a RunChanges and a free waiter's place;
+  // without them it answers at once, as it does for a run the aggregator has not seen.
+  void runProgress(const httplib::Request& req, httplib::Response& res) {
+    static constexpr size_t kMaxProgressWait = 30'000;
+    const auto wait = std::chrono::milliseconds(numberParam(req, "wait_ms", 0, 0, kMaxProgressWait));
+    const bool has_done = req.has_param("done");
+    const size_t seen_done = numberParam(req, "done", 0, 0, std::numeric_limits<uint32_t>::max());
+    const auto until = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      const uint64_t generation = settings.changes ? settings.changes->generation() : 0;
+      auto run = findRun(req, res);
+      if (!run) return;
+      json header = runHeaderJson(*run, Summary{});
+      const bool moved = !has_done || run->complete() || header.value("jobs_done", 0u) != seen_done;
+      if (moved || !settings.changes || std::chrono::steady_clock::now() >= until ||
+          !settings.changes->waitPast(generation, until)) {
+        header.erase("summary");
+        header.erase("passed");
+        return res.set_content(dump(header), "application/json");
+      }
+    }
+  }
+
   // The run named in the path, or nullopt after answering 400/404.
   std::optional<RunInfo> findRun(const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.matches[1];
@@ -361,6 +381,7 @@ int ApiServer::start(const std::string& host, int port) {
 }
 
 void ApiServer::stop() {
+  if (impl_->settings.changes) impl_->settings.changes->close();  // long-polls answer now, not at their deadline
   if (impl_->thread.joinable()) {
     impl_->server.shutdown();
     impl_->thread.join();

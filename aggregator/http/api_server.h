@@ -10,6 +10,7 @@
 #include "aggregator/blobs/blob_store.h"
 #include "aggregator/http/bounded_server.h"
 #include "aggregator/metrics.h"
+#include "aggregator/run_changes.h"
 #include "aggregator/storage/result_store.h"
 
 namespace testfleet::aggregator {
@@ -26,6 +27,9 @@ struct ApiSettings {
   // Serves POST /v1/runs/{id}/cancel when set: cancels the run (main writes the control record, see
   // common/run_cancels.h) and returns "" or why it could not. Called on an HTTP thread.
   std::function<std::string(const std::string& run_id)> cancel_run;
+  // Lets GET /v1/runs/{id}?jobs=false&done=D&wait_ms=N wait for the run to move (ingest publishes every stored
+  // batch). Unset: such requests answer at once. Must outlive the server; stop() closes it.
+  RunChanges* changes = nullptr;
 };
 
 class ApiServer {

@@ -309,6 +309,55 @@ TEST_CASE("POST /v1/runs/{id}/cancel needs the token, knows the run, and shows t
   CHECK(view["passed"] == false);
 }
 
+TEST_CASE("a progress long-poll answers when the run moves, at its deadline, or at once when it already moved") {
+  using std::chrono::milliseconds;
+  using Clock = std::chrono::steady_clock;
+  TempDb tmp("api-long-poll");
+  SqliteResultStore store(tmp.path);
+  store.commitBatch({}, {twoJobRun()}, {}, 2000);
+  AggregatorMetrics metrics;
+  RunChanges changes;
+  ApiSettings settings;
+  settings.changes = &changes;
+  ApiServer api(store, metrics, settings);
+  const std::string run = "http://127.0.0.1:" + std::to_string(api.start("127.0.0.1", 0)) + "/v1/runs/flaky-run";
+  auto ask = [](const std::string& url) {
+    return std::async(std::launch::async, [url] {
+      HttpClient http(std::chrono::seconds(40));
+      return http.get(url);
+    });
+  };
+
+  // Held while nothing moves, even across a stored batch that did not touch the run.
+  auto held = ask(run + "?jobs=false&done=0&wait_ms=20000");
+  CHECK(held.wait_for(milliseconds(300)) == std::future_status::timeout);
+  changes.publish();
+  CHECK(held.wait_for(milliseconds(300)) == std::future_status::timeout);
+  store.commitBatch({attempt("steady", 1, true, v1::PASSED)}, {}, {}, 3000);
+  changes.publish();
+  REQUIRE(held.wait_for(milliseconds(5000)) == std::future_status::ready);
+  CHECK(json::parse(held.get().body)["jobs_done"] == 1);
+
+  // The client's count is already stale: at once.
+  HttpClient http;
+  auto start = Clock::now();
+  CHECK(json::parse(http.get(run + "?jobs=false&done=0&wait_ms=20000").body)["jobs_done"] == 1);
+  CHECK(Clock::now() - start < milliseconds(5000));
+  // Nothing moves: the answer comes at the deadline, with the same count.
+  start = Clock::now();
+  CHECK(json::parse(http.get(run + "?jobs=false&done=1&wait_ms=400").body)["jobs_done"] == 1);
+  CHECK(Clock::now() - start >= milliseconds(400));
+  CHECK(http.get(run + "?jobs=false&done=1&wait_ms=30001").status == 400);
+
+  // Stopping the server ends a wait instead of holding the shutdown for its whole deadline.
+  auto cut = ask(run + "?jobs=false&done=1&wait_ms=30000");
+  CHECK(cut.wait_for(milliseconds(300)) == std::future_status::timeout);
+  start = Clock::now();
+  api.stop();
+  CHECK(cut.wait_for(milliseconds(10000)) == std::future_status::ready);
+  CHECK(Clock::now() - start < milliseconds(10000));
+}
+
 TEST_CASE("/readyz says why the aggregator cannot take results, and recovers with it") {
   TempDb tmp("api-ready");
   SqliteResultStore store(tmp.path);
