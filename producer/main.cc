@@ -4,9 +4,9 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <mutex>
 #include <optional>
 
 #include "common/api_token.h"
@@ -18,6 +18,7 @@
 #include "common/signal_watcher.h"
 #include "producer/ci_labels.h"
 #include "producer/dead_letters.h"
+#include "producer/interrupted_wait.h"
 #include "producer/producer_commands.h"
 #include "producer/submit.h"
 
@@ -49,44 +50,6 @@ int cancelRun(const kafka::ClientSettings& kafka, const ClusterOptions& cluster,
   return 0;
 }
 
-// submit --wait interrupted by SIGINT or SIGTERM: the run it published is cancelled, and the CLI exits 4 (a second
-// signal: at once). Runs on the signal watcher's thread; the main thread may be anywhere in the wait.
-class InterruptedWait {
- public:
-  InterruptedWait(const kafka::ClientSettings& kafka, std::string control_topic)
-      : kafka_(kafka), control_topic_(std::move(control_topic)) {}
-  void published(const std::string& run_id) {
-    std::lock_guard lock(mu_);
-    run_id_ = run_id;
-  }
-  [[noreturn]] void interrupted(int n) {
-    std::string run_id;
-    {
-      std::lock_guard lock(mu_);
-      run_id = run_id_;
-    }
-    if (n >= 2 || run_id.empty()) {
-      std::cerr << "testfleet: interrupted" << (run_id.empty() ? " before the run was published" : "") << "\n";
-      std::_Exit(producer::kCancelled);
-    }
-    std::cerr << "testfleet: interrupted: cancelling run " << run_id << "\n";
-    try {
-      sendRunCancel(kafka_, control_topic_, run_id, "submit --wait interrupted");
-    } catch (const kafka::Error& e) {
-      std::cerr << "testfleet: could not cancel run " << run_id << ": " << e.what() << "\n";
-      std::_Exit(producer::kInfrastructure);
-    }
-    std::cerr << "testfleet: run " << run_id << " cancelled\n";
-    std::_Exit(producer::kCancelled);
-  }
-
- private:
-  const kafka::ClientSettings kafka_;
-  const std::string control_topic_;
-  std::mutex mu_;  // guards run_id_
-  std::string run_id_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,10 +62,11 @@ int main(int argc, char** argv) {
   producer::SubmitOptions& submit = commands.submit;
   const kafka::ClientSettings kafka{commands.cluster.brokers, "testfleet-cli", commands.cluster.connect_timeout};
   // Before any other thread starts, so that every thread leaves SIGINT and SIGTERM to the watcher.
-  std::optional<InterruptedWait> interrupted;
+  std::optional<producer::InterruptedWait> interrupted;
   std::optional<SignalWatcher> signals;
   if (*commands.submit_command && submit.wait) {
-    interrupted.emplace(kafka, kafka::Topics::withPrefix(commands.cluster.topic_prefix).control);
+    interrupted.emplace(kafka, kafka::Topics::withPrefix(commands.cluster.topic_prefix).control,
+                        std::chrono::seconds(submit.cancel_grace_s));
     signals.emplace([&](int n) { interrupted->interrupted(n); });
     submit.on_published = [&](const std::string& run_id) { interrupted->published(run_id); };
   }

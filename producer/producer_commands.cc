@@ -56,6 +56,11 @@ void addSubmitCommand(CLI::App& app, ProducerCommands& c) {
   sub->add_option("--run-id", submit.run_id, "use this run id instead of a random one");
   sub->add_flag("--allow-empty", submit.allow_empty,
                 "a suite with no tests exits 0 with nothing submitted (without it: exit 2)");
+  sub->add_option("--cancel-grace", submit.cancel_grace_s,
+                  "with --wait, after SIGINT/SIGTERM cancelled the run: seconds to wait for it to end CANCELLED and "
+                  "write the reports before exiting 4 without them (a second signal exits at once)")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
   addLabelOption(*sub, submit.labels);
   addDurationOption(*sub, "--deadline", submit.follow.deadline, "give up waiting after this long (exit 3)",
                     std::chrono::milliseconds(1));

@@ -22,6 +22,7 @@ struct SubmitOptions {
   bool wait = false;
   bool use_history = true;   // order jobs by the durations the aggregator remembers
   bool allow_empty = false;  // a suite with no tests exits 0 (nothing submitted) instead of 2
+  int cancel_grace_s = 20;   // interrupted --wait: how long to wait for the cancelled run to end, for its reports
   std::string junit_file;    // written after waiting, when set
   std::string json_file;
   std::string markdown_file;

@@ -1061,14 +1061,18 @@ def case_cancel():
               "the JSON report's state is cancelled")
         wait_until(lambda: not sleeping(), 10, "the cancelled jobs' processes to be gone")
 
-        # SIGTERM of submit --wait cancels the run it published.
-        sub = fleet.submit_async(suite, "--wait")
+        # SIGTERM of submit --wait cancels the run it published, waits for it to end and still writes the reports.
+        junit = os.path.join(fleet.dir, "interrupted.xml")
+        sub = fleet.submit_async(suite, "--wait", "--junit", junit)
         second = sub.stdout.readline().strip()
         wait_until(sleeping, 30, "a job of the second run to be running")
         sub.send_signal(signal.SIGTERM)
         out, err = sub.communicate(timeout=60)
         check(sub.returncode == 4, f"submit --wait exits 4 on SIGTERM ({sub.returncode}: {err[-300:]})")
         check(f"run {second} cancelled" in err, "it says it cancelled its run")
+        check("CANCELLED" in out, "it waited for the run to end and printed its summary")
+        check(os.path.exists(junit) and "cancelled" in open(junit).read().lower(),
+              "the interrupted submit wrote its JUnit report, which shows the cancelled jobs")
         run = wait_until(lambda: cancelled_in_api(second), 20, "the second run to be cancelled")
         check(all(j["verdict"] == "cancelled" for j in run["jobs"]), "every job of the second run is cancelled")
 
@@ -1076,6 +1080,18 @@ def case_cancel():
         quick = trivial_suite(fleet.dir, 3, "true")
         r = fleet.submit(quick, "--wait", timeout=120)
         check(r.returncode == 0 and "3 total, 3 passed" in r.stdout, f"the next run passes ({r.returncode})")
+
+        # With no worker to stop its jobs, an interrupted submit gives up after --cancel-grace, without reports.
+        fleet.procs.pop("w1").terminate()
+        sub = fleet.submit_async(quick, "--wait", "--cancel-grace", "2", "--junit", junit + ".none")
+        sub.stdout.readline()
+        time.sleep(1)
+        signalled = time.monotonic()
+        sub.send_signal(signal.SIGINT)
+        out, err = sub.communicate(timeout=60)
+        check(sub.returncode == 4 and "exiting without reports" in err and not os.path.exists(junit + ".none"),
+              f"with no worker it exits 4 after the grace, writing no report ({sub.returncode}: {err[-300:]})")
+        check(time.monotonic() - signalled < 15, "it exits a few seconds after the signal, not at the run's deadline")
 
 
 CASES = {
