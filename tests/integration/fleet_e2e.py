@@ -484,6 +484,133 @@ tests:
               f"an hour-old blob makes room for a new one ({second})")
 
 
+def case_whole_folders():
+    """Projects travel whole: node_modules, dot-folders and links inside them; VCS folders, caches, what
+    .testfleetignore and exclude: name, and unsafe links are left out, and submit says so."""
+    import io
+    import tarfile
+    print("whole folders: node_modules/<dep> and a dot-folder run through the fleet; unsafe links refused")
+
+    def write(path, text, mode=0o644):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+
+    with Fleet("folders") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2)
+        node = os.path.join(fleet.dir, "node-project")
+        write(os.path.join(node, "package.json"), '{"name": "app", "version": "1.0.0"}\n')
+        dep = os.path.join(node, "node_modules", "leftpad")
+        write(os.path.join(dep, "package.json"), '{"name": "leftpad", "version": "1.0.0", "main": "index.js"}\n')
+        write(os.path.join(dep, "index.js"), "module.exports = (s, n) => ' '.repeat(Math.max(0, n - s.length)) + s;\n")
+        write(os.path.join(dep, "cli.js"), "#!/usr/bin/env node\nconsole.log(require('./index.js')('x', 3));\n", 0o755)
+        write(os.path.join(dep, "leftpad.test.js"), "throw new Error('a dependency\\'s test was run');\n")
+        os.makedirs(os.path.join(node, "node_modules", ".bin"))
+        os.symlink("../leftpad/cli.js", os.path.join(node, "node_modules", ".bin", "leftpad"))
+        os.symlink("/etc/passwd", os.path.join(node, "escape"))
+        write(os.path.join(node, ".git", "HEAD"), "ref: refs/heads/main\n")
+        write(os.path.join(node, "build", "out.txt"), "built\n")
+        write(os.path.join(node, ".testfleetignore"), "# made by the build\nbuild/\n")
+        write(os.path.join(node, "slow.test.js"), "throw new Error('an excluded test was run');\n")
+        write(os.path.join(node, "app.test.js"), """const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+test('a dependency in node_modules resolves', () => {
+  assert.strictEqual(require('leftpad')('7', 3), '  7');
+});
+test('node_modules/.bin links run', () => {
+  assert.strictEqual(execFileSync('node_modules/.bin/leftpad').toString().trim(), 'x');
+});
+test('what was left out is not there', () => {
+  for (const gone of ['.git', 'build', 'escape']) assert.ok(!fs.existsSync(gone), gone);
+});
+""")
+        suite = write_suite(fleet.dir, "node.yaml", "name: node-whole\ndirectory:\n  root: node-project\n"
+                                                    "  framework: node\n  exclude: [slow.test.js]\n")
+        report = os.path.join(fleet.dir, "node.json")
+        r = fleet.submit(suite, "--wait", "--json", report)
+        jobs = {j["name"]: j for j in json.load(open(report))["jobs"]} if os.path.exists(report) else {}
+        check(r.returncode == 0 and list(jobs) == ["app.test.js"],
+              f"node_modules/<dep> resolves in the fleet; only the project's own test file ran "
+              f"(exit {r.returncode}, jobs {list(jobs)}): {r.stdout[-400:]} {r.stderr[-600:]}")
+        check(re.search(r"bundle of \S*node-project: \d+ files, 1 links", r.stderr) is not None,
+              "submit prints the bundle's file and link counts and its size")
+        for words in ["1 absolute link (escape)", "1 by default (.git/)", "1 by .testfleetignore (build/)",
+                      "1 by exclude: (slow.test.js)"]:
+            check(words in r.stderr, f"submit says what it left out: {words}")
+
+        py = os.path.join(fleet.dir, "py-project")
+        write(os.path.join(py, ".config", "settings.json"), '{"answer": 42}\n')
+        write(os.path.join(py, ".helpers", "answers.py"), "ANSWER = 42\n")
+        write(os.path.join(py, "__pycache__", "stale.pyc"), "junk")
+        os.symlink(".config/settings.json", os.path.join(py, "settings.json"))
+        write(os.path.join(py, "test_settings.py"), """import importlib.util, json, os
+def test_dot_folder_travels():
+    assert json.load(open('.config/settings.json'))['answer'] == 42
+def test_link_inside_travels():
+    assert os.path.islink('settings.json') and json.load(open('settings.json'))['answer'] == 42
+def test_dot_folder_module_loads():
+    spec = importlib.util.spec_from_file_location('answers', '.helpers/answers.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.ANSWER == 42
+def test_cache_left_out():
+    assert not os.path.exists('__pycache__/stale.pyc')
+""")
+        suite = write_suite(fleet.dir, "py.yaml", "name: py-whole\ndirectory:\n  root: py-project\n"
+                                                  "  framework: pytest\n")
+        r = fleet.submit(suite, "--wait")
+        check(r.returncode == 0 and "4 passed" in r.stdout,
+              f"a Python project's dot-folders and inner links travel (exit {r.returncode}): "
+              f"{r.stdout[-400:]} {r.stderr[-400:]}")
+
+        def tar_of(entries):
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w:gz") as t:
+                for name, data, link in entries:
+                    info = tarfile.TarInfo(name)
+                    if link is not None:
+                        info.type, info.linkname = tarfile.SYMTYPE, link
+                    else:
+                        info.size = len(data)
+                    t.addfile(info, io.BytesIO(data) if link is None else None)
+            return buf.getvalue()
+
+        def put(body):
+            sha = hashlib.sha256(body).hexdigest()
+            req = urllib.request.Request(f"http://127.0.0.1:{fleet.port}/v1/blobs/{sha}", data=body, method="PUT")
+            urllib.request.urlopen(req, timeout=10).close()
+            return sha
+
+        test = ("test_x.py", b"def test_x(): pass\n", None)
+        escaping = put(tar_of([("up", b"", "../../.."), test]))
+        through = put(tar_of([("lnk", b"", "../.."), ("lnk/escaped-through.txt", b"out", None), test]))
+        base = f"http://127.0.0.1:{fleet.port}/v1/blobs"
+        suite = write_suite(fleet.dir, "links.yaml", f"""name: hostile-links
+tests:
+  - name: escaping link
+    framework: pytest
+    bundle: {{url: "{base}/{escaping}", sha256: "{escaping}"}}
+  - name: written through a link
+    framework: pytest
+    bundle: {{url: "{base}/{through}", sha256: "{through}"}}
+""")
+        report = os.path.join(fleet.dir, "links.json")
+        r = fleet.submit(suite, "--wait", "--json", report)
+        jobs = {j["name"]: j for j in json.load(open(report))["jobs"]} if os.path.exists(report) else {}
+        check(r.returncode == 1, f"hostile link bundles fail the run as tests failed (exit {r.returncode})")
+        for name, words in [("escaping link", "leaves the folder"), ("written through a link", "through the link")]:
+            j = jobs.get(name, {})
+            check(j.get("verdict") == "failed" and j.get("stage") == "bundle" and words in j.get("error", ""),
+                  f"{name}: failed at stage bundle ({j.get('verdict')}, {j.get('stage')}: {j.get('error', '')[:160]})")
+        check(not any(f == "escaped-through.txt" for _, _, fs in os.walk(fleet.dir) for f in fs),
+              "nothing was written through a link")
+        check(fleet.procs["w1"].poll() is None, "the worker is still running")
+
+
 def case_any_bytes():
     print("any bytes a test prints reach the report: Latin-1, U+FFFF, control characters, 70,000 'é'")
     with Fleet("bytes") as fleet:
@@ -1088,6 +1215,7 @@ CASES = {
     "aggregator": case_aggregator_restart,
     "dlq": case_dead_letters,
     "bundles": case_bundles,
+    "whole_folders": case_whole_folders,
     "bytes": case_any_bytes,
     "runid": case_run_id_reuse,
     "retry_poison": case_retry_poison,
