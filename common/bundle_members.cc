@@ -1,6 +1,9 @@
 #include "common/bundle_members.h"
 
 #include <deque>
+#include <iterator>
+
+#include "common/workspace_paths.h"
 
 namespace testfleet {
 namespace {
@@ -8,15 +11,8 @@ namespace {
 constexpr int kMaxLinksFollowed = 40;  // the kernel's own limit (MAXSYMLINKS)
 
 std::deque<std::string> splitParts(const std::string& path) {
-  std::deque<std::string> parts;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    if (end > start) parts.push_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
+  std::vector<std::string> parts = pathParts(path);
+  return {std::make_move_iterator(parts.begin()), std::make_move_iterator(parts.end())};
 }
 
 const char* kindName(BundleMembers::Kind kind) {

@@ -2,20 +2,10 @@
 
 #include <fnmatch.h>
 
+#include "common/workspace_paths.h"
+
 namespace testfleet {
 namespace {
-
-std::vector<std::string> splitParts(std::string_view path) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    if (end > start) parts.emplace_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
 
 // glob[g..] against path[p..], part by part. A "**" part matches any number of parts, except at the end, where it
 // matches one or more (everything inside a folder, not the folder itself).
@@ -63,7 +53,7 @@ std::string PathPatterns::add(std::string_view line, std::string source) {
   }
   // A "/" left anywhere (the start or the middle) anchors the pattern at the folder's top.
   const bool anchored = line.find('/') != std::string_view::npos;
-  rule.parts = splitParts(line);
+  rule.parts = pathParts(line);
   std::erase(rule.parts, ".");
   if (rule.parts.empty()) return "";  // "/" or "!": matches nothing, as in git
   for (const auto& part : rule.parts) {
@@ -75,7 +65,7 @@ std::string PathPatterns::add(std::string_view line, std::string source) {
 }
 
 const PathRule* PathPatterns::lastMatch(std::string_view path, bool is_folder) const {
-  const std::vector<std::string> parts = splitParts(path);
+  const std::vector<std::string> parts = pathParts(path);
   for (auto it = rules_.rbegin(); it != rules_.rend(); ++it) {
     if (it->folders_only && !is_folder) continue;
     if (matchParts(it->parts, 0, parts, 0)) return &*it;
@@ -96,7 +86,7 @@ const PathRule* PathPatterns::excluder(std::string_view path, bool is_folder) co
 }
 
 bool pathGlobMatch(std::string_view glob, std::string_view path) {
-  return matchParts(splitParts(glob), 0, splitParts(path), 0);
+  return matchParts(pathParts(glob), 0, pathParts(path), 0);
 }
 
 }  // namespace testfleet

@@ -380,11 +380,52 @@ def case_dead_letters():
         check(job["attempt"] == 4, f"the replayed job ran as attempt 4 ({job['attempt']})")
 
 
-def case_bundles():
-    """A folder travels as a bundle through the aggregator's blob endpoint; bad bundles fail their job, not the worker."""
-    import hashlib
+def tar_gz(entries):
+    """A gzip'd tar written as given: (name, bytes) files and (name, None, target) symbolic links."""
     import io
     import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, data, *link in entries:
+            info = tarfile.TarInfo(name)
+            if link:
+                info.type, info.linkname = tarfile.SYMTYPE, link[0]
+                t.addfile(info)
+            else:
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def put_blob(fleet, body, sha=None):
+    """PUTs body on the aggregator's blob endpoint (named by its SHA-256 unless told); returns (status, sha)."""
+    sha = sha or hashlib.sha256(body).hexdigest()
+    req = urllib.request.Request(f"http://127.0.0.1:{fleet.port}/v1/blobs/{sha}", data=body, method="PUT")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, sha
+    except urllib.error.HTTPError as e:
+        return e.code, sha
+
+
+def submit_for_jobs(fleet, suite, report_name):
+    """Submits and waits; returns the completed process and the JSON report's jobs by name."""
+    report = os.path.join(fleet.dir, report_name)
+    r = fleet.submit(suite, "--wait", "--json", report)
+    jobs = {j["name"]: j for j in json.load(open(report))["jobs"]} if os.path.exists(report) else {}
+    return r, jobs
+
+
+def check_failed_at_bundle(jobs, expected):
+    """Each (job name, words) failed at stage bundle with words in its error."""
+    for name, words in expected:
+        j = jobs.get(name, {})
+        check(j.get("verdict") == "failed" and j.get("stage") == "bundle" and words in j.get("error", ""),
+              f"{name}: failed at stage bundle ({j.get('verdict')}, {j.get('stage')}: {j.get('error', '')[:160]})")
+
+
+def case_bundles():
+    """A folder travels as a bundle through the aggregator's blob endpoint; bad bundles fail their job, not the worker."""
     print("bundles: upload once, fetch, verify, refuse tampered and hostile archives")
     with Fleet("bundles") as fleet:
         fleet.start_aggregator()
@@ -405,31 +446,13 @@ def case_bundles():
         check(again.returncode == 0 and "already there" in again.stderr,
               f"the same folder again is not stored twice: {again.stderr[-300:]}")
 
-        def put(body, sha):
-            req = urllib.request.Request(f"http://127.0.0.1:{fleet.port}/v1/blobs/{sha}", data=body, method="PUT")
-            try:
-                with urllib.request.urlopen(req, timeout=10) as r:
-                    return r.status
-            except urllib.error.HTTPError as e:
-                return e.code
+        check(put_blob(fleet, b"something else", "0" * 64)[0] == 400,
+              "the blob endpoint refuses a body whose hash is not its name")
 
-        check(put(b"something else", "0" * 64) == 400, "the blob endpoint refuses a body whose hash is not its name")
-
-        def tar_of(entries):
-            buf = io.BytesIO()
-            with tarfile.open(fileobj=buf, mode="w:gz") as t:
-                for name, data in entries:
-                    info = tarfile.TarInfo(name)
-                    info.size = len(data)
-                    t.addfile(info, io.BytesIO(data))
-            return buf.getvalue()
-
-        hostile = tar_of([("../../escaped.txt", b"out"), ("test_x.py", b"def test_x(): pass\n")])
-        hostile_sha = hashlib.sha256(hostile).hexdigest()
-        check(put(hostile, hostile_sha) == 201, "a hostile archive with the right hash is stored (it is just bytes)")
-        good = tar_of([("test_x.py", b"def test_x(): pass\n")])
-        good_sha = hashlib.sha256(good).hexdigest()
-        put(good, good_sha)
+        hostile = tar_gz([("../../escaped.txt", b"out"), ("test_x.py", b"def test_x(): pass\n")])
+        status, hostile_sha = put_blob(fleet, hostile)
+        check(status == 201, "a hostile archive with the right hash is stored (it is just bytes)")
+        _, good_sha = put_blob(fleet, tar_gz([("test_x.py", b"def test_x(): pass\n")]))
         base = f"http://127.0.0.1:{fleet.port}/v1/blobs"
         suite = write_suite(fleet.dir, "bad.yaml", f"""name: bad-bundles
 tests:
@@ -446,16 +469,11 @@ tests:
     framework: pytest
     bundle: {{url: "file:///etc/passwd", sha256: "{'ab' * 32}"}}
 """)
-        report = os.path.join(fleet.dir, "bad.json")
-        r = fleet.submit(suite, "--wait", "--json", report)
-        jobs = {j["name"]: j for j in json.load(open(report))["jobs"]} if os.path.exists(report) else {}
+        r, jobs = submit_for_jobs(fleet, suite, "bad.json")
         check(r.returncode == 1, f"bad bundles fail the run as tests failed (exit {r.returncode})")
         check(jobs.get("good", {}).get("verdict") == "passed", "a prebuilt bundle named by URL and hash runs")
-        for name, words in [("escapes", "would leave the workspace"), ("tampered", "does not have the SHA-256"),
-                            ("local file", "does not accept")]:
-            j = jobs.get(name, {})
-            check(j.get("verdict") == "failed" and j.get("stage") == "bundle" and words in j.get("error", ""),
-                  f"{name}: failed at stage bundle ({j.get('verdict')}, {j.get('stage')}: {j.get('error', '')[:120]})")
+        check_failed_at_bundle(jobs, [("escapes", "would leave the workspace"),
+                                      ("tampered", "does not have the SHA-256"), ("local file", "does not accept")])
         check(not os.path.exists(os.path.join(fleet.dir, "escaped.txt")) and
               not any(f == "escaped.txt" for _, _, fs in os.walk(fleet.dir) for f in fs),
               "nothing was written outside the bundle's folder")
@@ -466,13 +484,7 @@ tests:
         fleet.start_aggregator("--max-blobs-gib", str(1500 / (1 << 30)))
 
         def put(body):
-            sha = hashlib.sha256(body).hexdigest()
-            req = urllib.request.Request(f"http://127.0.0.1:{fleet.port}/v1/blobs/{sha}", data=body, method="PUT")
-            try:
-                with urllib.request.urlopen(req, timeout=10) as r:
-                    return r.status, sha
-            except urllib.error.HTTPError as e:
-                return e.code, sha
+            return put_blob(fleet, body)
 
         first, first_sha = put(os.urandom(1000))
         full, _ = put(os.urandom(1000))
@@ -487,8 +499,6 @@ tests:
 def case_whole_folders():
     """Projects travel whole: node_modules, dot-folders and links inside them; VCS folders, caches, what
     .testfleetignore and exclude: name, and unsafe links are left out, and submit says so."""
-    import io
-    import tarfile
     print("whole folders: node_modules/<dep> and a dot-folder run through the fleet; unsafe links refused")
 
     def write(path, text, mode=0o644):
@@ -530,9 +540,7 @@ test('what was left out is not there', () => {
 """)
         suite = write_suite(fleet.dir, "node.yaml", "name: node-whole\ndirectory:\n  root: node-project\n"
                                                     "  framework: node\n  exclude: [slow.test.js]\n")
-        report = os.path.join(fleet.dir, "node.json")
-        r = fleet.submit(suite, "--wait", "--json", report)
-        jobs = {j["name"]: j for j in json.load(open(report))["jobs"]} if os.path.exists(report) else {}
+        r, jobs = submit_for_jobs(fleet, suite, "node.json")
         check(r.returncode == 0 and list(jobs) == ["app.test.js"],
               f"node_modules/<dep> resolves in the fleet; only the project's own test file ran "
               f"(exit {r.returncode}, jobs {list(jobs)}): {r.stdout[-400:]} {r.stderr[-600:]}")
@@ -567,27 +575,9 @@ def test_cache_left_out():
               f"a Python project's dot-folders and inner links travel (exit {r.returncode}): "
               f"{r.stdout[-400:]} {r.stderr[-400:]}")
 
-        def tar_of(entries):
-            buf = io.BytesIO()
-            with tarfile.open(fileobj=buf, mode="w:gz") as t:
-                for name, data, link in entries:
-                    info = tarfile.TarInfo(name)
-                    if link is not None:
-                        info.type, info.linkname = tarfile.SYMTYPE, link
-                    else:
-                        info.size = len(data)
-                    t.addfile(info, io.BytesIO(data) if link is None else None)
-            return buf.getvalue()
-
-        def put(body):
-            sha = hashlib.sha256(body).hexdigest()
-            req = urllib.request.Request(f"http://127.0.0.1:{fleet.port}/v1/blobs/{sha}", data=body, method="PUT")
-            urllib.request.urlopen(req, timeout=10).close()
-            return sha
-
-        test = ("test_x.py", b"def test_x(): pass\n", None)
-        escaping = put(tar_of([("up", b"", "../../.."), test]))
-        through = put(tar_of([("lnk", b"", "../.."), ("lnk/escaped-through.txt", b"out", None), test]))
+        test = ("test_x.py", b"def test_x(): pass\n")
+        _, escaping = put_blob(fleet, tar_gz([("up", None, "../../.."), test]))
+        _, through = put_blob(fleet, tar_gz([("lnk", None, "../.."), ("lnk/escaped-through.txt", b"out"), test]))
         base = f"http://127.0.0.1:{fleet.port}/v1/blobs"
         suite = write_suite(fleet.dir, "links.yaml", f"""name: hostile-links
 tests:
@@ -598,14 +588,10 @@ tests:
     framework: pytest
     bundle: {{url: "{base}/{through}", sha256: "{through}"}}
 """)
-        report = os.path.join(fleet.dir, "links.json")
-        r = fleet.submit(suite, "--wait", "--json", report)
-        jobs = {j["name"]: j for j in json.load(open(report))["jobs"]} if os.path.exists(report) else {}
+        r, jobs = submit_for_jobs(fleet, suite, "links.json")
         check(r.returncode == 1, f"hostile link bundles fail the run as tests failed (exit {r.returncode})")
-        for name, words in [("escaping link", "leaves the folder"), ("written through a link", "through the link")]:
-            j = jobs.get(name, {})
-            check(j.get("verdict") == "failed" and j.get("stage") == "bundle" and words in j.get("error", ""),
-                  f"{name}: failed at stage bundle ({j.get('verdict')}, {j.get('stage')}: {j.get('error', '')[:160]})")
+        check_failed_at_bundle(jobs, [("escaping link", "leaves the folder"),
+                                      ("written through a link", "through the link")])
         check(not any(f == "escaped-through.txt" for _, _, fs in os.walk(fleet.dir) for f in fs),
               "nothing was written through a link")
         check(fleet.procs["w1"].poll() is None, "the worker is still running")
