@@ -96,8 +96,8 @@ std::string hmacSha256Hex(std::string_view key, std::string_view data) {
 
 const std::vector<std::string>& defaultLeftOut() {
   static const std::vector<std::string> patterns = {
-      ".git/",          ".hg/",        ".svn/", "__pycache__/", ".pytest_cache/", ".mypy_cache/",
-      ".ruff_cache/",   ".tox/",       ".nox/", "node_modules/.cache/"};
+      ".git/",        ".hg/",         ".svn/", "__pycache__/", ".pytest_cache/",
+      ".mypy_cache/", ".ruff_cache/", ".tox/", ".nox/",        "node_modules/.cache/"};
   return patterns;
 }
 
@@ -174,7 +174,7 @@ std::vector<Member> walkFolder(const fs::path& root, const PathPatterns& leave_o
       tally(left_out, why, rel);
       continue;
     }
-    const auto kind = folder                             ? BundleMembers::Kind::kFolder
+    const auto kind = folder                           ? BundleMembers::Kind::kFolder
                       : type == fs::file_type::symlink ? BundleMembers::Kind::kLink
                                                        : BundleMembers::Kind::kFile;
     kept.push_back({rel, kind, target});
@@ -190,8 +190,8 @@ std::vector<Member> walkFolder(const fs::path& root, const PathPatterns& leave_o
 void dropImpliedFolders(std::vector<Member>& members) {
   std::vector<Member> out;
   for (size_t i = 0; i < members.size(); ++i) {
-    const bool has_inside = i + 1 < members.size() && members[i + 1].rel.generic_string().starts_with(
-                                                          members[i].rel.generic_string() + "/");
+    const bool has_inside = i + 1 < members.size() &&
+                            members[i + 1].rel.generic_string().starts_with(members[i].rel.generic_string() + "/");
     if (members[i].kind != BundleMembers::Kind::kFolder || !has_inside) out.push_back(std::move(members[i]));
   }
   members = std::move(out);

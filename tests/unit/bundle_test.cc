@@ -151,7 +151,7 @@ TEST_CASE("a project travels whole: dot-folders, node_modules and links inside i
   std::ofstream(src / "tests" / "test_a.py") << "def test_a(): pass\n";
   fs::create_symlink("/etc/passwd", src / "absolute");
   fs::create_symlink("../../outside", src / "tests" / "up");
-  fs::create_symlink(".", src / "here");            // the folder itself: inside
+  fs::create_symlink(".", src / "here");              // the folder itself: inside
   fs::create_symlink("here/../x", src / "via-here");  // "here/.." lexically stays, resolved it leaves
   REQUIRE(::mkfifo((src / "pipe").c_str(), 0600) == 0);
 
@@ -193,8 +193,7 @@ TEST_CASE("a .testfleetignore and a suite's exclude decide what else is left out
   std::ofstream(src / ".testfleetignore") << "# build products\nbuild/\n*.log\n!keep.log\n!.tox/\n";
 
   PackedBundle b = packDirectory(src, bundleRules(src, {"docs/"}));
-  CHECK(b.file_paths ==
-        std::vector<std::string>{".testfleetignore", ".tox/py3/marker", "keep.log", "test_a.py"});
+  CHECK(b.file_paths == std::vector<std::string>{".testfleetignore", ".tox/py3/marker", "keep.log", "test_a.py"});
   CHECK(leftOutFor(b, ".testfleetignore").examples == std::vector<std::string>{"a.log", "build/"});
   CHECK(leftOutFor(b, "exclude").examples == std::vector<std::string>{"docs/"});
   CHECK(leftOutFor(b, "default").count == 0);
@@ -224,8 +223,8 @@ TEST_CASE("hostile links are refused when unpacking, whatever order the archive 
   const unsigned kLink = AE_IFLNK;
   // A link out, straight or through another link (checked by following, not by reading the text).
   CHECK(refusal(hostileTar({{"out", "", kLink, "../tf-escaped"}})).find("leaves the folder") != std::string::npos);
-  CHECK(refusal(hostileTar({{"up", "", kLink, ".."}, {"a", "", kLink, "up/tf-escaped"}}))
-            .find("leaves the folder") != std::string::npos);
+  CHECK(refusal(hostileTar({{"up", "", kLink, ".."}, {"a", "", kLink, "up/tf-escaped"}})).find("leaves the folder") !=
+        std::string::npos);
   CHECK(refusal(hostileTar({{"self", "", kLink, "."}, {"a", "", kLink, "self/../tf-escaped"}}))
             .find("leaves the folder") != std::string::npos);
   CHECK(refusal(hostileTar({{"a", "", kLink, "b"}, {"b", "", kLink, "a"}})).find("loops") != std::string::npos);
