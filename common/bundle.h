@@ -8,6 +8,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "common/path_patterns.h"
 
 namespace testfleet {
 
@@ -40,21 +43,49 @@ struct BundleLimits {
   size_t max_entries = 100000;
 };
 
+// What packing left out for one reason: a rule's source ("default", ".testfleetignore", "exclude") or something
+// that cannot travel safely ("absolute link", "link out of the folder", "device, fifo or socket").
+struct LeftOut {
+  std::string reason;
+  size_t count = 0;                   // entries; a folder left out counts once, with everything below it
+  std::vector<std::string> examples;  // the first few paths, sorted (a folder with a trailing "/")
+};
+
 struct PackedBundle {
   std::string archive;  // the .tar.gz bytes
   std::string sha256;
+  std::string source;  // the folder packed, as given
   size_t files = 0;
+  size_t links = 0;
   uint64_t unpacked_bytes = 0;
+  std::vector<std::string> file_paths;  // the regular files packed, relative ("a/b.py"), sorted
+  std::vector<LeftOut> left_out;        // by reason
 };
 
-// Packs every regular file under root, keeping the executable bit; symlinks are skipped, and hidden entries,
-// __pycache__ and node_modules left out (leftOutOfTree, the rule the producer lists tests by). Throws
-// std::runtime_error naming the problem (unreadable, over a limit).
+// The patterns every bundle starts from: VCS folders (.git, .hg, .svn) and caches tools rebuild on their own
+// (__pycache__, .pytest_cache, .mypy_cache, .ruff_cache, .tox, .nox, node_modules/.cache). A later "!" pattern
+// can take any of them back.
+const std::vector<std::string>& defaultLeftOut();
+
+// What a folder is packed by: defaultLeftOut, then the folder's own .testfleetignore (gitignore syntax), then
+// `exclude` (a suite's list); a later match wins. Throws std::invalid_argument naming the .testfleetignore line
+// or the exclude pattern that is not a pattern, or a .testfleetignore that cannot be read.
+PathPatterns bundleRules(const std::filesystem::path& root, const std::vector<std::string>& exclude = {});
+
+// Packs root: regular files (keeping the executable bit), symbolic links whose relative target, followed through
+// what is packed, stays inside root (BundleMembers), and empty folders. Left out, and counted in left_out: what
+// `leave_out` matches (a folder with everything below it), absolute links, links that lead out of root or loop,
+// devices, fifos and sockets. Throws std::runtime_error naming the problem (unreadable, over a limit).
+PackedBundle packDirectory(const std::filesystem::path& root, const PathPatterns& leave_out,
+                           const BundleLimits& limits = {});
+// The same with bundleRules(root).
 PackedBundle packDirectory(const std::filesystem::path& root, const BundleLimits& limits = {});
 
-// Unpacks a tar (gzip, zstd, xz or none) into dest, which must not exist yet. Only plain files and folders with
-// relative paths inside dest are accepted: no "..", no absolute paths, no links or devices; sizes and entry
-// counts are capped. Throws std::runtime_error naming the first bad entry; dest may then hold a partial tree.
+// Unpacks a tar (gzip, zstd, xz or none) into dest, which must not exist yet. Only files, folders and symbolic
+// links with relative paths inside dest are accepted: no "..", no absolute paths, no devices, fifos, sockets or
+// hard links, no member written through a link or given twice, and every link's target relative and, followed
+// through the archive's members, inside dest (links are made last, after every file). Sizes and entry counts are
+// capped. Throws std::runtime_error naming the first bad entry; dest may then hold a partial tree.
 void unpackBundle(std::string_view archive, const std::filesystem::path& dest, const BundleLimits& limits = {});
 
 }  // namespace testfleet

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace testfleet {
 
@@ -11,9 +13,13 @@ namespace testfleet {
 // most `max_bytes`, no NUL, not absolute, no "..", "." or empty parts ("a//b"). A trailing "/" (a folder) is allowed.
 bool isSafeRelativePath(std::string_view path, size_t max_bytes = 1024);
 
-// A file or folder name that a walk of a test tree leaves out (a folder with everything below it): hidden entries,
-// __pycache__ and node_modules. Bundles and the producer's test listing both use it, so a listed test is always in
-// the bundle.
+// The parts of a slash-separated path, empty parts dropped: "a//b/" → {"a", "b"}.
+std::vector<std::string> pathParts(std::string_view path);
+
+// A file or folder name under which the directory form looks for no tests (a folder with everything below it):
+// hidden entries, __pycache__ and node_modules — a dependency's or a virtualenv's tests are not the project's.
+// Bundles still carry them (what a bundle leaves out is bundleRules' patterns); the listing looks only at what
+// the bundle holds, so a listed test is always in the bundle.
 bool leftOutOfTree(std::string_view leaf);
 
 }  // namespace testfleet

@@ -20,6 +20,7 @@
 #include "common/kafka/topics.h"
 #include "common/run_id.h"
 #include "common/text.h"
+#include "producer/bundle_summary.h"
 #include "producer/github_annotations.h"
 #include "producer/publisher.h"
 #include "producer/run_link.h"
@@ -161,6 +162,8 @@ int uploadBundles(const SubmitOptions& options, suite::Suite& suite) {
   HttpClient http(std::chrono::minutes(5));
   if (!options.api_token.empty()) http.setBearerToken(options.api_token);
   for (const auto& [sha, packed] : suite.bundles) {
+    std::istringstream summary(bundleSummary(packed));
+    for (std::string line; std::getline(summary, line);) std::cerr << "testfleet: " << line << "\n";
     const std::string url = options.follow.aggregator_url + "/v1/blobs/" + sha;
     // The archive by name: clang 14 cannot capture a structured binding in a lambda (C++20 allows it).
     const HttpResponse r = askStartingAggregator([&, &archive = packed.archive] {

@@ -215,8 +215,18 @@ void checkWorkspace(Checker& check, const TestSpec& spec, const SuiteLimits& lim
   }
 }
 
-std::string bundleFolder(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits,
-                         Suite& suite);
+std::string bundleFolder(Checker& check, const YAML::Node& at, const fs::path& root,
+                         const std::vector<std::string>& exclude, const SuiteLimits& limits, Suite& suite);
+
+// The `exclude:` patterns of an entry with a folder (gitignore syntax, relative to the folder).
+std::vector<std::string> excludePatterns(Checker& check, const YAML::Node& node) {
+  std::vector<std::string> patterns;
+  if (auto n = node["exclude"]) {
+    if (auto l = check.stringList(n, "exclude")) patterns = *l;
+    if (!node["root"]) check.fail(n, "'exclude' names what to leave out of a 'root' folder; this entry has none");
+  }
+  return patterns;
+}
 
 // Where a test's workspace comes from: inline 'files', a 'root' folder bundled here, or a 'bundle' built elsewhere
 // (one of them).
@@ -240,7 +250,7 @@ void parseWorkspace(Checker& check, const YAML::Node& node, const fs::path& base
       if (!fs::is_directory(root)) {
         check.fail(n, "'root' " + root.string() + " is not a directory");
       } else {
-        spec.bundle_sha256 = bundleFolder(check, n, root, limits, suite);
+        spec.bundle_sha256 = bundleFolder(check, n, root, excludePatterns(check, node), limits, suite);
       }
     }
   }
@@ -294,7 +304,7 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
     return;
   }
   std::set<std::string> allowed = kCommonKeys;
-  allowed.insert({"name", "files", "command", "tests", "root", "junit", "bundle", "split"});
+  allowed.insert({"name", "files", "command", "tests", "root", "exclude", "junit", "bundle", "split"});
   check.onlyKeys(node, allowed, "a test");
   TestSpec spec = defaults;
   spec.line = node.Mark().line + 1;
@@ -313,6 +323,7 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
     if (auto l = check.stringList(n, "tests")) spec.tests = *l;
   }
   parseWorkspace(check, node, base_dir, limits, suite, spec);
+  if (node["exclude"] && !node["root"]) excludePatterns(check, node);  // says 'exclude' needs a 'root'
   if (auto n = node["junit"]) {
     auto s = check.string(n, "junit");
     if (s && spec.framework != v1::SHELL) {
@@ -336,47 +347,37 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
   suite.tests.push_back(std::move(spec));
 }
 
-// The test files under root (relative paths, sorted), skipping what bundles leave out too.
-std::vector<std::string> listTree(Checker& check, const YAML::Node& at, const fs::path& root,
+// The test files of a packed folder (relative paths, sorted): what the bundle holds (so nothing excluded), less
+// what a walk of a test tree leaves out (dot-folders, node_modules: a dependency's tests are not the project's).
+std::vector<std::string> listTree(Checker& check, const YAML::Node& at, const PackedBundle& packed,
                                   const SuiteLimits& limits) {
   std::vector<std::string> files;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end;
-  if (ec) {
-    check.fail(at, "cannot read directory " + root.string() + ": " + ec.message());
-    return files;
-  }
-  for (; it != end; it.increment(ec)) {
-    if (ec) {
-      check.fail(at, "cannot read " + root.string() + ": " + ec.message());
-      break;
-    }
-    std::string leaf = it->path().filename().string();
-    if (leftOutOfTree(leaf)) {
-      if (it->is_directory()) it.disable_recursion_pending();
-      continue;
-    }
-    if (!it->is_regular_file() || it->is_symlink()) continue;
+  for (const auto& path : packed.file_paths) {
+    const fs::path p(path);
+    if (std::any_of(p.begin(), p.end(), [](const fs::path& part) { return leftOutOfTree(part.string()); })) continue;
     if (files.size() >= limits.max_tests) {
-      check.fail(at, "directory " + root.string() + " has more than " + std::to_string(limits.max_tests) + " files");
+      check.fail(at, "directory " + packed.source + " has more than " + std::to_string(limits.max_tests) + " files");
       break;
     }
-    files.push_back(fs::relative(it->path(), root).generic_string());
+    files.push_back(path);
   }
-  std::sort(files.begin(), files.end());
+  std::sort(files.begin(), files.end());  // as strings: the order jobs were always listed in
   return files;
 }
 
 // Packs root into a bundle once per suite; returns its SHA-256, or empty after reporting the problem.
-std::string bundleFolder(Checker& check, const YAML::Node& at, const fs::path& root, const SuiteLimits& limits,
-                         Suite& suite) {
+std::string bundleFolder(Checker& check, const YAML::Node& at, const fs::path& root,
+                         const std::vector<std::string>& exclude, const SuiteLimits& limits, Suite& suite) {
   try {
     BundleLimits bl;
     bl.max_archive_bytes = limits.max_bundle_bytes;
-    PackedBundle packed = packDirectory(root, bl);
+    PackedBundle packed = packDirectory(root, bundleRules(root, exclude), bl);
     std::string sha = packed.sha256;
     suite.bundles.emplace(sha, std::move(packed));
     return sha;
+  } catch (const std::invalid_argument& e) {
+    check.fail(at, e.what());
+    return {};
   } catch (const std::exception& e) {
     check.fail(at, std::string("cannot bundle 'root': ") + e.what());
     return {};
@@ -405,7 +406,7 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     return;
   }
   std::set<std::string> allowed = kCommonKeys;
-  allowed.insert({"root", "pattern", "split", "group", "shards", "unknown_estimate"});
+  allowed.insert({"root", "pattern", "exclude", "split", "group", "shards", "unknown_estimate"});
   check.onlyKeys(node, allowed, "'directory'");
   TestSpec base = defaults;
   base.line = node.Mark().line + 1;
@@ -456,8 +457,9 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     check.fail(node["root"], "'root' " + root.string() + " is not a directory");
     return;
   }
-  std::vector<std::string> files = listTree(check, node["root"], root, limits);
-  const std::string sha = bundleFolder(check, node["root"], root, limits, suite);
+  const std::string sha = bundleFolder(check, node["root"], root, excludePatterns(check, node), limits, suite);
+  if (sha.empty()) return;
+  std::vector<std::string> files = listTree(check, node["root"], suite.bundles.at(sha), limits);
   size_t before = suite.tests.size();
   for (const auto& f : files) {
     std::string leaf = fs::path(f).filename().string();

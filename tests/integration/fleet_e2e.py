@@ -380,11 +380,52 @@ def case_dead_letters():
         check(job["attempt"] == 4, f"the replayed job ran as attempt 4 ({job['attempt']})")
 
 
-def case_bundles():
-    """A folder travels as a bundle through the aggregator's blob endpoint; bad bundles fail their job, not the worker."""
-    import hashlib
+def tar_gz(entries):
+    """A gzip'd tar written as given: (name, bytes) files and (name, None, target) symbolic links."""
     import io
     import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, data, *link in entries:
+            info = tarfile.TarInfo(name)
+            if link:
+                info.type, info.linkname = tarfile.SYMTYPE, link[0]
+                t.addfile(info)
+            else:
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def put_blob(fleet, body, sha=None):
+    """PUTs body on the aggregator's blob endpoint (named by its SHA-256 unless told); returns (status, sha)."""
+    sha = sha or hashlib.sha256(body).hexdigest()
+    req = urllib.request.Request(f"http://127.0.0.1:{fleet.port}/v1/blobs/{sha}", data=body, method="PUT")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, sha
+    except urllib.error.HTTPError as e:
+        return e.code, sha
+
+
+def submit_for_jobs(fleet, suite, report_name):
+    """Submits and waits; returns the completed process and the JSON report's jobs by name."""
+    report = os.path.join(fleet.dir, report_name)
+    r = fleet.submit(suite, "--wait", "--json", report)
+    jobs = {j["name"]: j for j in json.load(open(report))["jobs"]} if os.path.exists(report) else {}
+    return r, jobs
+
+
+def check_failed_at_bundle(jobs, expected):
+    """Each (job name, words) failed at stage bundle with words in its error."""
+    for name, words in expected:
+        j = jobs.get(name, {})
+        check(j.get("verdict") == "failed" and j.get("stage") == "bundle" and words in j.get("error", ""),
+              f"{name}: failed at stage bundle ({j.get('verdict')}, {j.get('stage')}: {j.get('error', '')[:160]})")
+
+
+def case_bundles():
+    """A folder travels as a bundle through the aggregator's blob endpoint; bad bundles fail their job, not the worker."""
     print("bundles: upload once, fetch, verify, refuse tampered and hostile archives")
     with Fleet("bundles") as fleet:
         fleet.start_aggregator()
@@ -405,31 +446,13 @@ def case_bundles():
         check(again.returncode == 0 and "already there" in again.stderr,
               f"the same folder again is not stored twice: {again.stderr[-300:]}")
 
-        def put(body, sha):
-            req = urllib.request.Request(f"http://127.0.0.1:{fleet.port}/v1/blobs/{sha}", data=body, method="PUT")
-            try:
-                with urllib.request.urlopen(req, timeout=10) as r:
-                    return r.status
-            except urllib.error.HTTPError as e:
-                return e.code
+        check(put_blob(fleet, b"something else", "0" * 64)[0] == 400,
+              "the blob endpoint refuses a body whose hash is not its name")
 
-        check(put(b"something else", "0" * 64) == 400, "the blob endpoint refuses a body whose hash is not its name")
-
-        def tar_of(entries):
-            buf = io.BytesIO()
-            with tarfile.open(fileobj=buf, mode="w:gz") as t:
-                for name, data in entries:
-                    info = tarfile.TarInfo(name)
-                    info.size = len(data)
-                    t.addfile(info, io.BytesIO(data))
-            return buf.getvalue()
-
-        hostile = tar_of([("../../escaped.txt", b"out"), ("test_x.py", b"def test_x(): pass\n")])
-        hostile_sha = hashlib.sha256(hostile).hexdigest()
-        check(put(hostile, hostile_sha) == 201, "a hostile archive with the right hash is stored (it is just bytes)")
-        good = tar_of([("test_x.py", b"def test_x(): pass\n")])
-        good_sha = hashlib.sha256(good).hexdigest()
-        put(good, good_sha)
+        hostile = tar_gz([("../../escaped.txt", b"out"), ("test_x.py", b"def test_x(): pass\n")])
+        status, hostile_sha = put_blob(fleet, hostile)
+        check(status == 201, "a hostile archive with the right hash is stored (it is just bytes)")
+        _, good_sha = put_blob(fleet, tar_gz([("test_x.py", b"def test_x(): pass\n")]))
         base = f"http://127.0.0.1:{fleet.port}/v1/blobs"
         suite = write_suite(fleet.dir, "bad.yaml", f"""name: bad-bundles
 tests:
@@ -446,16 +469,11 @@ tests:
     framework: pytest
     bundle: {{url: "file:///etc/passwd", sha256: "{'ab' * 32}"}}
 """)
-        report = os.path.join(fleet.dir, "bad.json")
-        r = fleet.submit(suite, "--wait", "--json", report)
-        jobs = {j["name"]: j for j in json.load(open(report))["jobs"]} if os.path.exists(report) else {}
+        r, jobs = submit_for_jobs(fleet, suite, "bad.json")
         check(r.returncode == 1, f"bad bundles fail the run as tests failed (exit {r.returncode})")
         check(jobs.get("good", {}).get("verdict") == "passed", "a prebuilt bundle named by URL and hash runs")
-        for name, words in [("escapes", "would leave the workspace"), ("tampered", "does not have the SHA-256"),
-                            ("local file", "does not accept")]:
-            j = jobs.get(name, {})
-            check(j.get("verdict") == "failed" and j.get("stage") == "bundle" and words in j.get("error", ""),
-                  f"{name}: failed at stage bundle ({j.get('verdict')}, {j.get('stage')}: {j.get('error', '')[:120]})")
+        check_failed_at_bundle(jobs, [("escapes", "would leave the workspace"),
+                                      ("tampered", "does not have the SHA-256"), ("local file", "does not accept")])
         check(not os.path.exists(os.path.join(fleet.dir, "escaped.txt")) and
               not any(f == "escaped.txt" for _, _, fs in os.walk(fleet.dir) for f in fs),
               "nothing was written outside the bundle's folder")
@@ -466,13 +484,7 @@ tests:
         fleet.start_aggregator("--max-blobs-gib", str(1500 / (1 << 30)))
 
         def put(body):
-            sha = hashlib.sha256(body).hexdigest()
-            req = urllib.request.Request(f"http://127.0.0.1:{fleet.port}/v1/blobs/{sha}", data=body, method="PUT")
-            try:
-                with urllib.request.urlopen(req, timeout=10) as r:
-                    return r.status, sha
-            except urllib.error.HTTPError as e:
-                return e.code, sha
+            return put_blob(fleet, body)
 
         first, first_sha = put(os.urandom(1000))
         full, _ = put(os.urandom(1000))
@@ -482,6 +494,107 @@ tests:
         second, _ = put(os.urandom(1000))
         check(second == 201 and not os.path.exists(os.path.join(fleet.dir, "results.db.blobs", first_sha)),
               f"an hour-old blob makes room for a new one ({second})")
+
+
+def case_whole_folders():
+    """Projects travel whole: node_modules, dot-folders and links inside them; VCS folders, caches, what
+    .testfleetignore and exclude: name, and unsafe links are left out, and submit says so."""
+    print("whole folders: node_modules/<dep> and a dot-folder run through the fleet; unsafe links refused")
+
+    def write(path, text, mode=0o644):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+
+    with Fleet("folders") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2)
+        node = os.path.join(fleet.dir, "node-project")
+        write(os.path.join(node, "package.json"), '{"name": "app", "version": "1.0.0"}\n')
+        dep = os.path.join(node, "node_modules", "leftpad")
+        write(os.path.join(dep, "package.json"), '{"name": "leftpad", "version": "1.0.0", "main": "index.js"}\n')
+        write(os.path.join(dep, "index.js"), "module.exports = (s, n) => ' '.repeat(Math.max(0, n - s.length)) + s;\n")
+        write(os.path.join(dep, "cli.js"), "#!/usr/bin/env node\nconsole.log(require('./index.js')('x', 3));\n", 0o755)
+        write(os.path.join(dep, "leftpad.test.js"), "throw new Error('a dependency\\'s test was run');\n")
+        os.makedirs(os.path.join(node, "node_modules", ".bin"))
+        os.symlink("../leftpad/cli.js", os.path.join(node, "node_modules", ".bin", "leftpad"))
+        os.symlink("/etc/passwd", os.path.join(node, "escape"))
+        write(os.path.join(node, ".git", "HEAD"), "ref: refs/heads/main\n")
+        write(os.path.join(node, "build", "out.txt"), "built\n")
+        write(os.path.join(node, ".testfleetignore"), "# made by the build\nbuild/\n")
+        write(os.path.join(node, "slow.test.js"), "throw new Error('an excluded test was run');\n")
+        write(os.path.join(node, "app.test.js"), """const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+test('a dependency in node_modules resolves', () => {
+  assert.strictEqual(require('leftpad')('7', 3), '  7');
+});
+test('node_modules/.bin links run', () => {
+  assert.strictEqual(execFileSync('node_modules/.bin/leftpad').toString().trim(), 'x');
+});
+test('what was left out is not there', () => {
+  for (const gone of ['.git', 'build', 'escape']) assert.ok(!fs.existsSync(gone), gone);
+});
+""")
+        suite = write_suite(fleet.dir, "node.yaml", "name: node-whole\ndirectory:\n  root: node-project\n"
+                                                    "  framework: node\n  exclude: [slow.test.js]\n")
+        r, jobs = submit_for_jobs(fleet, suite, "node.json")
+        check(r.returncode == 0 and list(jobs) == ["app.test.js"],
+              f"node_modules/<dep> resolves in the fleet; only the project's own test file ran "
+              f"(exit {r.returncode}, jobs {list(jobs)}): {r.stdout[-400:]} {r.stderr[-600:]}")
+        check(re.search(r"bundle of \S*node-project: \d+ files, 1 links", r.stderr) is not None,
+              "submit prints the bundle's file and link counts and its size")
+        for words in ["1 absolute link (escape)", "1 by default (.git/)", "1 by .testfleetignore (build/)",
+                      "1 by exclude: (slow.test.js)"]:
+            check(words in r.stderr, f"submit says what it left out: {words}")
+
+        py = os.path.join(fleet.dir, "py-project")
+        write(os.path.join(py, ".config", "settings.json"), '{"answer": 42}\n')
+        write(os.path.join(py, ".helpers", "answers.py"), "ANSWER = 42\n")
+        write(os.path.join(py, "__pycache__", "stale.pyc"), "junk")
+        os.symlink(".config/settings.json", os.path.join(py, "settings.json"))
+        write(os.path.join(py, "test_settings.py"), """import importlib.util, json, os
+def test_dot_folder_travels():
+    assert json.load(open('.config/settings.json'))['answer'] == 42
+def test_link_inside_travels():
+    assert os.path.islink('settings.json') and json.load(open('settings.json'))['answer'] == 42
+def test_dot_folder_module_loads():
+    spec = importlib.util.spec_from_file_location('answers', '.helpers/answers.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.ANSWER == 42
+def test_cache_left_out():
+    assert not os.path.exists('__pycache__/stale.pyc')
+""")
+        suite = write_suite(fleet.dir, "py.yaml", "name: py-whole\ndirectory:\n  root: py-project\n"
+                                                  "  framework: pytest\n")
+        r = fleet.submit(suite, "--wait")
+        check(r.returncode == 0 and "4 passed" in r.stdout,
+              f"a Python project's dot-folders and inner links travel (exit {r.returncode}): "
+              f"{r.stdout[-400:]} {r.stderr[-400:]}")
+
+        test = ("test_x.py", b"def test_x(): pass\n")
+        _, escaping = put_blob(fleet, tar_gz([("up", None, "../../.."), test]))
+        _, through = put_blob(fleet, tar_gz([("lnk", None, "../.."), ("lnk/escaped-through.txt", b"out"), test]))
+        base = f"http://127.0.0.1:{fleet.port}/v1/blobs"
+        suite = write_suite(fleet.dir, "links.yaml", f"""name: hostile-links
+tests:
+  - name: escaping link
+    framework: pytest
+    bundle: {{url: "{base}/{escaping}", sha256: "{escaping}"}}
+  - name: written through a link
+    framework: pytest
+    bundle: {{url: "{base}/{through}", sha256: "{through}"}}
+""")
+        r, jobs = submit_for_jobs(fleet, suite, "links.json")
+        check(r.returncode == 1, f"hostile link bundles fail the run as tests failed (exit {r.returncode})")
+        check_failed_at_bundle(jobs, [("escaping link", "leaves the folder"),
+                                      ("written through a link", "through the link")])
+        check(not any(f == "escaped-through.txt" for _, _, fs in os.walk(fleet.dir) for f in fs),
+              "nothing was written through a link")
+        check(fleet.procs["w1"].poll() is None, "the worker is still running")
 
 
 def case_any_bytes():
@@ -1104,6 +1217,7 @@ CASES = {
     "aggregator": case_aggregator_restart,
     "dlq": case_dead_letters,
     "bundles": case_bundles,
+    "whole_folders": case_whole_folders,
     "bytes": case_any_bytes,
     "runid": case_run_id_reuse,
     "retry_poison": case_retry_poison,

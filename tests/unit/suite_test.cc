@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -130,6 +131,42 @@ TEST_CASE("the directory form splits one job per matching file and carries the w
   sleep(1);  // a packing time stored anywhere would show as a new hash
   CHECK(loadSuite(dir / "suite.yaml").bundles.begin()->first == s.bundles.begin()->first);
   fs::remove_all(dir);
+}
+
+TEST_CASE("the directory form runs no file its bundle leaves out, and no test of node_modules or a dot-folder") {
+  fs::path dir = fs::temp_directory_path() / ("tf-suite-exclude-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  for (const char* sub : {"tests/slow", "tests/node_modules/dep", "tests/.venv/lib", "tests/data"}) {
+    fs::create_directories(dir / sub);
+  }
+  for (const char* file : {"tests/test_a.py", "tests/slow/test_big.py", "tests/node_modules/dep/test_dep.py",
+                           "tests/.venv/lib/test_venv.py", "tests/data/test_fixture.py", "tests/test_b.py"}) {
+    std::ofstream(dir / file) << "def test(): pass\n";
+  }
+  std::ofstream(dir / "tests" / ".testfleetignore") << "slow/\n";
+  std::ofstream(dir / "suite.yaml") << "name: d\ndirectory:\n  root: tests\n  framework: pytest\n"
+                                       "  exclude: [test_b.py, \"data/\"]\n";
+  Suite s = loadSuite(dir / "suite.yaml");
+  REQUIRE(s.tests.size() == 1);
+  CHECK(s.tests[0].name == "test_a.py");
+  REQUIRE(s.bundles.size() == 1);
+  // The dependency and the dot-folder travel (a test may import them); what was excluded does not.
+  const auto& paths = s.bundles.begin()->second.file_paths;
+  CHECK(std::count(paths.begin(), paths.end(), "node_modules/dep/test_dep.py") == 1);
+  CHECK(std::count(paths.begin(), paths.end(), ".venv/lib/test_venv.py") == 1);
+  CHECK(std::count(paths.begin(), paths.end(), "test_b.py") == 0);
+  CHECK(std::count(paths.begin(), paths.end(), "slow/test_big.py") == 0);
+
+  std::ofstream(dir / "bad.yaml") << "name: d\ndirectory:\n  root: tests\n  framework: pytest\n"
+                                     "  exclude: [../x]\n";
+  CHECK_THROWS_WITH_AS(loadSuite(dir / "bad.yaml"), doctest::Contains("exclude: pattern '../x' has a '..' part"),
+                       SuiteError);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("'exclude' belongs to an entry with a 'root' folder") {
+  CHECK(mentions(problemsOf("name: s\ntests:\n  - name: a\n    command: 'true'\n    exclude: [x]\n"),
+                 "suite.yaml:5: 'exclude' names what to leave out of a 'root' folder"));
 }
 
 TEST_CASE("a suite file that is not UTF-8 is refused with the line of the first bad byte") {

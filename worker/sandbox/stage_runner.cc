@@ -178,14 +178,26 @@ int runStage(const char* stage, const std::string& script, bool& timed_out) {
   return status;
 }
 
-// Copies the read-only source tree into the workspace; files keep their executable bit. Symbolic links and
-// special files are not copied (the worker never makes them). Returns false and says why on the first failure.
+// Copies the read-only source tree into the workspace; files keep their executable bit, symbolic links are made
+// again with the same target (the worker unpacked only links that stay inside the tree), special files are not
+// copied (the worker never makes them). Returns false and says why on the first failure.
 std::string g_copy_from, g_copy_to;
 int copyOne(const char* path, const struct stat* st, int type, struct FTW*) {
   std::string rel = std::string(path).substr(g_copy_from.size());
   if (rel.empty()) return 0;
   std::string dest = g_copy_to + rel;
   if (type == FTW_D) return ::mkdir(dest.c_str(), 0755) == 0 || errno == EEXIST ? 0 : -1;
+  if (type == FTW_SL) {
+    char target[4097];
+    const ssize_t n = ::readlink(path, target, sizeof target - 1);
+    if (n >= 0) target[n] = '\0';
+    if (n < 0 || ::symlink(target, dest.c_str()) != 0) {
+      std::fprintf(stderr, "testfleet: cannot copy the link %s into the workspace: %s\n", rel.c_str(),
+                   std::strerror(errno));
+      return -1;
+    }
+    return 0;
+  }
   if (type != FTW_F) return 0;
   int in = ::open(path, O_RDONLY | O_CLOEXEC);
   int out = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (st->st_mode & 0100) ? 0755 : 0644);
