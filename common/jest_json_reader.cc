@@ -18,6 +18,20 @@ std::string relativeToWorkspace(std::string path) {
 
 std::string firstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
+// "  ● Test suite failed to run\n\n    Cannot find module 'x' from 'b.test.js'\n…": the first line after jest's heading.
+std::string whyNotRun(const std::string& message) {
+  size_t start = 0;
+  while (start < message.size()) {
+    size_t end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    std::string line = message.substr(start, end - start);
+    start = end + 1;
+    line.erase(0, line.find_first_not_of(" \t"));
+    if (!line.empty() && line.find("Test suite failed to run") == std::string::npos) return line;
+  }
+  return "";
+}
+
 std::string stringOr(const nlohmann::json& obj, const char* key) {
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -49,7 +63,7 @@ JunitParse readJestJson(std::string_view text, const JunitLimits& limits) {
       c.set_errored(true);
       const std::string message = stringOr(file, "message");
       c.set_message(
-          keepHeadAndTail("error: the test file failed to run: " + firstLine(message), limits.max_message_bytes));
+          keepHeadAndTail("error: the test file failed to run: " + whyNotRun(message), limits.max_message_bytes));
       c.set_details(keepHeadAndTail(message, limits.max_message_bytes * 4));
       out.cases.push_back(std::move(c));
       continue;
