@@ -63,10 +63,11 @@ std::string addReportedCases(const Evidence& ev, v1::Result& r) {
                                                                : readJunit(*ev.report);
     for (auto& c : parsed.cases) {
       // A file that failed to load (node names the case after it): the error its process printed.
-      if (c.errored() && exceptionText(c.message()).empty()) {
+      if (c.errored()) {
         std::string cause = exceptionTextFor(ev.sandbox.stdout_text, c.name());
         if (cause.empty()) cause = exceptionTextFor(ev.sandbox.stderr_text, c.name());
-        if (!cause.empty()) c.set_message(keepHeadAndTail(c.message() + ": " + cause, JunitLimits{}.max_message_bytes));
+        if (!cause.empty() && c.message().find(cause) == std::string::npos)
+          c.set_message(keepHeadAndTail(c.message() + ": " + cause, JunitLimits{}.max_message_bytes));
       }
       *r.add_cases() = std::move(c);
     }
