@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "common/duration.h"
@@ -397,6 +398,32 @@ bool globMatch(std::string_view pattern, std::string_view name) {
   return globMatch(pattern.substr(1), name.substr(1));
 }
 
+// Whether a file under the directory's root (its '/'-separated path there) is one `pattern` names. Without a '/'
+// the pattern matches the file's name in any folder ("test_*.py"); with one it matches the whole path, '*' and '?'
+// within one name, a "**" part standing for any number of folders, none included ("tests/**/test_*.py").
+bool pathMatches(std::string_view pattern, std::string_view path) {
+  if (pattern.find('/') == std::string_view::npos) return globMatch(pattern, path.substr(path.rfind('/') + 1));
+  // Part by part: the pattern's first part against the path's first folder (or "**" against none or more of them).
+  std::function<bool(std::string_view, std::string_view)> parts = [&](std::string_view pat, std::string_view rel) {
+    const size_t p_end = pat.find('/'), r_end = rel.find('/');
+    const std::string_view head = pat.substr(0, p_end);
+    if (head == "**") {
+      if (p_end == std::string_view::npos) return true;
+      for (size_t at = 0;;) {
+        if (parts(pat.substr(p_end + 1), rel.substr(at))) return true;
+        const size_t next = rel.find('/', at);
+        if (next == std::string_view::npos) return false;
+        at = next + 1;
+      }
+    }
+    if (!globMatch(head, rel.substr(0, r_end))) return false;
+    if (p_end == std::string_view::npos || r_end == std::string_view::npos)
+      return p_end == std::string_view::npos && r_end == std::string_view::npos;
+    return parts(pat.substr(p_end + 1), rel.substr(r_end + 1));
+  };
+  return parts(pattern, path);
+}
+
 // The directory form: one job per test file under root whose name matches the pattern.
 void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defaults, const fs::path& base_dir,
                     const SuiteLimits& limits, Suite& suite) {
@@ -420,6 +447,11 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
   std::string pattern = base.framework == v1::NODE_TEST || base.framework == v1::JEST ? "*.test.js" : "test*.py";
   if (auto n = node["pattern"]) {
     if (auto s = check.string(n, "pattern")) pattern = *s;
+    if (pattern.starts_with("./")) pattern.erase(0, 2);
+    if (pattern.starts_with("/") || pattern == ".." || pattern.starts_with("../") || pattern.find("/../") != std::string::npos ||
+        pattern.ends_with("/..")) {
+      check.fail(n, "'pattern' is relative to 'root' and stays under it (e.g. tests/**/test_*.py)");
+    }
   }
   bool split_tests = false;
   if (auto n = node["split"]) {
@@ -460,8 +492,7 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
   const std::string sha = bundleFolder(check, node["root"], root, limits, suite);
   size_t before = suite.tests.size();
   for (const auto& f : files) {
-    std::string leaf = fs::path(f).filename().string();
-    if (!globMatch(pattern, leaf)) continue;
+    if (!pathMatches(pattern, f)) continue;
     TestSpec spec = base;
     spec.name = f;
     spec.tests = {f};
@@ -471,7 +502,11 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     suite.tests.push_back(std::move(spec));
   }
   if (suite.tests.size() == before) {
-    check.fail(node, "no file under " + root.string() + " matches the pattern '" + pattern + "'");
+    check.fail(node, "no file under " + root.string() + " matches the pattern '" + pattern + "'" +
+                         (pattern.find('/') == std::string::npos
+                              ? " (a pattern without '/' matches file names; one with '/' the path under 'root', "
+                                "e.g. tests/**/test_*.py)"
+                              : " (a path under 'root'; '**' stands for any number of folders)"));
   }
 }
 

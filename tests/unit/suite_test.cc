@@ -132,6 +132,51 @@ TEST_CASE("the directory form splits one job per matching file and carries the w
   fs::remove_all(dir);
 }
 
+TEST_CASE("the directory form's pattern is a file name, or with '/' a path glob under root where ** is any folders") {
+  fs::path dir = fs::temp_directory_path() / ("tf-suite-glob-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "tests" / "sub" / "deep");
+  fs::create_directories(dir / "bench");
+  for (const char* f : {"tests/test_a.py", "tests/sub/test_b.py", "tests/sub/deep/test_c.py", "tests/helper.py",
+                        "bench/test_slow.py", "test_top.py"}) {
+    std::ofstream(dir / f) << "def test_x(): pass\n";
+  }
+  auto names = [&](const std::string& pattern) {
+    std::vector<std::string> out;
+    Suite s = parseSuite("name: d\ndirectory:\n  root: .\n  framework: pytest\n  pattern: \"" + pattern + "\"\n",
+                         "suite.yaml", dir);
+    for (const auto& t : s.tests) out.push_back(t.name);
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  // A name alone matches in every folder, as before.
+  CHECK(names("test_*.py") ==
+        Names{"bench/test_slow.py", "test_top.py", "tests/sub/deep/test_c.py", "tests/sub/test_b.py", "tests/test_a.py"});
+  // With '/': the path under root; '*' stays within one name; '**' is none or more folders.
+  CHECK(names("tests/test_*.py") == Names{"tests/test_a.py"});
+  CHECK(names("./tests/test_*.py") == Names{"tests/test_a.py"});
+  CHECK(names("tests/**/test_*.py") == Names{"tests/sub/deep/test_c.py", "tests/sub/test_b.py", "tests/test_a.py"});
+  CHECK(names("tests/*/test_*.py") == Names{"tests/sub/test_b.py"});
+  CHECK(names("tests/**/deep/*.py") == Names{"tests/sub/deep/test_c.py"});
+  CHECK(names("**/test_?.py") == Names{"tests/sub/deep/test_c.py", "tests/sub/test_b.py", "tests/test_a.py"});
+  CHECK(names("tests/**") ==
+        Names{"tests/helper.py", "tests/sub/deep/test_c.py", "tests/sub/test_b.py", "tests/test_a.py"});
+  // Nothing matched, or a pattern that leaves root: the problem says what a pattern is.
+  auto problems = [&](const std::string& pattern) {
+    try {
+      parseSuite("name: d\ndirectory:\n  root: .\n  framework: pytest\n  pattern: \"" + pattern + "\"\n", "suite.yaml",
+                 dir);
+    } catch (const SuiteError& e) {
+      return e.problems();
+    }
+    return std::vector<std::string>{};
+  };
+  CHECK(mentions(problems("test/*.py"), "'**' stands for any number of folders"));
+  CHECK(mentions(problems("nothing_*.py"), "one with '/' the path under 'root', e.g. tests/**/test_*.py"));
+  CHECK(mentions(problems("../tests/*.py"), "suite.yaml:5: 'pattern' is relative to 'root' and stays under it"));
+  CHECK(mentions(problems("/tests/*.py"), "'pattern' is relative to 'root'"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a suite file that is not UTF-8 is refused with the line of the first bad byte") {
   const auto problems = problemsOf("name: s\ntests:\n  - name: caf\xe9\n    command: true\n");
   CHECK(mentions(problems, "suite.yaml:3: not UTF-8 text"));
