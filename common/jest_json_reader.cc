@@ -18,7 +18,8 @@ std::string relativeToWorkspace(std::string path) {
 
 std::string firstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-// "  ● Test suite failed to run\n\n    Cannot find module 'x' from 'b.test.js'\n…": the first line after jest's heading.
+// "  ● Test suite failed to run\n\n    Cannot find module 'x' from 'b.test.js'\n…": the first line after jest's
+// heading.
 std::string whyNotRun(const std::string& message) {
   size_t start = 0;
   while (start < message.size()) {

@@ -112,8 +112,8 @@ void finishByExitCode(const Evidence& ev, const std::string& report_problem, v1:
       v1::TestCase& c = *r.mutable_cases(0);
       c.set_errored(true);
       c.set_message("error: " + c.message());
-      c.set_details(keepHeadAndTail(ev.sandbox.stderr_text.empty() ? ev.sandbox.stdout_text : ev.sandbox.stderr_text,
-                                    16384));
+      c.set_details(
+          keepHeadAndTail(ev.sandbox.stderr_text.empty() ? ev.sandbox.stdout_text : ev.sandbox.stderr_text, 16384));
     }
     return;
   }

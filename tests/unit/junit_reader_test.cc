@@ -104,7 +104,8 @@ TEST_CASE("a case's file, line, failure type and own output are kept; a passing 
 // unittest_runner.py, node 20.20's junit reporter), paths as in the sandbox.
 TEST_CASE("a collection or import error is an errored case carrying the exception") {
   // pytest, exit 2: "ERROR collecting test_b.py".
-  JunitParse pytest = readJunit(R"(<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="0" skipped="0" tests="1" time="0.938"><testcase classname="" name="test_b" file="test_b.py" time="0.000"><error message="collection failure">ImportError while importing test module '/work/test_b.py'.
+  JunitParse pytest = readJunit(
+      R"(<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="0" skipped="0" tests="1" time="0.938"><testcase classname="" name="test_b" file="test_b.py" time="0.000"><error message="collection failure">ImportError while importing test module '/work/test_b.py'.
 Hint: make sure your test modules/packages have valid Python names.
 Traceback:
 /usr/lib/python3.11/importlib/__init__.py:126: in import_module

@@ -38,8 +38,8 @@ TEST_CASE("the cluster's options are accepted before or after the subcommand, as
   std::ofstream(suite) << "name: s\n";
   {
     Cli cli;
-    CHECK(cli.parse({"submit", suite, "--brokers", "kafka:29092", "--topic-prefix", "ci", "--wait",
-                     "--connect-timeout", "2s", "--log-level", "debug"}) == "");
+    CHECK(cli.parse({"submit", suite, "--brokers", "kafka:29092", "--topic-prefix", "ci", "--wait", "--connect-timeout",
+                     "2s", "--log-level", "debug"}) == "");
     CHECK(*cli.commands.submit_command);
     CHECK(cli.commands.submit.suite_file == suite);
     CHECK(cli.commands.submit.wait);

@@ -156,7 +156,8 @@ TEST_CASE("tests that could not be loaded: the job's case is errored and carries
   // although pytest printed the same traceback under the test's name.
   Evidence collecting = exited(2);
   collecting.format = ReportFormat::kJunitXml;
-  collecting.report = R"(<testsuites><testsuite><testcase classname="" name="test_b" file="test_b.py" time="0.000"><error message="collection failure">test_b.py:1: in &lt;module&gt;
+  collecting.report =
+      R"(<testsuites><testsuite><testcase classname="" name="test_b" file="test_b.py" time="0.000"><error message="collection failure">test_b.py:1: in &lt;module&gt;
     import no_such_module_xyz
 E   ModuleNotFoundError: No module named 'no_such_module_xyz'</error></testcase></testsuite></testsuites>)";
   collecting.sandbox.stdout_text =
@@ -164,6 +165,5 @@ E   ModuleNotFoundError: No module named 'no_such_module_xyz'</error></testcase>
       "E   ModuleNotFoundError: No module named 'no_such_module_xyz'\n1 error in 0.86s\n";
   r = build(collecting);
   REQUIRE(r.cases_size() == 1);
-  CHECK(r.cases(0).message() ==
-        "error: collection failure: ModuleNotFoundError: No module named 'no_such_module_xyz'");
+  CHECK(r.cases(0).message() == "error: collection failure: ModuleNotFoundError: No module named 'no_such_module_xyz'");
 }

@@ -46,9 +46,9 @@ TEST_CASE("a job of split: test ids shares its time by each id's own case, not a
   add("test_calc", "test_add_table[1-1-2]", 300);
   add("pkg.test_f.TestGrouped", "test_inside", 400);
   add("mod.T", "test_u", 200);
-  CHECK(apportionToTests(r) == std::vector<std::pair<std::string, uint32_t>>{
-                                   {"test_calc.py::test_add", 100},
-                                   {"test_calc.py::test_add_table[1-1-2]", 300},
-                                   {"pkg/test_f.py::TestGrouped::test_inside", 400},
-                                   {"mod.T.test_u", 200}});
+  CHECK(apportionToTests(r) ==
+        std::vector<std::pair<std::string, uint32_t>>{{"test_calc.py::test_add", 100},
+                                                      {"test_calc.py::test_add_table[1-1-2]", 300},
+                                                      {"pkg/test_f.py::TestGrouped::test_inside", 400},
+                                                      {"mod.T.test_u", 200}});
 }
