@@ -1127,6 +1127,33 @@ def case_load_errors():
               f"pytest's exit 4 names the exception in the job's error ({conftest.get('error')!r})")
 
 
+def case_pytest_collection():
+    print("a pytest directory runs what pytest's own config collects: testpaths, python_files, --doctest-modules")
+    with Fleet("collect") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2)
+        project = os.path.join(fleet.dir, "project")
+        files = {"pytest.ini": "[pytest]\ntestpaths = tests src\npython_files = check_*.py test_*.py\n"
+                               "addopts = --doctest-modules\n",
+                 "tests/test_a.py": "def test_a():\n    pass\n",
+                 "tests/sub/check_c.py": "def test_c():\n    pass\n",
+                 "bench/test_slow.py": "def test_slow():\n    assert False, 'the project never runs bench/'\n",
+                 "src/pkg/__init__.py": "",
+                 "src/pkg/mod.py": "def f():\n    \"\"\"\n    >>> f()\n    1\n    \"\"\"\n    return 1\n",
+                 "suite.yaml": "name: collect\ndirectory:\n  root: .\n  framework: pytest\n"}
+        for name, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(project, name)), exist_ok=True)
+            with open(os.path.join(project, name), "w") as f:
+                f.write(text)
+        report = os.path.join(fleet.dir, "run.json")
+        r = fleet.submit(os.path.join(project, "suite.yaml"), "--wait", "--json", report, timeout=300)
+        jobs = sorted((j["name"], j["verdict"]) for j in json.load(open(report))["jobs"]) if os.path.exists(report) else []
+        check(r.returncode == 0 and jobs == [("src/pkg/mod.py", "passed"), ("tests/sub/check_c.py", "passed"),
+                                             ("tests/test_a.py", "passed")],
+              f"pytest chose the files: the doctest module and check_c.py in, bench/ out ({r.returncode}, {jobs})")
+        check("pytest's collection chose 3 files" in r.stderr, f"submit says who chose them ({r.stderr[-300:]!r})")
+
+
 CASES = {
     "demo": case_demo_suite,
     "ci_native": case_ci_native,
@@ -1148,6 +1175,7 @@ CASES = {
     "notify": case_notifications,
     "cancel": case_cancel,
     "load_errors": case_load_errors,
+    "pytest_collection": case_pytest_collection,
 }
 
 
