@@ -34,13 +34,7 @@ bool namesException(std::string_view line) {
 
 std::string exceptionText(std::string_view output) {
   std::string_view found;
-  size_t start = 0;
-  while (start < output.size()) {
-    size_t end = output.find('\n', start);
-    if (end == std::string_view::npos) end = output.size();
-    std::string_view line = output.substr(start, end - start);
-    start = end + 1;
-    if (line.ends_with('\r')) line.remove_suffix(1);
+  for (std::string_view line : splitLines(output)) {
     if (line.starts_with("E ")) {  // pytest's lines of the error itself
       line.remove_prefix(1);
       while (line.starts_with(' ')) line.remove_prefix(1);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/text.h"
@@ -21,14 +22,9 @@ std::string firstLine(const std::string& text) { return text.substr(0, text.find
 // "  ● Test suite failed to run\n\n    Cannot find module 'x' from 'b.test.js'\n…": the first line after jest's
 // heading.
 std::string whyNotRun(const std::string& message) {
-  size_t start = 0;
-  while (start < message.size()) {
-    size_t end = message.find('\n', start);
-    if (end == std::string::npos) end = message.size();
-    std::string line = message.substr(start, end - start);
-    start = end + 1;
-    line.erase(0, line.find_first_not_of(" \t"));
-    if (!line.empty() && line.find("Test suite failed to run") == std::string::npos) return line;
+  for (std::string_view line : splitLines(message)) {
+    line.remove_prefix(std::min(line.size(), line.find_first_not_of(" \t")));
+    if (!line.empty() && line.find("Test suite failed to run") == std::string_view::npos) return std::string(line);
   }
   return "";
 }

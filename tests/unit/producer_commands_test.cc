@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli_parse.h"
 #include "producer/producer_commands.h"
 #include "temp_dir.h"
 
@@ -16,17 +17,7 @@ struct Cli {
   producer::ProducerCommands commands;
   Cli() { producer::addProducerCommands(app, commands); }
   // The message CLI11 gives, or "" when the parse succeeds.
-  std::string parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "testfleet");
-    std::vector<const char*> argv;
-    for (auto& a : args) argv.push_back(a.c_str());
-    try {
-      app.parse(static_cast<int>(argv.size()), argv.data());
-    } catch (const CLI::ParseError& e) {
-      return e.what();
-    }
-    return "";
-  }
+  std::string parse(std::vector<std::string> args) { return testing::parseArgs(app, std::move(args)); }
 };
 
 }  // namespace
