@@ -23,7 +23,7 @@ bool namesException(std::string_view line) {
   }
   std::string_view rest = line.substr(end);
   if (rest.starts_with(" [")) {
-    const size_t close = rest.find("]");
+    const size_t close = rest.find(']');
     if (close == std::string_view::npos) return false;
     rest.remove_prefix(close + 1);
   }
