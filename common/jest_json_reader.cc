@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/text.h"
@@ -17,6 +18,16 @@ std::string relativeToWorkspace(std::string path) {
 }
 
 std::string firstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// "  ● Test suite failed to run\n\n    Cannot find module 'x' from 'b.test.js'\n…": the first line after jest's
+// heading.
+std::string whyNotRun(const std::string& message) {
+  for (std::string_view line : splitLines(message)) {
+    line.remove_prefix(std::min(line.size(), line.find_first_not_of(" \t")));
+    if (!line.empty() && line.find("Test suite failed to run") == std::string_view::npos) return std::string(line);
+  }
+  return "";
+}
 
 std::string stringOr(const nlohmann::json& obj, const char* key) {
   auto it = obj.find(key);
@@ -49,7 +60,7 @@ JunitParse readJestJson(std::string_view text, const JunitLimits& limits) {
       c.set_errored(true);
       const std::string message = stringOr(file, "message");
       c.set_message(
-          keepHeadAndTail("error: the test file failed to run: " + firstLine(message), limits.max_message_bytes));
+          keepHeadAndTail("error: the test file failed to run: " + whyNotRun(message), limits.max_message_bytes));
       c.set_details(keepHeadAndTail(message, limits.max_message_bytes * 4));
       out.cases.push_back(std::move(c));
       continue;

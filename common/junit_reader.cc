@@ -7,6 +7,7 @@
 #include <functional>
 #include <string_view>
 
+#include "common/exception_text.h"
 #include "common/text.h"
 
 namespace testfleet {
@@ -18,6 +19,23 @@ uint32_t secondsToMillis(const char* text) {
   if (end == text || !std::isfinite(s) || s < 0) return 0;
   if (s > 4e6) s = 4e6;  // clamp nonsense to ~46 days
   return static_cast<uint32_t>(std::llround(s * 1000.0));
+}
+
+// node --test reports a file whose process ended outside any test (it threw while loading, a require failed) as a
+// failing case named after the file, of type testCodeFailure, whose text gives the process's exit code:
+// "[Error: test failed] { code: 'ERR_TEST_FAILURE', failureType: 'testCodeFailure', …, exitCode: 1, … }".
+// That exit code, or -1 for any other failure.
+int fileExitCode(const pugi::xml_node& testcase, const pugi::xml_node& failure) {
+  if (std::string_view(failure.attribute("type").as_string()) != "testCodeFailure") return -1;
+  const std::string_view text = failure.text().as_string();
+  const size_t at = text.find("exitCode: ");
+  if (at == std::string_view::npos || text.find("ERR_TEST_FAILURE") == std::string_view::npos) return -1;
+  const std::string_view name = testcase.attribute("name").as_string();
+  if (name.find('/') == std::string_view::npos) return -1;  // a test, not a file
+  const char* digits = text.data() + at + 10;
+  char* end = nullptr;
+  const long code = std::strtol(digits, &end, 10);
+  return end == digits || code < 0 ? -1 : static_cast<int>(code);
 }
 
 v1::TestCase readCase(const pugi::xml_node& node, const JunitLimits& limits) {
@@ -39,10 +57,19 @@ v1::TestCase readCase(const pugi::xml_node& node, const JunitLimits& limits) {
   if (auto f = node.child("failure")) {
     tc.set_status(v1::FAILED);
     describe(f, "");
+    if (const int code = fileExitCode(node, f); code >= 0) {
+      tc.set_errored(true);
+      tc.set_message("error: the test file failed to load (exit code " + std::to_string(code) + ")");
+    }
   } else if (auto e = node.child("error")) {
     tc.set_status(v1::FAILED);
     tc.set_errored(true);
     describe(e, "error: ");
+    // pytest's "collection failure" names no exception; its traceback ends with the one that stopped the import.
+    if (const std::string cause = exceptionText(e.text().as_string());
+        !cause.empty() && tc.message().find(cause) == std::string::npos) {
+      tc.set_message(keepHeadAndTail(tc.message() + ": " + cause, limits.max_message_bytes));
+    }
   } else if (auto s = node.child("skipped")) {
     tc.set_status(v1::SKIPPED);
     describe(s, "");

@@ -21,7 +21,9 @@ struct JunitParse {
 };
 
 // Accepts <testsuites> or <testsuite> at the root (nested suites too). <failure> and <error> are FAILED
-// (an <error> is marked errored and keeps "error:" in its message), <skipped> and GoogleTest's status="notrun"
+// (an <error> is marked errored and keeps "error:" in its message, plus the exception that ends its traceback when
+// the message does not name it — pytest's "collection failure"; a node --test file whose process failed while
+// loading is errored too), <skipped> and GoogleTest's status="notrun"
 // are SKIPPED, anything else PASSED. A case's file and line are kept when given; a case that did not pass also keeps
 // its failure's type and its own <system-out>/<system-err>, bounded like its details. The report's declared encoding
 // (UTF-8, UTF-16, ISO-8859-1…) is honoured; bytes that are not valid in it pass through, to be replaced by whoever

@@ -72,6 +72,20 @@ std::string_view utf8Suffix(std::string_view text, size_t max_bytes) {
   return text.substr(begin);
 }
 
+std::vector<std::string_view> splitLines(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    out.push_back(line);
+    start = end + 1;
+  }
+  return out;
+}
+
 std::string keepHeadAndTail(std::string_view text, size_t limit) {
   if (text.size() <= limit) return std::string(text);
   const std::string_view head = utf8Prefix(text, limit / 4);

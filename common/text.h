@@ -27,6 +27,9 @@ std::string_view utf8Suffix(std::string_view text, size_t max_bytes);
 // fall on UTF-8 character boundaries (a character is never split; the input itself need not be valid UTF-8).
 std::string keepHeadAndTail(std::string_view text, size_t limit);
 
+// The lines of `text`, each without its "\n" or "\r\n"; a last line without a newline counts, an empty text has none.
+std::vector<std::string_view> splitLines(std::string_view text);
+
 // Quotes a string for /bin/sh so it stays one word whatever it contains.
 std::string shellQuote(std::string_view word);
 

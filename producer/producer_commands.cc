@@ -88,6 +88,10 @@ void addProducerCommands(CLI::App& app, ProducerCommands& commands) {
       "passed its --deadline; 4 submit --wait: the run was cancelled (`testfleet cancel`, the API, or SIGINT/SIGTERM "
       "of submit --wait).");
   addClusterOptions(app, commands.cluster);
+  // The cluster's options (--brokers, --topic-prefix, --log-level, …) belong to the app, and are accepted after a
+  // subcommand too (`testfleet submit suite.yaml --brokers kafka:9092`): every subcommand, created after this,
+  // hands an option it does not know to its parent.
+  app.fallthrough();
   addSubmitCommand(app, commands);
   commands.cancel_command =
       app.add_subcommand("cancel", "cancel a run: workers skip its queued jobs and stop its running ones");

@@ -23,6 +23,7 @@
 #include "producer/bundle_summary.h"
 #include "producer/github_annotations.h"
 #include "producer/publisher.h"
+#include "producer/pytest_collection.h"
 #include "producer/run_link.h"
 #include "suite/planner.h"
 #include "suite/suite.h"
@@ -236,10 +237,13 @@ int expandByListing(const SubmitOptions& options, suite::Suite& suite, const kaf
   return kAllPassed;
 }
 
-// Reads the suite file; nullopt after listing its problems.
+// Reads the suite file (a directory of pytest files: pytest's own collection chooses them); nullopt after listing
+// its problems.
 std::optional<suite::Suite> readSuite(const std::string& file) {
   try {
-    return suite::loadSuite(file);
+    suite::Suite loaded = suite::loadSuite(file, {}, collectPytestFiles);
+    for (const auto& note : loaded.notes) std::cerr << "testfleet: " << note << "\n";
+    return loaded;
   } catch (const suite::SuiteError& e) {
     std::cerr << "testfleet: the suite has problems; nothing was submitted:\n";
     for (const auto& p : e.problems()) std::cerr << "  " << p << "\n";

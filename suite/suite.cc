@@ -8,6 +8,7 @@
 
 #include "common/duration.h"
 #include "common/frameworks/framework.h"
+#include "common/path_patterns.h"
 #include "common/text.h"
 #include "common/workspace_paths.h"
 
@@ -384,29 +385,89 @@ std::string bundleFolder(Checker& check, const YAML::Node& at, const fs::path& r
   }
 }
 
-// fnmatch-style match of a file name against a pattern with '*' and '?'.
-bool globMatch(std::string_view pattern, std::string_view name) {
-  if (pattern.empty()) return name.empty();
-  if (pattern[0] == '*') {
-    for (size_t i = 0; i <= name.size(); ++i) {
-      if (globMatch(pattern.substr(1), name.substr(i))) return true;
-    }
-    return false;
-  }
-  if (name.empty()) return false;
-  if (pattern[0] != '?' && pattern[0] != name[0]) return false;
-  return globMatch(pattern.substr(1), name.substr(1));
+// Whether a file under the directory's root (its '/'-separated path there) is one `pattern` names. Without a '/'
+// the pattern matches the file's name in any folder ("test_*.py"); with one it matches the whole path, '*' and '?'
+// within one name, a "**" part standing for any number of folders, none included ("tests/**/test_*.py").
+bool pathMatches(std::string_view pattern, std::string_view path) {
+  if (pattern.find('/') == std::string_view::npos) return pathGlobMatch(pattern, path.substr(path.rfind('/') + 1));
+  return pathGlobMatch(pattern, path);
 }
 
-// The directory form: one job per test file under root whose name matches the pattern.
+// pytest's own collection chose the files, when it could be asked: those of them the bundle holds. nullopt (after a
+// note) when it could not be asked.
+std::optional<std::vector<std::string>> collectedFiles(const fs::path& root, const std::vector<std::string>& files,
+                                                       const FileCollector& collect, Suite& suite) {
+  CollectedFiles collected = collect(root, v1::PYTEST);
+  if (!collected.problem.empty()) {
+    suite.notes.push_back("could not ask pytest which files it runs under " + root.lexically_normal().string() + " (" +
+                          collected.problem + "); the pattern chose them ('collect: pattern' stops asking)");
+    return std::nullopt;
+  }
+  const std::set<std::string> bundled(files.begin(), files.end());
+  std::set<std::string> chosen, missing;
+  for (auto& f : collected.files) (bundled.count(f) ? chosen : missing).insert(std::move(f));
+  suite.notes.push_back("pytest's collection chose " + std::to_string(chosen.size()) + " files under " +
+                        root.lexically_normal().string() + " ('collect: pattern' chooses by pattern instead)");
+  if (!missing.empty()) {
+    suite.notes.push_back(std::to_string(missing.size()) +
+                          " files pytest collected are not in the bundle, so left out: " + *missing.begin() +
+                          (missing.size() > 1 ? " …" : ""));
+  }
+  return std::vector<std::string>(chosen.begin(), chosen.end());
+}
+
+// The directory form's test files, in root's order: the ones pytest's collection names (the default for pytest,
+// when the suite is submitted with a collector and gives no pattern), else those the pattern matches.
+std::vector<std::string> testFiles(Checker& check, const YAML::Node& node, v1::Framework framework,
+                                   const fs::path& root, const std::vector<std::string>& files,
+                                   const FileCollector& collect, Suite& suite) {
+  std::string pattern = framework == v1::NODE_TEST || framework == v1::JEST ? "*.test.js" : "test*.py";
+  if (auto n = node["pattern"]) {
+    if (auto s = check.string(n, "pattern")) pattern = *s;
+    if (pattern.starts_with("./")) pattern.erase(0, 2);
+    if (pattern.starts_with("/") || pattern == ".." || pattern.starts_with("../") ||
+        pattern.find("/../") != std::string::npos || pattern.ends_with("/..")) {
+      check.fail(n, "'pattern' is relative to 'root' and stays under it (e.g. tests/**/test_*.py)");
+    }
+  }
+  std::string how = framework == v1::PYTEST && !node["pattern"] ? "framework" : "pattern";
+  if (auto n = node["collect"]) {
+    if (auto s = check.string(n, "collect")) how = *s;
+    if (how != "framework" && how != "pattern") {
+      check.fail(n, "'collect' must be 'framework' (pytest chooses the files, the default) or 'pattern'");
+    } else if (how == "framework" && (framework != v1::PYTEST || node["pattern"])) {
+      check.fail(n, "'collect: framework' asks pytest which files it runs: it needs framework pytest and no 'pattern'");
+    }
+  }
+  if (how == "framework" && framework == v1::PYTEST && collect) {
+    if (auto chosen = collectedFiles(root, files, collect, suite)) {
+      if (chosen->empty()) check.fail(node, "pytest's collection found no test files under " + root.string());
+      return *chosen;
+    }
+  }
+  std::vector<std::string> matched;
+  for (const auto& f : files) {
+    if (pathMatches(pattern, f)) matched.push_back(f);
+  }
+  if (matched.empty()) {
+    check.fail(node, "no file under " + root.string() + " matches the pattern '" + pattern + "'" +
+                         (pattern.find('/') == std::string::npos
+                              ? " (a pattern without '/' matches file names; one with '/' the path under 'root', "
+                                "e.g. tests/**/test_*.py)"
+                              : " (a path under 'root'; '**' stands for any number of folders)"));
+  }
+  return matched;
+}
+
+// The directory form: one job per test file under root (testFiles chooses them).
 void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defaults, const fs::path& base_dir,
-                    const SuiteLimits& limits, Suite& suite) {
+                    const SuiteLimits& limits, const FileCollector& collect, Suite& suite) {
   if (!node.IsMap()) {
     check.fail(node, "'directory' must be a mapping with 'root' and 'framework'");
     return;
   }
   std::set<std::string> allowed = kCommonKeys;
-  allowed.insert({"root", "pattern", "exclude", "split", "group", "shards", "unknown_estimate"});
+  allowed.insert({"root", "pattern", "collect", "exclude", "split", "group", "shards", "unknown_estimate"});
   check.onlyKeys(node, allowed, "'directory'");
   TestSpec base = defaults;
   base.line = node.Mark().line + 1;
@@ -417,10 +478,6 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
   } else {
     check.fail(node, "'directory' needs 'root', the folder holding the tests");
     return;
-  }
-  std::string pattern = base.framework == v1::NODE_TEST || base.framework == v1::JEST ? "*.test.js" : "test*.py";
-  if (auto n = node["pattern"]) {
-    if (auto s = check.string(n, "pattern")) pattern = *s;
   }
   bool split_tests = false;
   if (auto n = node["split"]) {
@@ -459,11 +516,8 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
   }
   const std::string sha = bundleFolder(check, node["root"], root, excludePatterns(check, node), limits, suite);
   if (sha.empty()) return;
-  std::vector<std::string> files = listTree(check, node["root"], suite.bundles.at(sha), limits);
-  size_t before = suite.tests.size();
-  for (const auto& f : files) {
-    std::string leaf = fs::path(f).filename().string();
-    if (!globMatch(pattern, leaf)) continue;
+  const std::vector<std::string> files = listTree(check, node["root"], suite.bundles.at(sha), limits);
+  for (const auto& f : testFiles(check, node, base.framework, root, files, collect, suite)) {
     TestSpec spec = base;
     spec.name = f;
     spec.tests = {f};
@@ -472,15 +526,12 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
     spec.split_tests = split_tests;
     suite.tests.push_back(std::move(spec));
   }
-  if (suite.tests.size() == before) {
-    check.fail(node, "no file under " + root.string() + " matches the pattern '" + pattern + "'");
-  }
 }
 
 }  // namespace
 
 Suite parseSuite(const std::string& text, const std::string& display_name, const fs::path& base_dir,
-                 const SuiteLimits& limits) {
+                 const SuiteLimits& limits, const FileCollector& collect) {
   Checker check(display_name);
   // Every name, command and value becomes a proto3 string, which must be UTF-8: say where the file is not.
   if (const std::string valid = validUtf8(text); valid != text) {
@@ -531,7 +582,7 @@ Suite parseSuite(const std::string& text, const std::string& display_name, const
       for (const auto& t : tests) parseTest(check, t, defaults, base_dir, limits, suite);
     }
   }
-  if (directory) parseDirectory(check, directory, defaults, base_dir, limits, suite);
+  if (directory) parseDirectory(check, directory, defaults, base_dir, limits, collect, suite);
   std::map<std::string, int> seen;
   for (const auto& t : suite.tests) {
     if (auto [it, fresh] = seen.emplace(t.name, t.line); !fresh) {
@@ -543,7 +594,7 @@ Suite parseSuite(const std::string& text, const std::string& display_name, const
   return suite;
 }
 
-Suite loadSuite(const fs::path& file, const SuiteLimits& limits) {
+Suite loadSuite(const fs::path& file, const SuiteLimits& limits, const FileCollector& collect) {
   std::error_code ec;
   auto size = fs::file_size(file, ec);
   if (ec) throw SuiteError({file.string() + ": cannot read: " + ec.message()});
@@ -553,7 +604,8 @@ Suite loadSuite(const fs::path& file, const SuiteLimits& limits) {
   }
   std::ifstream in(file, std::ios::binary);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parseSuite(text, file.string(), file.parent_path().empty() ? fs::path(".") : file.parent_path(), limits);
+  return parseSuite(text, file.string(), file.parent_path().empty() ? fs::path(".") : file.parent_path(), limits,
+                    collect);
 }
 
 }  // namespace testfleet::suite

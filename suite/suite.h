@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -64,6 +65,15 @@ struct Grouping {
   bool active() const { return target.count() > 0 || shards > 0; }
 };
 
+// Which of a folder's files a framework would run, asked on the submitting machine: the directory form's default
+// for pytest (its own collection, which honours testpaths, python_files and --doctest-modules from the project's
+// config). `files` are relative to the folder; a non-empty `problem` says why the framework could not be asked.
+struct CollectedFiles {
+  std::vector<std::string> files;
+  std::string problem;
+};
+using FileCollector = std::function<CollectedFiles(const std::filesystem::path& root, v1::Framework framework)>;
+
 struct Suite {
   std::string name;
   bool flaky_fails_run = false;
@@ -72,6 +82,7 @@ struct Suite {
   Grouping grouping;
   std::map<std::string, PackedBundle> bundles;     // folders packed while loading, by SHA-256
   std::map<std::string, std::string> bundle_urls;  // where workers fetch them, by SHA-256 (set before planning)
+  std::vector<std::string> notes;                  // what loading decided that the user should hear (submit prints)
 };
 
 // Every problem found, each "FILE:LINE: message"; what() joins them.
@@ -84,10 +95,11 @@ class SuiteError : public std::runtime_error {
   std::vector<std::string> problems_;
 };
 
-// Reads and validates a suite file. Directory roots are relative to the suite file's folder.
-Suite loadSuite(const std::filesystem::path& file, const SuiteLimits& limits = {});
+// Reads and validates a suite file. Directory roots are relative to the suite file's folder. Without a collector
+// the directory form chooses its files by pattern only.
+Suite loadSuite(const std::filesystem::path& file, const SuiteLimits& limits = {}, const FileCollector& collect = {});
 // The same from text (display_name is used in messages; base_dir anchors directory roots).
 Suite parseSuite(const std::string& text, const std::string& display_name, const std::filesystem::path& base_dir,
-                 const SuiteLimits& limits = {});
+                 const SuiteLimits& limits = {}, const FileCollector& collect = {});
 
 }  // namespace testfleet::suite

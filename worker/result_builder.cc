@@ -5,6 +5,7 @@
 #include <functional>
 #include <sstream>
 
+#include "common/exception_text.h"
 #include "common/go_test_reader.h"
 #include "common/jest_json_reader.h"
 #include "common/junit_reader.h"
@@ -60,7 +61,16 @@ std::string addReportedCases(const Evidence& ev, v1::Result& r) {
     JunitParse parsed = ev.format == ReportFormat::kGoTestJson ? readGoTestJson(*ev.report)
                         : ev.format == ReportFormat::kJestJson ? readJestJson(*ev.report)
                                                                : readJunit(*ev.report);
-    for (auto& c : parsed.cases) *r.add_cases() = std::move(c);
+    for (auto& c : parsed.cases) {
+      // A file that failed to load (node names the case after it): the error its process printed.
+      if (c.errored()) {
+        std::string cause = exceptionTextFor(ev.sandbox.stdout_text, c.name());
+        if (cause.empty()) cause = exceptionTextFor(ev.sandbox.stderr_text, c.name());
+        if (!cause.empty() && c.message().find(cause) == std::string::npos)
+          c.set_message(keepHeadAndTail(c.message() + ": " + cause, JunitLimits{}.max_message_bytes));
+      }
+      *r.add_cases() = std::move(c);
+    }
     report_problem = parsed.error;
   }
   return report_problem;
@@ -92,7 +102,20 @@ void finishByExitCode(const Evidence& ev, const std::string& report_problem, v1:
   }
   const bool expects_report = ev.format != ReportFormat::kNone;
   if (expects_report && !ev.report && code != 0) {
-    return finish(v1::FAILED, "test", "exit code " + std::to_string(code) + " and no report was written");
+    // The framework stopped before it ran anything (pytest exits 4 when a conftest cannot import): the exception it
+    // printed makes the job's case an errored one.
+    std::string cause = exceptionText(ev.sandbox.stderr_text);
+    if (cause.empty()) cause = exceptionText(ev.sandbox.stdout_text);
+    finish(v1::FAILED, "test",
+           "exit code " + std::to_string(code) + " and no report was written" + (cause.empty() ? "" : ": " + cause));
+    if (!cause.empty() && r.cases_size() == 1) {
+      v1::TestCase& c = *r.mutable_cases(0);
+      c.set_errored(true);
+      c.set_message("error: " + c.message());
+      c.set_details(
+          keepHeadAndTail(ev.sandbox.stderr_text.empty() ? ev.sandbox.stdout_text : ev.sandbox.stderr_text, 16384));
+    }
+    return;
   }
   if (!report_problem.empty() && code == 0) return finish(v1::FAILED, "test", "bad report: " + report_problem);
   if (code != 0 || any_failed) {

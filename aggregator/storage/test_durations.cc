@@ -20,6 +20,21 @@ bool belongsTo(const std::string& classname, const std::string& path, const std:
          (classname.size() > module.size() && classname.starts_with(module) && classname[module.size()] == '.');
 }
 
+// Whether the case is the one test a split: test id names: pytest's "dir/test_x.py::TestC::test_y[p]" (classname
+// "dir.test_x.TestC", name "test_y[p]"), unittest's "pkg.module.Class.test_y" (classname "pkg.module.Class").
+bool isTest(const v1::TestCase& c, const std::string& id) {
+  if (const size_t sep = id.find("::"); sep != std::string::npos) {
+    std::string expected = dottedModule(id.substr(0, sep));
+    std::string rest = id.substr(sep + 2);
+    for (size_t next = rest.find("::"); next != std::string::npos; next = rest.find("::")) {
+      expected += "." + rest.substr(0, next);
+      rest.erase(0, next + 2);
+    }
+    return c.classname() == expected && c.name() == rest;
+  }
+  return !c.classname().empty() && c.classname() + "." + c.name() == id;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, uint32_t>> apportionToTests(const v1::Result& result) {
@@ -34,13 +49,17 @@ std::vector<std::pair<std::string, uint32_t>> apportionToTests(const v1::Result&
   std::vector<double> weight(n, 0.0);
   double total = 0;
   for (const auto& c : result.cases()) {
-    for (int i = 0; i < n; ++i) {
-      if (belongsTo(c.classname(), result.tests(i), dottedModule(result.tests(i)))) {
-        weight[i] += c.duration_ms();
-        total += c.duration_ms();
-        break;
-      }
+    // The test id that names the case, else the first file it belongs to.
+    int owner = -1;
+    for (int i = 0; i < n && owner < 0; ++i) {
+      if (isTest(c, result.tests(i))) owner = i;
     }
+    for (int i = 0; i < n && owner < 0; ++i) {
+      if (belongsTo(c.classname(), result.tests(i), dottedModule(result.tests(i)))) owner = i;
+    }
+    if (owner < 0) continue;
+    weight[owner] += c.duration_ms();
+    total += c.duration_ms();
   }
   for (int i = 0; i < n; ++i) {
     double share = total > 0 ? weight[i] / total : 1.0 / n;

@@ -10,9 +10,11 @@
 
 namespace testfleet::aggregator {
 
-// Splits a result's wall time over the job's tests (its files). One file takes it all; a group shares it by the
-// durations of the cases each file reported (a case belongs to "dir/test_x.py" when its classname is that path,
-// "dir.test_x" or starts with "dir.test_x."), or evenly when the cases do not tell.
+// Splits a result's wall time over the job's tests (its files, or the test ids split: test listed). One takes it all;
+// a group shares it by the durations of the cases each reported (a case is the test id "dir/test_x.py::C::t" when
+// its classname is "dir.test_x.C" and its name "t", or "mod.C.t" when they are "mod.C" and "t"; else it belongs to
+// "dir/test_x.py" when its classname is that path, "dir.test_x" or starts with "dir.test_x."), or evenly when the
+// cases do not tell.
 std::vector<std::pair<std::string, uint32_t>> apportionToTests(const v1::Result& result);
 
 }  // namespace testfleet::aggregator

@@ -17,17 +17,8 @@ std::string quotedTests(const v1::Job& job) {
 }
 
 std::vector<std::string> lines(std::string_view text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string line(text.substr(start, end - start));
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    out.push_back(std::move(line));
-    start = end + 1;
-  }
-  return out;
+  const auto views = splitLines(text);
+  return {views.begin(), views.end()};
 }
 
 // A listing command whose output is the listing, written to the report path; when it fails, that output is the

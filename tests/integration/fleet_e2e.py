@@ -1207,6 +1207,82 @@ def case_cancel():
         check(time.monotonic() - signalled < 15, "it exits a few seconds after the signal, not at the run's deadline")
 
 
+def case_load_errors():
+    print("tests that cannot be loaded are errored cases carrying the exception: pytest, unittest, node, jest")
+    with Fleet("loaderrors") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2)
+        missing = "import no_such_module_xyz\n"
+        passing_py = "def test_a():\n    pass\n"
+        suite = write_suite(fleet.dir, "load-errors.yaml", "\n".join([
+            "name: load-errors",
+            "tests:",
+            "  - name: pytest, a conftest that cannot import",
+            "    framework: pytest",
+            f"    files: {{conftest.py: {json.dumps(missing)}, test_a.py: {json.dumps(passing_py)}}}",
+            "  - name: pytest, a test module that cannot import",
+            "    framework: pytest",
+            f"    files: {{test_a.py: {json.dumps(passing_py)}, test_b.py: {json.dumps(missing + passing_py)}}}",
+            "  - name: unittest, a test module that cannot import",
+            "    framework: unittest",
+            "    files: {test_b.py: " + json.dumps(missing + "import unittest\nclass T(unittest.TestCase):\n"
+                                                   "    def test_b(self):\n        pass\n") + "}",
+            "  - name: node, a file that throws while loading",
+            "    framework: node",
+            "    files: {a.test.js: " + json.dumps("const test = require('node:test');\ntest('a', () => {});\n") +
+            ", c.test.js: " + json.dumps("require('node:test');\nthrow new Error('boom at load');\n") + "}",
+            "  - name: jest, a file that cannot require",
+            "    framework: jest",
+            "    files: {b.test.js: " + json.dumps("require('no-such-module-xyz');\ntest('b', () => {});\n") + "}",
+        ]) + "\n")
+        report = os.path.join(fleet.dir, "run.json")
+        r = fleet.submit(suite, "--wait", "--json", report, timeout=300)
+        check(r.returncode == 1, f"the run failed ({r.returncode}: {r.stdout[-300:]!r} {r.stderr[-300:]!r})")
+        jobs = {j["name"]: j for j in json.load(open(report))["jobs"]} if os.path.exists(report) else {}
+        expected = {"pytest, a conftest that cannot import": "ModuleNotFoundError: No module named 'no_such_module_xyz'",
+                    "pytest, a test module that cannot import": "ModuleNotFoundError: No module named 'no_such_module_xyz'",
+                    "unittest, a test module that cannot import":
+                        "ModuleNotFoundError: No module named 'no_such_module_xyz'",
+                    "node, a file that throws while loading": "Error: boom at load",
+                    "jest, a file that cannot require": "Cannot find module 'no-such-module-xyz'"}
+        for name, text in expected.items():
+            job = jobs.get(name, {})
+            errored = [c for c in job.get("cases", []) if c.get("errored")]
+            check(job.get("verdict") == "failed" and len(errored) == 1 and errored[0].get("message", "").count(text) == 1,
+                  f"{name}: failed, one errored case whose message has {text!r} once "
+                  f"({job.get('verdict')}, {[(c.get('name'), c.get('message')) for c in job.get('cases', [])]})")
+        conftest = jobs.get("pytest, a conftest that cannot import", {})
+        check("No module named 'no_such_module_xyz'" in conftest.get("error", ""),
+              f"pytest's exit 4 names the exception in the job's error ({conftest.get('error')!r})")
+
+
+def case_pytest_collection():
+    print("a pytest directory runs what pytest's own config collects: testpaths, python_files, --doctest-modules")
+    with Fleet("collect") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2)
+        project = os.path.join(fleet.dir, "project")
+        files = {"pytest.ini": "[pytest]\ntestpaths = tests src\npython_files = check_*.py test_*.py\n"
+                               "addopts = --doctest-modules\n",
+                 "tests/test_a.py": "def test_a():\n    pass\n",
+                 "tests/sub/check_c.py": "def test_c():\n    pass\n",
+                 "bench/test_slow.py": "def test_slow():\n    assert False, 'the project never runs bench/'\n",
+                 "src/pkg/__init__.py": "",
+                 "src/pkg/mod.py": "def f():\n    \"\"\"\n    >>> f()\n    1\n    \"\"\"\n    return 1\n",
+                 "suite.yaml": "name: collect\ndirectory:\n  root: .\n  framework: pytest\n"}
+        for name, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(project, name)), exist_ok=True)
+            with open(os.path.join(project, name), "w") as f:
+                f.write(text)
+        report = os.path.join(fleet.dir, "run.json")
+        r = fleet.submit(os.path.join(project, "suite.yaml"), "--wait", "--json", report, timeout=300)
+        jobs = sorted((j["name"], j["verdict"]) for j in json.load(open(report))["jobs"]) if os.path.exists(report) else []
+        check(r.returncode == 0 and jobs == [("src/pkg/mod.py", "passed"), ("tests/sub/check_c.py", "passed"),
+                                             ("tests/test_a.py", "passed")],
+              f"pytest chose the files: the doctest module and check_c.py in, bench/ out ({r.returncode}, {jobs})")
+        check("pytest's collection chose 3 files" in r.stderr, f"submit says who chose them ({r.stderr[-300:]!r})")
+
+
 CASES = {
     "demo": case_demo_suite,
     "ci_native": case_ci_native,
@@ -1228,6 +1304,8 @@ CASES = {
     "fulldisk": case_full_disk,
     "notify": case_notifications,
     "cancel": case_cancel,
+    "load_errors": case_load_errors,
+    "pytest_collection": case_pytest_collection,
 }
 
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli_parse.h"
 #include "common/cli_options.h"
 #include "common/config.h"
 
@@ -33,17 +34,7 @@ struct Cli {
     addScaledOption(app, "--cpus", settings.cpu_millis, 1000, "cores", CLI::Range(0.01, 1024.0));
   }
   // The message CLI11 gives, or "" when the parse succeeds.
-  std::string parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "prog");
-    std::vector<const char*> argv;
-    for (auto& a : args) argv.push_back(a.c_str());
-    try {
-      app.parse(static_cast<int>(argv.size()), argv.data());
-    } catch (const CLI::ParseError& e) {
-      return e.what();
-    }
-    return "";
-  }
+  std::string parse(std::vector<std::string> args) { return testing::parseArgs(app, std::move(args)); }
 };
 
 }  // namespace

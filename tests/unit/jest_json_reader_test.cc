@@ -46,3 +46,21 @@ TEST_CASE("a jest report with a stray Latin-1 byte is still read, the byte repla
   CHECK(p.cases[0].name() == "caf\xef\xbf\xbd");
   CHECK(p.cases[0].status() == v1::FAILED);
 }
+
+TEST_CASE("a jest test file that failed to run is an errored case carrying why (jest 29.7's JSON)") {
+  auto parsed = readJestJson(R"({"testResults": [
+    {"name": "/work/b.test.js", "status": "failed", "assertionResults": [],
+     "message": "  \u25cf Test suite failed to run\n\n    Cannot find module 'no-such-module-xyz' from 'b.test.js'\n\n    > 1 | require('no-such-module-xyz');\n        |                              ^\n      2 | test('b', () => {});\n      3 |\n\n      at Resolver._throwModNotFoundError (../../../usr/lib/node_modules/jest/node_modules/jest-resolve/build/resolver.js:427:11)\n      at Object.<anonymous> (b.test.js:1:30)\n"},
+    {"name": "/work/a.test.js", "status": "passed", "message": "", "assertionResults": [
+      {"fullName": "a", "status": "passed", "duration": 1}]}
+  ]})");
+  CHECK(parsed.error.empty());
+  REQUIRE(parsed.cases.size() == 2);
+  CHECK(parsed.cases[0].name() == "b.test.js");
+  CHECK(parsed.cases[0].status() == v1::FAILED);
+  CHECK(parsed.cases[0].errored());
+  CHECK(parsed.cases[0].message() ==
+        "error: the test file failed to run: Cannot find module 'no-such-module-xyz' from 'b.test.js'");
+  CHECK(parsed.cases[0].details().find("require('no-such-module-xyz')") != std::string::npos);
+  CHECK_FALSE(parsed.cases[1].errored());
+}

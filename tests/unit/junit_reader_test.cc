@@ -99,3 +99,77 @@ TEST_CASE("a case's file, line, failure type and own output are kept; a passing 
   CHECK(p.cases[1].line() == 20);
   CHECK(p.cases[1].system_out().empty());
 }
+
+// Reports captured from the frameworks here (pytest 9.2 on Python 3.11, unittest's loader through
+// unittest_runner.py, node 20.20's junit reporter), paths as in the sandbox.
+TEST_CASE("a collection or import error is an errored case carrying the exception") {
+  // pytest, exit 2: "ERROR collecting test_b.py".
+  JunitParse pytest = readJunit(
+      R"(<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="0" skipped="0" tests="1" time="0.938"><testcase classname="" name="test_b" file="test_b.py" time="0.000"><error message="collection failure">ImportError while importing test module '/work/test_b.py'.
+Hint: make sure your test modules/packages have valid Python names.
+Traceback:
+/usr/lib/python3.11/importlib/__init__.py:126: in import_module
+    return _bootstrap._gcd_import(name[level:], package, level)
+test_b.py:1: in &lt;module&gt;
+    import no_such_module_xyz
+E   ModuleNotFoundError: No module named 'no_such_module_xyz'</error></testcase></testsuite></testsuites>)");
+  REQUIRE(pytest.cases.size() == 1);
+  CHECK(pytest.cases[0].status() == v1::FAILED);
+  CHECK(pytest.cases[0].errored());
+  CHECK(pytest.cases[0].message() ==
+        "error: collection failure: ModuleNotFoundError: No module named 'no_such_module_xyz'");
+
+  // unittest: unittest.loader._FailedTest.
+  JunitParse unittest = readJunit(R"(<?xml version='1.0' encoding='utf-8'?>
+<testsuite name="unittest" tests="2"><testcase classname="test_a.T" name="test_a" time="0.000" /><testcase classname="unittest.loader" name="test_b" time="0.000"><error message="ImportError: Failed to import test module: test_b&#10;Traceback (most recent call last):&#10;  File &quot;/usr/lib/python3.11/unittest/loader.py&quot;, line 162, in loadTestsFromName&#10;    module = __import__(module_name)&#10;  File &quot;/work/test_b.py&quot;, line 1, in &lt;module&gt;&#10;    import no_such_module_xyz&#10;ModuleNotFoundError: No module named 'no_such_module_xyz'&#10;">ImportError: Failed to import test module: test_b
+Traceback (most recent call last):
+  File "/usr/lib/python3.11/unittest/loader.py", line 162, in loadTestsFromName
+    module = __import__(module_name)
+  File "/work/test_b.py", line 1, in &lt;module&gt;
+    import no_such_module_xyz
+ModuleNotFoundError: No module named 'no_such_module_xyz'
+
+</error></testcase></testsuite>)");
+  REQUIRE(unittest.cases.size() == 2);
+  CHECK_FALSE(unittest.cases[0].errored());
+  CHECK(unittest.cases[1].errored());
+  CHECK(unittest.cases[1].message().starts_with("error: ImportError: Failed to import test module: test_b\n"));
+  CHECK(unittest.cases[1].message().find("ModuleNotFoundError: No module named 'no_such_module_xyz'") !=
+        std::string::npos);
+
+  // node --test: a file that throws while loading is a failing case named after the file; the exception itself is
+  // only in the output (the result builder adds it).
+  JunitParse node = readJunit(R"(<?xml version="1.0" encoding="utf-8"?>
+<testsuites>
+	<testcase name="a" time="0.001111" classname="test"/>
+	<testcase name="/work/b.test.js" time="0.459235" classname="test" failure="test failed">
+		<failure type="testCodeFailure" message="test failed">
+[Error: test failed] { code: 'ERR_TEST_FAILURE', failureType: 'testCodeFailure', cause: 'test failed', exitCode: 1, signal: null }
+		</failure>
+	</testcase>
+	<testcase name="fails" time="0.001" classname="test">
+		<failure type="testCodeFailure" message="Expected values to be strictly equal:1 !== 2">
+Error [ERR_TEST_FAILURE]: Expected values to be strictly equal:
+
+1 !== 2
+
+    at AsyncResource.runInAsyncScope (node:async_hooks:206:9) {
+  code: 'ERR_TEST_FAILURE',
+  failureType: 'testCodeFailure',
+  cause: AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+      at TestContext.&lt;anonymous> (/work/d.test.js:3:30) {
+    code: 'ERR_ASSERTION',
+    operator: 'strictEqual'
+  }
+}
+		</failure>
+	</testcase>
+</testsuites>)");
+  REQUIRE(node.cases.size() == 3);
+  CHECK_FALSE(node.cases[0].errored());
+  CHECK(node.cases[1].status() == v1::FAILED);
+  CHECK(node.cases[1].errored());
+  CHECK(node.cases[1].message() == "error: the test file failed to load (exit code 1)");
+  CHECK(node.cases[2].status() == v1::FAILED);  // an assertion in a test: failed, not errored
+  CHECK_FALSE(node.cases[2].errored());
+}

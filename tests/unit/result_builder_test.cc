@@ -111,3 +111,59 @@ TEST_CASE("output is bounded in the result") {
   ev.sandbox.stdout_text = std::string(100000, 'o');
   CHECK(build(ev).stdout_tail().size() < 1200);
 }
+
+TEST_CASE("tests that could not be loaded: the job's case is errored and carries the exception") {
+  // pytest 9.2, exit 4 and no report: a conftest that cannot import (its stderr, as captured here).
+  Evidence conftest = exited(4);
+  conftest.format = ReportFormat::kJunitXml;
+  conftest.sandbox.stderr_text =
+      "ImportError while loading conftest '/work/conftest.py'.\nconftest.py:1: in <module>\n"
+      "    import no_such_module_xyz\nE   ModuleNotFoundError: No module named 'no_such_module_xyz'\n";
+  v1::Result r = build(conftest);
+  CHECK(r.verdict() == v1::FAILED);
+  CHECK(r.error() ==
+        "exit code 4 and no report was written: ModuleNotFoundError: No module named 'no_such_module_xyz'");
+  REQUIRE(r.cases_size() == 1);
+  CHECK(r.cases(0).errored());
+  CHECK(r.cases(0).message() == "error: " + r.error());
+  CHECK(r.cases(0).details() == conftest.sandbox.stderr_text);
+
+  // Without an exception in the output it stays what it was: failed, not errored.
+  Evidence silent = exited(4);
+  silent.format = ReportFormat::kJunitXml;
+  silent.sandbox.stderr_text = "usage: pytest [options]\n";
+  r = build(silent);
+  CHECK(r.error() == "exit code 4 and no report was written");
+  CHECK_FALSE(r.cases(0).errored());
+
+  // node --test: a file that threw while loading; the exception is in the output, next to the file's name.
+  Evidence node = exited(1);
+  node.format = ReportFormat::kJunitXml;
+  node.report = R"(<testsuites><testcase name="a" time="0.001" classname="test"/>
+<testcase name="/work/c.test.js" time="0.3" classname="test" failure="test failed"><failure type="testCodeFailure" message="test failed">
+[Error: test failed] { code: 'ERR_TEST_FAILURE', failureType: 'testCodeFailure', cause: 'test failed', exitCode: 1, signal: null }
+</failure></testcase></testsuites>)";
+  node.sandbox.stdout_text =
+      "/work/c.test.js:2\nthrow new Error('boom at load');\n^\n\nError: boom at load\n"
+      "    at Object.<anonymous> (/work/c.test.js:2:7)\n\nNode.js v20.20.2\n";
+  r = build(node);
+  CHECK(r.verdict() == v1::FAILED);
+  REQUIRE(r.cases_size() == 2);
+  CHECK(r.cases(1).errored());
+  CHECK(r.cases(1).message() == "error: the test file failed to load (exit code 1): Error: boom at load");
+
+  // pytest's collection failure names its exception already (the JUnit reader added it): it is not added twice,
+  // although pytest printed the same traceback under the test's name.
+  Evidence collecting = exited(2);
+  collecting.format = ReportFormat::kJunitXml;
+  collecting.report =
+      R"(<testsuites><testsuite><testcase classname="" name="test_b" file="test_b.py" time="0.000"><error message="collection failure">test_b.py:1: in &lt;module&gt;
+    import no_such_module_xyz
+E   ModuleNotFoundError: No module named 'no_such_module_xyz'</error></testcase></testsuite></testsuites>)";
+  collecting.sandbox.stdout_text =
+      "_____ ERROR collecting test_b.py _____\ntest_b.py:1: in <module>\n    import no_such_module_xyz\n"
+      "E   ModuleNotFoundError: No module named 'no_such_module_xyz'\n1 error in 0.86s\n";
+  r = build(collecting);
+  REQUIRE(r.cases_size() == 1);
+  CHECK(r.cases(0).message() == "error: collection failure: ModuleNotFoundError: No module named 'no_such_module_xyz'");
+}

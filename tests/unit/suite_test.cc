@@ -169,6 +169,102 @@ TEST_CASE("'exclude' belongs to an entry with a 'root' folder") {
                  "suite.yaml:5: 'exclude' names what to leave out of a 'root' folder"));
 }
 
+TEST_CASE("the directory form's pattern is a file name, or with '/' a path glob under root where ** is any folders") {
+  fs::path dir = fs::temp_directory_path() / ("tf-suite-glob-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "tests" / "sub" / "deep");
+  fs::create_directories(dir / "bench");
+  for (const char* f : {"tests/test_a.py", "tests/sub/test_b.py", "tests/sub/deep/test_c.py", "tests/helper.py",
+                        "bench/test_slow.py", "test_top.py"}) {
+    std::ofstream(dir / f) << "def test_x(): pass\n";
+  }
+  auto names = [&](const std::string& pattern) {
+    std::vector<std::string> out;
+    Suite s = parseSuite("name: d\ndirectory:\n  root: .\n  framework: pytest\n  pattern: \"" + pattern + "\"\n",
+                         "suite.yaml", dir);
+    for (const auto& t : s.tests) out.push_back(t.name);
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  // A name alone matches in every folder, as before.
+  CHECK(names("test_*.py") == Names{"bench/test_slow.py", "test_top.py", "tests/sub/deep/test_c.py",
+                                    "tests/sub/test_b.py", "tests/test_a.py"});
+  // With '/': the path under root; '*' stays within one name; '**' is none or more folders.
+  CHECK(names("tests/test_*.py") == Names{"tests/test_a.py"});
+  CHECK(names("./tests/test_*.py") == Names{"tests/test_a.py"});
+  CHECK(names("tests/**/test_*.py") == Names{"tests/sub/deep/test_c.py", "tests/sub/test_b.py", "tests/test_a.py"});
+  CHECK(names("tests/*/test_*.py") == Names{"tests/sub/test_b.py"});
+  CHECK(names("tests/**/deep/*.py") == Names{"tests/sub/deep/test_c.py"});
+  CHECK(names("**/test_?.py") == Names{"tests/sub/deep/test_c.py", "tests/sub/test_b.py", "tests/test_a.py"});
+  CHECK(names("tests/**") ==
+        Names{"tests/helper.py", "tests/sub/deep/test_c.py", "tests/sub/test_b.py", "tests/test_a.py"});
+  // Nothing matched, or a pattern that leaves root: the problem says what a pattern is.
+  auto problems = [&](const std::string& pattern) {
+    try {
+      parseSuite("name: d\ndirectory:\n  root: .\n  framework: pytest\n  pattern: \"" + pattern + "\"\n", "suite.yaml",
+                 dir);
+    } catch (const SuiteError& e) {
+      return e.problems();
+    }
+    return std::vector<std::string>{};
+  };
+  CHECK(mentions(problems("test/*.py"), "'**' stands for any number of folders"));
+  CHECK(mentions(problems("nothing_*.py"), "one with '/' the path under 'root', e.g. tests/**/test_*.py"));
+  CHECK(mentions(problems("../tests/*.py"), "suite.yaml:5: 'pattern' is relative to 'root' and stays under it"));
+  CHECK(mentions(problems("/tests/*.py"), "'pattern' is relative to 'root'"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a pytest directory asks the framework which files it runs, by default, when submit gives a collector") {
+  fs::path dir = fs::temp_directory_path() / ("tf-suite-collect-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "tests");
+  fs::create_directories(dir / "bench");
+  for (const char* f : {"tests/test_a.py", "tests/check_b.py", "bench/test_slow.py"})
+    std::ofstream(dir / f) << "def test_x(): pass\n";
+  int asked = 0;
+  CollectedFiles answer{.files = {"tests/check_b.py", "tests/test_a.py", ".hidden/test_h.py"}, .problem = ""};
+  FileCollector collect = [&](const fs::path& root, v1::Framework framework) {
+    ++asked;
+    CHECK(root == dir / ".");
+    CHECK(framework == v1::PYTEST);
+    return answer;
+  };
+  auto load = [&](const std::string& extra) {
+    return parseSuite("name: d\ndirectory:\n  root: .\n  framework: pytest\n" + extra, "suite.yaml", dir, {}, collect);
+  };
+  auto names = [](const Suite& s) {
+    std::vector<std::string> out;
+    for (const auto& t : s.tests) out.push_back(t.name);
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  // pytest's choice (its testpaths and python_files): check_b.py in, bench out; a file the bundle lacks is left out.
+  Suite s = load("");
+  CHECK(asked == 1);
+  CHECK(names(s) == Names{"tests/check_b.py", "tests/test_a.py"});
+  REQUIRE(s.notes.size() == 2);
+  CHECK(s.notes[0].find("pytest's collection chose 2 files") != std::string::npos);
+  CHECK(s.notes[1].find("not in the bundle, so left out: .hidden/test_h.py") != std::string::npos);
+  // It could not be asked: today's pattern, with a note saying why.
+  answer = {.files = {}, .problem = "pytest is not importable by python3"};
+  s = load("");
+  CHECK(names(s) == Names{"bench/test_slow.py", "tests/test_a.py"});
+  REQUIRE(s.notes.size() == 1);
+  CHECK(s.notes[0].find("(pytest is not importable by python3); the pattern chose them") != std::string::npos);
+  // Turned off, or a pattern given, or no collector (the worker's --run-suite): never asked.
+  asked = 0;
+  CHECK(names(load("  collect: pattern\n")) == Names{"bench/test_slow.py", "tests/test_a.py"});
+  CHECK(names(load("  pattern: \"check_*.py\"\n")) == Names{"tests/check_b.py"});
+  CHECK(asked == 0);
+  CHECK(parseSuite("name: d\ndirectory:\n  root: .\n  framework: pytest\n", "suite.yaml", dir).tests.size() == 2);
+  // Asked and nothing found; a bad value; framework collection where it cannot be.
+  answer = {.files = {}, .problem = ""};
+  CHECK_THROWS_WITH_AS(load(""), doctest::Contains("pytest's collection found no test files"), SuiteError);
+  CHECK_THROWS_WITH_AS(load("  collect: maybe\n"), doctest::Contains("'collect' must be 'framework'"), SuiteError);
+  CHECK_THROWS_WITH_AS(load("  collect: framework\n  pattern: \"*.py\"\n"),
+                       doctest::Contains("needs framework pytest and no 'pattern'"), SuiteError);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a suite file that is not UTF-8 is refused with the line of the first bad byte") {
   const auto problems = problemsOf("name: s\ntests:\n  - name: caf\xe9\n    command: true\n");
   CHECK(mentions(problems, "suite.yaml:3: not UTF-8 text"));

@@ -93,3 +93,10 @@ TEST_CASE("closestWord finds the likely meant word within a third of its length"
   CHECK(closestWord("xyz", keys).empty());
   CHECK(closestWord("timeout", {}).empty());
 }
+
+TEST_CASE("splitLines: each line without its newline or CRLF, a last line without one too") {
+  using Lines = std::vector<std::string_view>;
+  CHECK(splitLines("a\nb\r\n\nc") == Lines{"a", "b", "", "c"});
+  CHECK(splitLines("a\n") == Lines{"a"});
+  CHECK(splitLines("").empty());
+}
