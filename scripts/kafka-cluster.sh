@@ -5,8 +5,9 @@
 #   scripts/kafka-cluster.sh stop [N]    stop the nodes (or node N): SIGTERM, then SIGKILL after 60 s
 #   scripts/kafka-cluster.sh kill N      SIGKILL node N (no controlled shutdown), for failure tests
 #   scripts/kafka-cluster.sh status      exit 0 when all three answer
-#   scripts/kafka-cluster.sh wipe        stop and delete their data
+#   scripts/kafka-cluster.sh wipe        SIGKILL the nodes and delete their data
 #   scripts/kafka-cluster.sh brokers     print the bootstrap list
+#   scripts/kafka-cluster.sh controller  print the node that is the active controller (the quorum's leader)
 # Ports: TESTFLEET_CLUSTER_PORT (default 39092): node N's broker on PORT+N-1, its controller on PORT+100+N-1.
 # Data: TESTFLEET_CLUSTER_DIR/node-N. Each node is broker and controller at once: three JVMs (384 MB heap each)
 # instead of six, and a quorum of three voters, so killing one node loses a broker and a voter (maybe the leader).
@@ -77,6 +78,20 @@ start() { # nodes...
   echo "kafka-cluster: nodes $* up; brokers $(brokers) (data $top)"
 }
 
+# The quorum leader with the highest epoch recorded by a running node (data/__cluster_metadata-0/quorum-state).
+controller() {
+  local n state epoch leader best=-1 found=""
+  for n in "${nodes[@]}"; do
+    kafka_running "$(dir_of "$n")/broker.pid" || continue
+    state=$(cat "$(dir_of "$n")/data/__cluster_metadata-0/quorum-state" 2>/dev/null) || continue
+    leader=$(sed -n 's/.*"leaderId":\(-\{0,1\}[0-9]*\).*/\1/p' <<<"$state")
+    epoch=$(sed -n 's/.*"leaderEpoch":\([0-9]*\).*/\1/p' <<<"$state")
+    if [ -n "$leader" ] && [ "$leader" -ge 0 ] && [ "${epoch:--1}" -gt "$best" ]; then best=$epoch; found=$leader; fi
+  done
+  [ -n "$found" ] || { echo "kafka-cluster: no running node knows a quorum leader" >&2; exit 1; }
+  echo "$found"
+}
+
 up() { # node
   kafka_running "$(dir_of "$1")/broker.pid" && kafka_answers "$(port_of "$1")"
 }
@@ -98,8 +113,9 @@ case "${1:-}" in
     if ((${#down[@]})); then echo "kafka-cluster: node(s) ${down[*]} down"; exit 1; fi
     echo "kafka-cluster: up; brokers $(brokers)" ;;
   wipe)
-    for n in "${nodes[@]}"; do kafka_stop "$(dir_of "$n")/broker.pid" "$(label_of "$n")"; done
+    for n in "${nodes[@]}"; do "$0" kill "$n"; done
     rm -rf "$top"; echo "kafka-cluster: data removed" ;;
   brokers) brokers ;;
-  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+  controller) controller ;;
+  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
 esac

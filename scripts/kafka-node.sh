@@ -46,7 +46,10 @@ kafka_format() { # dir cluster-id [format options...]
     >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; exit 1; }
 }
 
-kafka_launch() { # dir: starts $dir/server.properties in the background, pid in $dir/broker.pid, log in broker.log
+# Starts $dir/server.properties in the background: pid in $dir/broker.pid, log in broker.log (the last run's log,
+# e.g. of a killed broker, kept as broker.log.1).
+kafka_launch() { # dir
+  [ -f "$1/broker.log" ] && mv -f "$1/broker.log" "$1/broker.log.1"
   nohup "${kafka_java[@]}" kafka.Kafka "$1/server.properties" >"$1/broker.log" 2>&1 &
   echo $! >"$1/broker.pid"
 }
