@@ -465,6 +465,10 @@ struct GroupConsumer::Impl : public RdKafka::RebalanceCb {
       } else {
         c->assign(parts);
       }
+      // An assigned partition starts unpaused, as the owner and `paused` expect after its revoke: librdkafka 2.0.2
+      // keeps a pause across unassign and assign, so a partition revoked while paused and assigned to this consumer
+      // again (a group coordinator that died takes the members' assignments with it) was never fetched again.
+      c->resume(parts);
       if (listener) listener->onAssigned(fromRd(parts));
     } else {
       for (const auto& tp : fromRd(parts)) {
