@@ -38,11 +38,7 @@ inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/data
 default.replication.factor=3
 min.insync.replicas=2
-offsets.topic.replication.factor=3
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=2
-share.coordinator.state.topic.replication.factor=3
-share.coordinator.state.topic.min.isr=2
+$(kafka_internal_topic_properties 3 2)
 $(kafka_common_properties)
 PROPS
 }

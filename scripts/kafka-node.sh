@@ -38,6 +38,18 @@ kafka_formatted() { [ -f "$1/data/meta.properties" ]; } # dir
 
 kafka_new_cluster_id() { "${kafka_java[@]}" kafka.tools.StorageTool random-uuid; }
 
+# How the internal topics are replicated: replicas of the offsets, transaction state and share state topics, and the
+# in-sync replicas a write to them needs.
+kafka_internal_topic_properties() { # replicas min-in-sync
+  cat <<PROPS
+offsets.topic.replication.factor=$1
+transaction.state.log.replication.factor=$1
+transaction.state.log.min.isr=$2
+share.coordinator.state.topic.replication.factor=$1
+share.coordinator.state.topic.min.isr=$2
+PROPS
+}
+
 # Formats the node's storage for its first start; format options after the cluster id.
 kafka_format() { # dir cluster-id [format options...]
   local dir=$1 id=$2

@@ -25,11 +25,7 @@ controller.quorum.bootstrap.servers=127.0.0.1:$ctrl
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
 log.dirs=$dir/data
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+$(kafka_internal_topic_properties 1 1)
 $(kafka_common_properties)
 PROPS
   kafka_java_for 512m

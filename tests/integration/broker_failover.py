@@ -17,7 +17,6 @@ TESTFLEET_RDKAFKA_DEBUG=cgrp,fetch (librdkafka's debug contexts) reaches the ser
 import argparse
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -107,10 +106,7 @@ def run_with_outages(args, began):
         finished = threading.Event()
 
         def done():
-            try:
-                return json.loads(fleet.api(f"/v1/runs/{run_id}?jobs=false"))["jobs_done"]
-            except Exception:
-                return -1
+            return fleet.jobs_done(run_id)
 
         def roles(node):
             held = ["active controller"] if int(cluster("controller")) == node else []
@@ -174,11 +170,7 @@ def run_with_outages(args, began):
               f"summary: {args.jobs} total, {passed} passed, {failing} failed ({out.strip().splitlines()[1:2]})")
 
         run = json.loads(fleet.api(f"/v1/runs/{run_id}"))
-        db = sqlite3.connect(os.path.join(fleet.dir, "results.db"))
-        final_rows = db.execute("SELECT job_id, COUNT(*) FROM results WHERE run_id = ? AND final = 1 GROUP BY job_id",
-                                (run_id,)).fetchall()
-        rows = db.execute("SELECT COUNT(*) FROM results WHERE run_id = ?", (run_id,)).fetchone()[0]
-        db.close()
+        final_rows, rows = fleet.stored_results(run_id)
         lost = args.jobs - len(final_rows)
         doubled = sum(1 for _, n in final_rows if n > 1)
         committed = fleet.committed_results()
