@@ -119,7 +119,9 @@ void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& 
   std::vector<rd_kafka_NewTopic_t*> specs;
   char err[512];
   for (const auto& t : topics) {
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, 1, err, sizeof err);
+    // Replication factor -1: the cluster's default.replication.factor (1 on the local broker, 3 on the cluster of
+    // scripts/kafka-cluster.sh), so a replicated cluster gets replicated topics.
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, -1, err, sizeof err);
     if (!nt) throw Error("topic " + t.name + ": " + err, Error::Kind::kOther);
     if (t.compacted) rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
     specs.push_back(nt);
@@ -463,6 +465,10 @@ struct GroupConsumer::Impl : public RdKafka::RebalanceCb {
       } else {
         c->assign(parts);
       }
+      // An assigned partition starts unpaused, as the owner and `paused` expect after its revoke: librdkafka 2.0.2
+      // keeps a pause across unassign and assign, so a partition revoked while paused and assigned to this consumer
+      // again (a group coordinator that died takes the members' assignments with it) was never fetched again.
+      c->resume(parts);
       if (listener) listener->onAssigned(fromRd(parts));
     } else {
       for (const auto& tp : fromRd(parts)) {

@@ -77,10 +77,7 @@ def main():
         stop = threading.Event()
 
         def done():
-            try:
-                return json.loads(fleet.api(f"/v1/runs/{run_id}?jobs=false"))["jobs_done"]
-            except Exception:
-                return -1
+            return fleet.jobs_done(run_id)
 
         stopped = {}  # the worker under SIGSTOP: name, proc, until
 
@@ -149,10 +146,8 @@ def main():
         check(sub.returncode in (0, 1), f"the run completed (exit {sub.returncode}; {err.strip()[-300:]})")
 
         run = json.loads(fleet.api(f"/v1/runs/{run_id}"))
+        final_rows, rows = fleet.stored_results(run_id)
         db = sqlite3.connect(os.path.join(fleet.dir, "results.db"))
-        final_rows = db.execute("SELECT job_id, COUNT(*) FROM results WHERE run_id = ? AND final = 1 GROUP BY job_id",
-                                (run_id,)).fetchall()
-        rows = db.execute("SELECT COUNT(*) FROM results WHERE run_id = ?", (run_id,)).fetchone()[0]
         retries = db.execute("SELECT COUNT(*) FROM results WHERE run_id = ? AND final = 0", (run_id,)).fetchone()[0]
         errors = {r[0] for r in db.execute(
             "SELECT job_id FROM results WHERE run_id = ? AND final = 1 AND verdict = 8", (run_id,))}

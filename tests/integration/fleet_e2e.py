@@ -14,6 +14,7 @@ import random
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,24 @@ class Fleet:
     def api(self, path):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
             return r.read().decode()
+
+    def jobs_done(self, run_id, unknown=-1):
+        """How many of the run's jobs have a final result, as the API says; `unknown` while it does not answer."""
+        try:
+            return json.loads(self.api(f"/v1/runs/{run_id}?jobs=false"))["jobs_done"]
+        except Exception:
+            return unknown
+
+    def stored_results(self, run_id):
+        """From the aggregator's database: [(job_id, final results)] and the count of all stored results."""
+        db = sqlite3.connect(os.path.join(self.dir, "results.db"))
+        try:
+            final_rows = db.execute(
+                "SELECT job_id, COUNT(*) FROM results WHERE run_id = ? AND final = 1 GROUP BY job_id",
+                (run_id,)).fetchall()
+            return final_rows, db.execute("SELECT COUNT(*) FROM results WHERE run_id = ?", (run_id,)).fetchone()[0]
+        finally:
+            db.close()
 
     def committed_results(self):
         """Counts the results topic's records as a read_committed consumer sees them."""
@@ -294,10 +313,7 @@ def case_200_with_worker_killed():
         run_id = sub.stdout.readline().strip()
 
         def done():
-            try:
-                return json.loads(fleet.api(f"/v1/runs/{run_id}?jobs=false"))["jobs_done"]
-            except Exception:
-                return 0
+            return fleet.jobs_done(run_id, unknown=0)
 
         wait_until(lambda: done() >= 40, 120, "40 results")
         fleet.procs["w1"].send_signal(signal.SIGKILL)
