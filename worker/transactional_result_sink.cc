@@ -13,17 +13,27 @@ TransactionalResultSink::TransactionalResultSink(const kafka::ClientSettings& cl
 CommitOutcome TransactionalResultSink::commit(const std::vector<kafka::OutgoingRecord>& records,
                                               const kafka::TopicPartition& tp, int64_t offset,
                                               const CommitGuard& guard) {
-  for (int attempt = 1; attempt <= 5; ++attempt) {
-    if (guard.cancel && guard.cancel->load()) return CommitOutcome::kNotCommitted;
+  // Asked again inside the transaction, with the assignment held still: a commit may wait behind another slot's
+  // for as long as a broker is away, and the partition be revoked (and fetched again) meanwhile.
+  auto still_ours = [&] {
+    if (guard.cancel && guard.cancel->load()) return false;
     if (!guard.member_id.empty() && consumer_.memberId() != guard.member_id) {
       spdlog::warn(
           "not committing {}[{}]@{}: the group dropped this worker while the job ran (another worker "
           "may have it now)",
           tp.topic, tp.partition, offset);
-      return CommitOutcome::kNotCommitted;
+      return false;
     }
+    return true;
+  };
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    if (!still_ours()) return CommitOutcome::kNotCommitted;
     try {
-      producer_.commit(records, {{tp, offset + 1}}, consumer_);
+      if (!producer_.commit(records, {{tp, offset + 1}}, consumer_, still_ours)) {
+        spdlog::warn("not committing {}[{}]@{}: its partition was revoked while the commit waited", tp.topic,
+                     tp.partition, offset);
+        return CommitOutcome::kNotCommitted;
+      }
       return CommitOutcome::kCommitted;
     } catch (const kafka::Error& e) {
       if (e.isFatal()) {

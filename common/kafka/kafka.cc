@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -438,6 +439,9 @@ struct GroupConsumer::Impl : public RdKafka::RebalanceCb {
   PartitionStarter starter;
   std::set<TopicPartition> paused;  // as the owner asked, to pause again a partition started here
   std::deque<Message> early;        // records consumed while partitions were restarted, for the next polls
+  // Held shared by a commit from its still_ours question through send_offsets_to_transaction; a revoke takes it
+  // alone after telling the listener (which marks the partition's jobs cancelled) and before unassigning.
+  std::shared_mutex assignment_gate;
 
   // One consume(): a record, or nothing (a timeout, an end of partition, a partition librdkafka could not start —
   // left to the starter — or a logged error); throws Error when the consumer failed for good.
@@ -476,6 +480,7 @@ struct GroupConsumer::Impl : public RdKafka::RebalanceCb {
         paused.erase(tp);
       }
       if (listener) listener->onRevoked(fromRd(parts));
+      { std::unique_lock settled(assignment_gate); }  // commits that asked still_ours before the revoke are sent
       if (cooperative) {
         if (RdKafka::Error* e = c->incremental_unassign(parts)) {
           spdlog::error("unassign: {}", toError("unassign", e).what());
@@ -623,8 +628,9 @@ void TransactionalProducer::Impl::connect() {
 
 TransactionalProducer::~TransactionalProducer() = default;
 
-void TransactionalProducer::commit(const std::vector<OutgoingRecord>& records,
-                                   const std::map<TopicPartition, int64_t>& offsets, GroupConsumer& consumer) {
+bool TransactionalProducer::commit(const std::vector<OutgoingRecord>& records,
+                                   const std::map<TopicPartition, int64_t>& offsets, GroupConsumer& consumer,
+                                   const std::function<bool()>& still_ours) {
   std::lock_guard lock(impl_->mu);
   if (!impl_->handle) impl_->connect();  // an earlier fatal error left no producer
   RdKafka::Producer& p = *impl_->handle;
@@ -663,12 +669,22 @@ void TransactionalProducer::commit(const std::vector<OutgoingRecord>& records,
     throw abortWith(e);
   }
   if (!offsets.empty()) {
+    std::shared_lock steady(consumer.impl_->assignment_gate);
+    if (still_ours && !still_ours()) {
+      steady.unlock();
+      if (RdKafka::Error* e = p.abort_transaction(30000)) {
+        throw rebuildAfter(toError("abort_transaction", e), Error::Kind::kAbortable);
+      }
+      impl_->tracker.take();
+      return false;
+    }
     std::vector<RdKafka::TopicPartition*> rd;
     rd.reserve(offsets.size());
     for (const auto& [tp, off] : offsets) rd.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition, off));
     std::unique_ptr<RdKafka::ConsumerGroupMetadata> md(consumer.impl_->handle->groupMetadata());
     RdKafka::Error* e = p.send_offsets_to_transaction(rd, md.get(), 30000);
     RdKafka::TopicPartition::destroy(rd);
+    steady.unlock();
     if (e) throw abortWith(toError("send_offsets_to_transaction", e));
   }
   // The commit: a retriable error leaves the outcome unknown, and the same call is made again until it answers.
@@ -688,6 +704,7 @@ void TransactionalProducer::commit(const std::vector<OutgoingRecord>& records,
     // commit_transaction succeeded, so every record was delivered; a report here would be a librdkafka bug.
     spdlog::warn("delivery report after committed transaction: {}", failed);
   }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -112,8 +112,14 @@ class TransactionalProducer {
   //    init_transactions completes or aborts the pending transaction) and throw Error(kUnknownOutcome): the caller
   //    must learn from the group's committed offsets whether the transaction happened.
   // Error(kFatal) only when even the rebuild failed.
-  void commit(const std::vector<OutgoingRecord>& records, const std::map<TopicPartition, int64_t>& offsets,
-              GroupConsumer& consumer);
+  // still_ours (when set) is asked just before the offsets join the transaction, while consumer's assignment is
+  // held still: false aborts the transaction and commit returns false, nothing written. A revoke waits for that
+  // step (the question through send_offsets_to_transaction) to end, so once it returns, a commit of a revoked
+  // partition's offset either has its offsets pending at the group coordinator — and the partition's next owner
+  // waits for the transaction (UNSTABLE_OFFSET_COMMIT) — or hears false. Without it, a commit that waited behind
+  // another (one transaction at a time) could commit a job its partition's new assignment fetches again.
+  bool commit(const std::vector<OutgoingRecord>& records, const std::map<TopicPartition, int64_t>& offsets,
+              GroupConsumer& consumer, const std::function<bool()>& still_ours = {});
 
  private:
   struct Impl;
