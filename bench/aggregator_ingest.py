@@ -89,6 +89,24 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def ingest_thread_seconds(pid):
+    """(on a CPU, ready but waiting for one) of the ingest thread (the main thread), from its schedstat."""
+    with open(f"/proc/{pid}/task/{pid}/schedstat") as f:
+        ran, waited = f.read().split()[:2]
+    return int(ran) / 1e9, int(waited) / 1e9
+
+
+def progress_read_ms(port, run_id, reads):
+    """Median ms of the progress answer `submit --wait` asks for, for a stored run, asked one after another."""
+    times = []
+    for _ in range(reads):
+        t = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/runs/{run_id}?jobs=false", timeout=30) as r:
+            r.read()
+        times.append(1000 * (time.monotonic() - t))
+    return statistics.median(times) if times else float("nan")
+
+
 def one_round(args, body, workdir):
     prefix = f"bench-ingest-{os.getpid()}-{random.randrange(1 << 30)}"
     build = args.build
@@ -126,22 +144,28 @@ def one_round(args, body, workdir):
             stored = metric_sum(port, "testfleet_results_total")
             now = time.monotonic()
             if stored > 0 and first is None:
-                first = (now, stored, cpu_seconds(p.pid))
+                first = (now, stored, cpu_seconds(p.pid), ingest_thread_seconds(p.pid))
             # A batch's results are counted before the runs it completed: wait for both.
             if stored >= total and metric_sum(port, "testfleet_runs_completed_total") >= len(runs):
                 break
             if now > deadline:
                 raise SystemExit(f"only {stored:.0f} of {total} stored after {args.timeout} s")
             time.sleep(0.05)
-        end_cpu = cpu_seconds(p.pid)
+        end_cpu, end_thread = cpu_seconds(p.pid), ingest_thread_seconds(p.pid)
+        progress_ms = progress_read_ms(port, runs[0][0], args.progress_reads)
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=60)
         log.close()
-    t0, n0, cpu0 = first
-    steady = (total - n0) / (now - t0) if now > t0 else float("inf")
+    t0, n0, cpu0, thread0 = first
+    if n0 > total // 2:
+        raise SystemExit(f"{n0:.0f} of {total} were stored by the first look: too few results to time (--results)")
+    steady = (total - n0) / (now - t0)
     return {"steady": steady, "wall": now - started, "cpu_ms": 1000 * (end_cpu - cpu0) / max(total - n0, 1),
-            "record_bytes": statistics.median(len(v) for _, v in results),
+            # Shares of the steady time the ingest thread ran and waited for a CPU; the rest it waited for records.
+            "ran": (end_thread[0] - thread0[0]) / (now - t0) if now > t0 else 0,
+            "waited": (end_thread[1] - thread0[1]) / (now - t0) if now > t0 else 0,
+            "progress_ms": progress_ms, "record_bytes": statistics.median(len(v) for _, v in results),
             "db_bytes_per_result": sum(os.path.getsize(db + s) for s in ("", "-wal") if os.path.exists(db + s)) / total}
 
 
@@ -154,6 +178,8 @@ def main():
     ap.add_argument("--output-bytes", type=int, default=0, help="stdout tail in each result")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--progress-reads", type=int, default=50,
+                    help="GET /v1/runs/{id}?jobs=false asked this often after the ingest, timed")
     ap.add_argument("--db-dir", help="where the aggregator's database goes (default: a temporary folder; /dev/shm "
                                      "shows what the disk costs)")
     args = ap.parse_args()
@@ -165,8 +191,10 @@ def main():
             r = one_round(args, body, workdir)
             rounds.append(r)
             print(f"round {i + 1}: {r['steady']:.0f} results/s steady, {r['wall']:.2f} s from start, "
-                  f"{r['cpu_ms']:.3f} ms CPU per result, record {r['record_bytes']:.0f} B, "
-                  f"database {r['db_bytes_per_result']:.0f} B per result",
+                  f"{r['cpu_ms']:.3f} ms CPU per result, ingest thread running {r['ran']:.0%} and "
+                  f"waiting for a CPU {r['waited']:.0%} of the time, record {r['record_bytes']:.0f} B, "
+                  f"database {r['db_bytes_per_result']:.0f} B per result, progress answer for a run of "
+                  f"{args.results // args.runs} jobs {r['progress_ms']:.1f} ms",
                   flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
