@@ -10,7 +10,7 @@ The figure is the steady rate, from the first stored batch to the last (start-up
 CPU per result (from /proc, so it holds when the machine is busy). Results are what a worker sends for a passed
 job: one test case, usage, and --output-bytes of stdout tail; the aggregator reads them from a backlog, so there
 are no transaction markers between them as there are on a fleet's topic. Encoded with protoc (text format → wire
-format); the topics stay on the broker.
+format) once, ids filled in; the topics stay on the broker.
 """
 import argparse
 import json
@@ -38,21 +38,27 @@ def protoc_encode(source, message, text):
     return out.stdout
 
 
-def varint(n):
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
+# Fixed-length ids: a result is its template with the placeholders replaced by ids of the same length, so the
+# protobuf length prefixes stay right and protoc runs once.
+RUN_ID_PLACEHOLDER = "R" * len("bench-0000-0000000000")
+JOB_ID_PLACEHOLDER = "J" * len("j000000")
 
 
-def result_body(source, output_bytes):
-    """The part every result shares, without its ids: a passed job with one case and output_bytes of stdout."""
+def run_id(i):
+    return f"bench-{i:04d}-{random.randrange(10 ** 10):010d}"
+
+
+def job_id(j):
+    return f"j{j:06d}"
+
+
+def result_template(source, output_bytes):
+    """A passed job's result with one case and output_bytes of stdout, its ids still placeholders."""
     line = "tests/test_bench.py::test_case PASSED  [ 50%] some output of the test under way\n"
     output = (line * (output_bytes // len(line) + 1))[:output_bytes]
     now = int(time.time() * 1000)
     text = " ".join([
+        f'schema_version: 1 run_id: "{RUN_ID_PLACEHOLDER}" job_id: "{JOB_ID_PLACEHOLDER}" attempt: 1 final: true',
         'name: "tests/test_bench.py"', "verdict: PASSED",
         'cases { name: "test_case" classname: "tests.test_bench" status: PASSED duration_ms: 12 }',
         f"stdout_tail: {json.dumps(output)}", "usage { peak_memory_bytes: 10485760 cpu_ms: 9 wall_ms: 20 }",
@@ -61,13 +67,9 @@ def result_body(source, output_bytes):
     return protoc_encode(source, "Result", text)
 
 
-def result_record(body, run_id, job_id):
-    """Ids (fields 1-4) and final (18) in front of the shared body: protobuf merges concatenated fields."""
-    def text(field, value):
-        data = value.encode()
-        return varint(field << 3 | 2) + varint(len(data)) + data
-    return varint(1 << 3) + varint(1) + text(2, run_id) + text(3, job_id) + varint(4 << 3) + varint(1) + \
-        varint(18 << 3) + varint(1) + body
+def result_record(template, run, job):
+    return template.replace(RUN_ID_PLACEHOLDER.encode(), run.encode()).replace(JOB_ID_PLACEHOLDER.encode(),
+                                                                               job.encode())
 
 
 def kcat_produce(topic, records):
@@ -96,32 +98,32 @@ def ingest_thread_seconds(pid):
     return int(ran) / 1e9, int(waited) / 1e9
 
 
-def progress_read_ms(port, run_id, reads):
+def progress_read_ms(port, run, reads):
     """Median ms of the progress answer `submit --wait` asks for, for a stored run, asked one after another."""
     times = []
     for _ in range(reads):
         t = time.monotonic()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/runs/{run_id}?jobs=false", timeout=30) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/runs/{run}?jobs=false", timeout=30) as r:
             r.read()
         times.append(1000 * (time.monotonic() - t))
     return statistics.median(times) if times else float("nan")
 
 
-def one_round(args, body, workdir):
+def one_round(args, template, workdir):
     prefix = f"bench-ingest-{os.getpid()}-{random.randrange(1 << 30)}"
     build = args.build
     subprocess.run([os.path.join(build, "producer", "testfleet"), "--brokers", BROKERS, "--topic-prefix", prefix,
                     "topics"], check=True, capture_output=True, timeout=60)
     per_run = args.results // args.runs
-    runs = [(f"bench-{i}-{random.randrange(1 << 30)}", [f"j{j:06d}" for j in range(per_run)]) for i in range(args.runs)]
+    runs = [(run_id(i), [job_id(j) for j in range(per_run)]) for i in range(args.runs)]
     now = int(time.time() * 1000)
     manifests = []
-    for run_id, jobs in runs:
-        text = f'schema_version: 1 run_id: "{run_id}" suite_name: "bench" expected_jobs: {len(jobs)} ' \
+    for run, jobs in runs:
+        text = f'schema_version: 1 run_id: "{run}" suite_name: "bench" expected_jobs: {len(jobs)} ' \
                f"submitted_at_ms: {now} " + " ".join(f'job_ids: "{j}"' for j in jobs)
-        manifests.append((run_id, protoc_encode(args.source, "RunManifest", text)))
+        manifests.append((run, protoc_encode(args.source, "RunManifest", text)))
     # Interleaved across runs, as results of concurrent runs arrive.
-    results = [(run_id, result_record(body, run_id, jobs[j])) for j in range(per_run) for run_id, jobs in runs]
+    results = [(run, result_record(template, run, jobs[j])) for j in range(per_run) for run, jobs in runs]
     for _, value in manifests + results:
         assert RECORD_END not in value and KEY_END not in value
     kcat_produce(f"{prefix}.runs", manifests)
@@ -183,12 +185,12 @@ def main():
     ap.add_argument("--db-dir", help="where the aggregator's database goes (default: a temporary folder; /dev/shm "
                                      "shows what the disk costs)")
     args = ap.parse_args()
-    body = result_body(args.source, args.output_bytes)
+    template = result_template(args.source, args.output_bytes)
     workdir = tempfile.mkdtemp(prefix="testfleet-ingest-", dir=args.db_dir)
     rounds = []
     try:
         for i in range(args.repeat):
-            r = one_round(args, body, workdir)
+            r = one_round(args, template, workdir)
             rounds.append(r)
             print(f"round {i + 1}: {r['steady']:.0f} results/s steady, {r['wall']:.2f} s from start, "
                   f"{r['cpu_ms']:.3f} ms CPU per result, ingest thread running {r['ran']:.0%} and "
