@@ -136,7 +136,12 @@ void Ingest::run(const std::atomic<bool>& stop) {
     if (next.empty()) continue;
     const int64_t now_ms = nowMillis();
     const BatchOutcome outcome = store_.commitBatch(results, manifests, next, now_ms);
-    if (changes_) changes_->publish();
+    if (changes_) {
+      std::set<std::string> touched;
+      for (const auto& r : results) touched.insert(r.run_id());
+      for (const auto& m : manifests) touched.insert(m.run_id());
+      changes_->publish(touched);
+    }
     for (size_t i : outcome.fresh) metrics_.resultStored(results[i], now_ms);
     if (outcome.fresh.size() != results.size()) {
       spdlog::info("{} duplicate result(s) ignored", results.size() - outcome.fresh.size());

@@ -330,13 +330,13 @@ struct ApiServer::Impl {
     const size_t seen_done = numberParam(req, "done", 0, 0, std::numeric_limits<uint32_t>::max());
     const auto until = std::chrono::steady_clock::now() + wait;
     for (;;) {
-      const uint64_t generation = settings.changes ? settings.changes->generation() : 0;
+      std::optional<RunChanges::Watch> watch;  // taken before the read: no batch stored after it is missed
+      if (settings.changes && has_done) watch.emplace(*settings.changes, req.matches[1]);
       auto run = findRun(req, res);
       if (!run) return;
       json header = runHeaderJson(*run, Summary{});
       const bool moved = !has_done || run->complete() || header.value("jobs_done", 0u) != seen_done;
-      if (moved || !settings.changes || std::chrono::steady_clock::now() >= until ||
-          !settings.changes->waitPast(generation, until)) {
+      if (moved || !watch || std::chrono::steady_clock::now() >= until || !watch->wait(until)) {
         header.erase("summary");
         header.erase("passed");
         return res.set_content(dump(header), "application/json");

@@ -328,13 +328,15 @@ TEST_CASE("a progress long-poll answers when the run moves, at its deadline, or 
     });
   };
 
-  // Held while nothing moves, even across a stored batch that did not touch the run.
+  // Held while nothing moves: across a stored batch of another run, and one of this run that left it as it was.
   auto held = ask(run + "?jobs=false&done=0&wait_ms=20000");
   CHECK(held.wait_for(milliseconds(300)) == std::future_status::timeout);
-  changes.publish();
+  changes.publish({"another-run"});
+  CHECK(held.wait_for(milliseconds(300)) == std::future_status::timeout);
+  changes.publish({"flaky-run"});
   CHECK(held.wait_for(milliseconds(300)) == std::future_status::timeout);
   store.commitBatch({attempt("steady", 1, true, v1::PASSED)}, {}, {}, 3000);
-  changes.publish();
+  changes.publish({"flaky-run"});
   REQUIRE(held.wait_for(milliseconds(5000)) == std::future_status::ready);
   CHECK(json::parse(held.get().body)["jobs_done"] == 1);
 

@@ -78,7 +78,7 @@ TEST_CASE("submit --wait sees a run's end when its last result is stored, not at
     passed.set_final(true);
     passed.set_verdict(v1::PASSED);
     store.commitBatch({passed}, {}, {}, 3000);
-    changes.publish();
+    changes.publish({"pushed"});
   });
   const auto start = std::chrono::steady_clock::now();
   producer::FollowResult result = producer::followRun("pushed", 1000, settings, progress);
