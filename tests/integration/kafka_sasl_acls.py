@@ -96,9 +96,9 @@ class Cluster:
         return os.path.join(self.args.build, {"testfleet": "producer", "testfleet-worker": "worker",
                                               "testfleet-aggregator": "aggregator"}[name], name)
 
-    def cli(self, user, *args, env=None):
-        return subprocess.run([self.bin("testfleet"), "--brokers", self.brokers, "--topic-prefix", PREFIX,
-                               *sasl(user), *args], capture_output=True, text=True, timeout=120, env=env)
+    def cli(self, user, *args, prefix=PREFIX):
+        return subprocess.run([self.bin("testfleet"), "--brokers", self.brokers, "--topic-prefix", prefix,
+                               *sasl(user), *args], capture_output=True, text=True, timeout=120)
 
     def grant(self, *bindings):
         props = os.path.join(self.work, "admin.properties")
@@ -116,7 +116,7 @@ class Cluster:
         """Writes one record as `user` with kcat; (exit code, what it said)."""
         r = subprocess.run(["kcat", "-b", self.brokers, "-X", "security.protocol=SASL_PLAINTEXT",
                             "-X", "sasl.mechanisms=PLAIN", "-X", f"sasl.username={user}",
-                            "-X", f"sasl.password={USERS[user]}", "-P", "-t", topic],
+                            "-X", f"sasl.password={USERS[user]}", "-P", "-k", "probe", "-t", topic],
                            input="x\n", capture_output=True, text=True, timeout=60)
         return r.returncode, r.stdout + r.stderr
 
@@ -157,7 +157,7 @@ def run(args):
               f"a client that may not create topics is told about --no-create-topics: {r.stderr.strip()[-200:]}")
         r = cluster.cli("admin", "--replication-factor", "1", "--partitions", "jobs=4", "topics")
         check(r.returncode == 0, f"the admin creates the topics: {r.stdout.strip()} {r.stderr.strip()}")
-        r = cluster.cli("admin", "--topic-prefix", "elsewhere", "--no-create-topics", "topics")
+        r = cluster.cli("admin", "--no-create-topics", "topics", prefix="elsewhere")
         check(r.returncode != 0 and "elsewhere.jobs" in r.stderr,
               f"--no-create-topics names a missing topic: {r.stderr.strip()[-200:]}")
         cluster.grant(*acls())
