@@ -27,7 +27,10 @@ using ConfPtr = std::unique_ptr<RdKafka::Conf>;
 
 void set(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
   std::string err;
-  if (conf.set(key, value, err) != RdKafka::Conf::CONF_OK) {
+  const RdKafka::Conf::ConfResult result = conf.set(key, value, err);
+  // An unknown key may be a misspelt secret's (sasl.passwrod): its value is not shown.
+  if (result == RdKafka::Conf::CONF_UNKNOWN) throw Error("kafka config " + key + ": " + err, Error::Kind::kOther);
+  if (result != RdKafka::Conf::CONF_OK) {
     throw Error("kafka config " + redactKafkaProperty(key, value) + ": " + err, Error::Kind::kOther);
   }
 }
@@ -121,9 +124,11 @@ CHandle adminHandle(const ClientSettings& s) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   auto setOrThrow = [&](const std::string& key, const std::string& value) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    const rd_kafka_conf_res_t result = rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err);
+    if (result != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
-      throw Error("kafka config " + redactKafkaProperty(key, value) + ": " + err, Error::Kind::kOther);
+      const std::string shown = result == RD_KAFKA_CONF_UNKNOWN ? key : redactKafkaProperty(key, value);
+      throw Error("kafka config " + shown + ": " + err, Error::Kind::kOther);
     }
   };
   setOrThrow("bootstrap.servers", s.brokers);
