@@ -34,6 +34,7 @@ std::map<std::string, int> partitionsByRole(const std::vector<std::string>& assi
 
 ClientSettings clientSettings(const ClusterOptions& cluster, const std::string& client_id) {
   ClientSettings s{cluster.brokers, client_id, cluster.connect_timeout, kafkaProperties(cluster), {}};
+  if (std::string problem = propertiesProblem(s.properties); !problem.empty()) throw std::invalid_argument(problem);
   s.topic_creation = {!cluster.no_create_topics, cluster.replication_factor, partitionsByRole(cluster.partitions)};
   return s;
 }

@@ -176,6 +176,16 @@ void checkTopicsExist(rd_kafka_t* h, const ClientSettings& settings, const std::
 
 }  // namespace
 
+std::string propertiesProblem(const KafkaProperties& properties) {
+  ConfPtr conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  try {
+    for (const auto& [key, value] : properties) set(*conf, key, value);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& topics,
                   std::chrono::milliseconds timeout) {
   if (std::string why = unreachableBrokers(settings.brokers, settings.connect_timeout); !why.empty()) {

@@ -33,10 +33,14 @@ struct ClientSettings {
   // How long ensureTopics tries to open a TCP connection to a broker before it says why it cannot.
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);
   // The operator's librdkafka properties (security, SASL, TLS, tuning; common/kafka_properties.h), applied to
-  // every client after testfleet's own tuning. A bad one fails the client's construction with an Error naming it.
+  // every client after testfleet's own tuning. kafka::clientSettings checks them at start (propertiesProblem).
   KafkaProperties properties;
   TopicCreation topic_creation;
 };
+
+// "" when librdkafka accepts every one of `properties` (known keys, valid values); otherwise what it says about the
+// first it refuses, a secret's value left out. For checking an operator's properties at start.
+std::string propertiesProblem(const KafkaProperties& properties);
 
 // A Kafka failure, decided at the boundary: retriable errors may be retried by the caller as they are,
 // abortable ones need the current transaction aborted, fatal ones need the client rebuilt. kPermanent: the same

@@ -39,6 +39,13 @@ TEST_CASE("a service's client settings carry its brokers, properties and how it 
   CHECK_FALSE(least.topic_creation.create);
   CHECK(least.topic_creation.replication_factor == 1);  // as before: one broker by default
 
+  // librdkafka's own verdict at start, before any client is built; a secret's value is not repeated.
+  CHECK_THROWS_WITH_AS(kafka::clientSettings(parsed({"-X", "security.protocol=SASL_SSLX"}), "w"),
+                       doctest::Contains("security.protocol=SASL_SSLX: Invalid value"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(kafka::clientSettings(parsed({"-X", "sasl.passwrod=hunter2"}), "w"),
+                       "kafka config sasl.passwrod: No such configuration property: \"sasl.passwrod\"",
+                       std::invalid_argument);
+
   for (const char* bad : {"control=4", "jobs", "jobs=0", "jobs=many", "job=4"}) {
     CHECK_THROWS_WITH_AS(kafka::clientSettings(parsed({"--partitions", bad}), "w"),
                          doctest::Contains("is not ROLE=N with a role of jobs, results, runs, dlq, retry"),
