@@ -98,7 +98,7 @@ void Ingest::run(const std::atomic<bool>& stop) {
       start[tp] = it == stored.end() ? kafka::PartitionReader::kBeginning : it->second;
     }
   }
-  kafka::PartitionReader reader(settings_.kafka);
+  kafka::PartitionReader reader(settings_.kafka, settings_.reader_health);
   reader.assign(start);
   kafka::Producer dlq(settings_.kafka);
   metrics_.runsInProgress(store_.runsInProgress());

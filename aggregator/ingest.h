@@ -19,6 +19,7 @@ namespace testfleet::aggregator {
 struct IngestSettings {
   kafka::ClientSettings kafka;
   kafka::Topics topics;
+  kafka::ClientHealth* reader_health = nullptr;  // the results reader reports here, for /readyz (may be null)
   size_t max_batch = 500;
   std::chrono::milliseconds max_batch_wait{100};
   size_t max_record_bytes = 8 << 20;

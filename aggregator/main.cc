@@ -16,6 +16,7 @@
 #include "common/api_token.h"
 #include "common/cli_options.h"
 #include "common/config.h"
+#include "common/kafka/client_settings.h"
 #include "common/log.h"
 #include "common/run_cancels.h"
 #include "common/signal_watcher.h"
@@ -30,7 +31,9 @@ int main(int argc, char** argv) {
   addAggregatorOptions(app, o);
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
   std::string api_token;
+  kafka::ClientSettings kafka;
   try {
+    kafka = kafka::clientSettings(o.cluster, "testfleet-aggregator");
     initLogging("aggregator", o.cluster.log_level, o.cluster.log_format);
     if (!o.api_token_file.empty()) api_token = readApiToken(o.api_token_file);
     o.notify.settings = aggregator::notifySettings(o.notify);
@@ -47,7 +50,6 @@ int main(int argc, char** argv) {
     aggregator::RetryingResultStore store(database, stop, std::chrono::seconds(5));
     aggregator::AggregatorMetrics metrics;
     aggregator::BlobStore blob_store(o.blobs, std::make_unique<aggregator::FilesystemDiskSpace>());
-    const kafka::ClientSettings kafka{o.cluster.brokers, "testfleet-aggregator", o.cluster.connect_timeout};
     const kafka::Topics topics = kafka::Topics::withPrefix(o.cluster.topic_prefix);
     // POST /v1/runs/{id}/cancel writes the cancel to the control topic, as `testfleet cancel` does.
     auto cancel_run = [&kafka, &topics](const std::string& run_id) {
@@ -58,15 +60,20 @@ int main(int argc, char** argv) {
         return std::string(e.what());
       }
     };
+    // Ready when results can be stored and the results reader has a broker and its partitions.
+    kafka::ClientHealth reader_health;
+    auto not_ready_reason = [&store, &reader_health] {
+      if (std::string reason = store.notReadyReason(); !reason.empty()) return reason;
+      return kafka::notReadyReason(reader_health.last(), std::chrono::steady_clock::now(), {.needs_group = false});
+    };
     aggregator::RunChanges changes;  // stored batches wake the progress long-polls of `submit --wait`
-    aggregator::ApiServer api(
-        store, metrics,
-        {o.limits, &blob_store, api_token, [&store] { return store.notReadyReason(); }, cancel_run, &changes});
+    aggregator::ApiServer api(store, metrics,
+                              {o.limits, &blob_store, api_token, not_ready_reason, cancel_run, &changes});
     int bound = api.start(o.host, o.port);
     spdlog::info("HTTP API on http://{}:{} (database {}; writes {})", o.host, bound, o.db,
                  api_token.empty() ? "open to anyone: no --api-token-file" : "need the --api-token-file token");
     std::cout << "listening on http://" << o.host << ":" << bound << std::endl;
-    aggregator::IngestSettings ingest_settings{kafka, topics};
+    aggregator::IngestSettings ingest_settings{kafka, topics, &reader_health};
     aggregator::RunNotifierPtr notifier = aggregator::makeRunNotifier(o.notify.settings, store, metrics);
     aggregator::Ingest ingest(ingest_settings, store, metrics, notifier.get(), &changes);
     ingest.run(stop);

@@ -1,5 +1,7 @@
 #include "common/cli_options.h"
 
+#include <unistd.h>
+
 #include "common/build_info.h"
 #include "common/duration.h"
 #include "common/log.h"
@@ -93,6 +95,32 @@ void addClusterOptions(CLI::App& app, ClusterOptions& cluster) {
   app.add_option("--topic-prefix", cluster.topic_prefix, "prefix of the topic names")
       ->envname("TESTFLEET_TOPIC_PREFIX")
       ->capture_default_str();
+  const CLI::Validator property([](std::string& assignment) { return kafkaPropertyProblem(assignment); }, "");
+  // The file's kafka: map and -X are two options so that -X adds to the file's properties (CLI11 ignores a file's
+  // value of an option given on the command line).
+  app.add_option("-X", cluster.kafka_from_flags,
+                 "a librdkafka property, such as -X security.protocol=SASL_SSL or -X sasl.password=@/run/secret "
+                 "(read from that file); repeatable; wins over TESTFLEET_RDKAFKA_<KEY> variables and the config "
+                 "file's kafka: map")
+      ->type_name("KEY=VALUE")
+      ->check(property)
+      ->configurable(false);
+  app.add_option("--kafka", cluster.kafka_from_file, "(the config file's kafka: map of librdkafka properties)")
+      ->type_name("KEY=VALUE")
+      ->check(property)
+      ->group("");
+  app.add_flag("--no-create-topics", cluster.no_create_topics,
+               "do not create missing topics (a client without the right to): check they exist, and fail naming "
+               "those that do not");
+  app.add_option("--replication-factor", cluster.replication_factor,
+                 "replication factor of the topics it creates; -1: the cluster's default.replication.factor")
+      ->check(CLI::IsMember({-1}) | CLI::Range(1, 32))
+      ->capture_default_str();
+  app.add_option("--partitions", cluster.partitions,
+                 "partitions of the topics it creates, by role: jobs=48, results, runs, dlq, retry (defaults 12, 6, "
+                 "3, 1, 3); repeatable or comma-separated")
+      ->type_name("ROLE=N")
+      ->delimiter(',');
   addDurationOption(app, "--connect-timeout", cluster.connect_timeout,
                     "how long to try reaching a broker at start before saying why it cannot (a name that does not "
                     "resolve, a refused connection, no answer)",
@@ -115,6 +143,13 @@ void addClusterOptions(CLI::App& app, ClusterOptions& cluster) {
           ""))
       ->type_name("FORMAT")
       ->default_str(cluster.log_format == LogFormat::kJson ? "json" : "text");
+}
+
+KafkaProperties kafkaProperties(const ClusterOptions& cluster) {
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry; ++entry) environment.emplace_back(*entry);
+  return mergeKafkaProperties(cluster.kafka_from_file, kafkaPropertiesFromEnvironment(environment),
+                              cluster.kafka_from_flags);
 }
 
 void addVersionFlag(CLI::App& app, const std::string& program) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/kafka_properties.h"
 #include "common/log.h"
 
 namespace testfleet {
@@ -54,15 +55,26 @@ CLI::Option* addScaledOption(CLI::App& app, const std::string& name, Int& field,
 }
 
 // Where every service finds Kafka and how it logs: --brokers, --topic-prefix (also from TESTFLEET_BROKERS and
-// TESTFLEET_TOPIC_PREFIX), --connect-timeout, --log-level and --log-format.
+// TESTFLEET_TOPIC_PREFIX), --connect-timeout, --log-level and --log-format; the librdkafka properties of
+// common/kafka_properties.h (`-X key=value`, repeatable, and the config file's `kafka:` map); and how topics are
+// made: --replication-factor, --partitions ROLE=N, --no-create-topics.
 struct ClusterOptions {
   std::string brokers = "127.0.0.1:19092";
   std::string topic_prefix = "testfleet";
+  std::vector<std::string> kafka_from_file;   // the config file's kafka: map, as key=value
+  std::vector<std::string> kafka_from_flags;  // -X key=value
+  bool no_create_topics = false;              // only check the topics exist
+  int replication_factor = -1;                // of the topics this service creates; -1: the broker's default
+  std::vector<std::string> partitions;        // ROLE=N: jobs=48 (checked against the roles by kafka::clientSettings)
   std::string log_level = "info";
   LogFormat log_format = LogFormat::kText;
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);  // for ClientSettings::connect_timeout
 };
 void addClusterOptions(CLI::App& app, ClusterOptions& cluster);
+
+// The librdkafka properties of `cluster` and of this process's TESTFLEET_RDKAFKA_* environment, merged and with
+// "@/path" values read (mergeKafkaProperties). Throws std::invalid_argument saying what to fix.
+KafkaProperties kafkaProperties(const ClusterOptions& cluster);
 
 // --version: prints versionLine(program) (common/build_info.h) and exits 0.
 void addVersionFlag(CLI::App& app, const std::string& program);

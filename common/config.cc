@@ -3,14 +3,20 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
+#include <functional>
 #include <iterator>
 #include <memory>
+
+#include "common/kafka_properties.h"
 
 namespace testfleet {
 namespace {
 
+// Whether parents + key names an option (rather than a subcommand).
+using IsOption = std::function<bool(const std::vector<std::string>& parents, const std::string& key)>;
+
 void collect(const YAML::Node& map, std::vector<std::string>& parents, std::vector<CLI::ConfigItem>& out,
-             std::vector<int>& lines) {
+             std::vector<int>& lines, const IsOption& is_option) {
   for (const auto& kv : map) {
     if (!kv.first.IsScalar())
       throw CLI::ConfigError("config: keys must be option names (line " + std::to_string(kv.first.Mark().line + 1) +
@@ -18,16 +24,22 @@ void collect(const YAML::Node& map, std::vector<std::string>& parents, std::vect
     const std::string key = kv.first.Scalar();
     const YAML::Node& value = kv.second;
     const std::string where = key + " (line " + std::to_string(kv.first.Mark().line + 1) + ")";
-    if (value.IsMap()) {  // a subcommand's options
-      parents.push_back(key);
-      collect(value, parents, out, lines);
-      parents.pop_back();
-      continue;
-    }
     CLI::ConfigItem item;
     item.parents = parents;
     item.name = key;
-    if (value.IsScalar()) {
+    if (value.IsMap() && !is_option(parents, key)) {  // a subcommand's options
+      parents.push_back(key);
+      collect(value, parents, out, lines, is_option);
+      parents.pop_back();
+      continue;
+    }
+    if (value.IsMap()) {  // an option of key=value pairs, such as kafka: {security.protocol: SASL_SSL}
+      for (const auto& pair : value) {
+        if (!pair.first.IsScalar() || !pair.second.IsScalar())
+          throw CLI::ConfigError("config: " + where + " must map names to plain values");
+        item.inputs.push_back(pair.first.Scalar() + "=" + pair.second.Scalar());
+      }
+    } else if (value.IsScalar()) {
       item.inputs.push_back(value.Scalar());
     } else if (value.IsSequence()) {
       for (const auto& v : value) {
@@ -58,7 +70,12 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
   if (!doc.IsMap()) throw CLI::ConfigError("config: the file must be a mapping of option names to values");
   std::vector<std::string> parents;
   std::vector<int> lines;
-  collect(doc, parents, items, lines);
+  collect(doc, parents, items, lines, [this](const std::vector<std::string>& under, const std::string& key) {
+    CLI::ConfigItem item;
+    item.parents = under;
+    item.name = key;
+    return option(item) != nullptr;
+  });
   for (size_t i = 0; i < items.size(); ++i) {
     if (!known(items[i])) {
       throw CLI::ConfigError("config: line " + std::to_string(lines[i]) + ": unknown option '" + items[i].fullname() +
@@ -94,6 +111,15 @@ std::string YamlConfig::to_config(const CLI::App* app, bool default_also, bool, 
     std::vector<std::string> values = opt->results();
     if (values.empty() && default_also && !opt->get_default_str().empty()) values = {opt->get_default_str()};
     if (values.empty()) continue;
+    if (opt->get_lnames()[0] == "kafka") {  // librdkafka properties, written as a map with secrets left out
+      out += prefix + "kafka:\n";
+      for (const auto& v : values) {
+        const size_t eq = v.find('=');
+        const std::string shown = redactKafkaProperty(v.substr(0, eq), eq == std::string::npos ? "" : v.substr(eq + 1));
+        out += prefix + "  " + shown.substr(0, eq) + ": " + YAML::Dump(YAML::Node(shown.substr(eq + 1))) + "\n";
+      }
+      continue;
+    }
     out += prefix + opt->get_lnames()[0] + ":";
     if (values.size() == 1) {
       out += " " + YAML::Dump(YAML::Node(values[0])) + "\n";

@@ -12,6 +12,7 @@
 #include "common/api_token.h"
 #include "common/cli_options.h"
 #include "common/config.h"
+#include "common/kafka/client_settings.h"
 #include "common/kafka/topics.h"
 #include "common/log.h"
 #include "common/run_cancels.h"
@@ -60,7 +61,13 @@ int main(int argc, char** argv) {
   producer::addProducerCommands(app, commands);
   if (auto exit_code = parseCommandLine(app, argc, argv)) return *exit_code;
   producer::SubmitOptions& submit = commands.submit;
-  const kafka::ClientSettings kafka{commands.cluster.brokers, "testfleet-cli", commands.cluster.connect_timeout};
+  kafka::ClientSettings kafka;
+  try {
+    kafka = kafka::clientSettings(commands.cluster, "testfleet-cli");
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "testfleet: " << e.what() << "\n";
+    return producer::kUsageError;
+  }
   // Before any other thread starts, so that every thread leaves SIGINT and SIGTERM to the watcher.
   std::optional<producer::InterruptedWait> interrupted;
   std::optional<SignalWatcher> signals;

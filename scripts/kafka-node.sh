@@ -2,8 +2,9 @@
 # scripts/kafka-cluster.sh (three) share. Sourced after env.sh, not run. Each function names its node's folder,
 # port or pid file; none exits the calling script except on missing jars.
 
+kafka_kcat_args=() # what kafka_answers adds to kcat's command line (SASL settings for a broker that needs them)
 kafka_answers() { # port
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && kcat -b "127.0.0.1:$1" -L -m 3 >/dev/null 2>&1
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && kcat -b "127.0.0.1:$1" "${kafka_kcat_args[@]}" -L -m 3 >/dev/null 2>&1
 }
 
 kafka_running() { # pidfile

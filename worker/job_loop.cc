@@ -25,6 +25,7 @@ kafka::GroupConsumerSettings JobLoopSettings::consumer() const {
   kafka::GroupConsumerSettings cs;
   cs.client = kafka;
   cs.group_id = group_id;
+  cs.health = consumer_health;
   cs.topics = {topics.jobs};
   cs.topics.insert(cs.topics.end(), topics.retries.begin(), topics.retries.end());
   return cs;

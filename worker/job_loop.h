@@ -29,10 +29,12 @@ namespace testfleet::worker {
 
 struct JobLoopSettings {
   kafka::ClientSettings kafka;
+  kafka::ClientHealth* consumer_health = nullptr;  // the jobs consumer reports here, for /readyz (may be null)
   kafka::Topics topics;
-  std::string group_id = "testfleet-workers";
+  std::string group_id = "testfleet-workers";  // the worker's options: <topic prefix>-workers unless --group
   std::string worker_id;
-  std::string transactional_id;  // <topic prefix>-worker-<worker id>: a restart with the same id fences the last
+  std::string transactional_id;  // <prefix>-worker-<worker id> (--transactional-id-prefix): a restart with the same id
+                                 // fences the last
   int slots = 2;
   std::chrono::milliseconds grace{std::chrono::seconds(30)};  // SIGTERM: how long running jobs may finish
   size_t max_job_bytes = 8 << 20;

@@ -65,7 +65,12 @@ int main(int argc, char** argv) {
   if (!options.local_suite.empty()) return worker::runSuiteLocally(options.local_suite, valid_utf8, std::cout);
   if (!options.local_jobs.empty()) return worker::runJobsLocally(options.local_jobs, valid_utf8, std::cout);
   worker::WorkerMetrics metrics(options.loop.slots);
-  worker::StatusServer status(sandbox->facts(options.loop.worker_id, options.loop.slots, options.sandbox), metrics);
+  kafka::ClientHealth consumer_health;  // ready: a broker reachable and a member of the group
+  options.loop.consumer_health = &consumer_health;
+  worker::StatusServer status(
+      sandbox->facts(options.loop.worker_id, options.loop.slots, options.sandbox), metrics, [&consumer_health] {
+        return kafka::notReadyReason(consumer_health.last(), std::chrono::steady_clock::now(), {.needs_group = true});
+      });
   worker::MeteredJobExecutor metered(valid_utf8, metrics);
   if (!startStatusServer(status, options.http_address)) return 2;
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "common/kafka/client_settings.h"
 #include "common/kafka/topics.h"
 #include "common/result_parts.h"
 #include "worker/bundle_cache.h"
@@ -19,7 +20,14 @@ constexpr uint64_t kMi = 1ull << 20;
 void addFleetOptions(CLI::App& app, WorkerOptions& o) {
   const std::string group = "Fleet";
   addClusterOptions(app, o.cluster);
-  app.add_option("--group", o.loop.group_id, "consumer group of the workers")->capture_default_str()->group(group);
+  app.add_option("--group", o.group_id,
+                 "consumer group of the workers (default <topic-prefix>-workers: testfleet-workers with the default "
+                 "prefix, as before)")
+      ->group(group);
+  app.add_option("--transactional-id-prefix", o.transactional_id_prefix,
+                 "what this worker's transactional id starts with, before its --id (default <topic-prefix>-worker-); "
+                 "for clusters whose ACLs grant transactional ids by prefix")
+      ->group(group);
   app.add_option(
          "--id", o.loop.worker_id,
          "stable id of this worker (its transactional id is <topic-prefix>-worker-<id>; a restart with the same id "
@@ -217,10 +225,16 @@ std::string finishWorkerOptions(WorkerOptions& o) {
   const bool local = !o.local_suite.empty() || !o.local_jobs.empty();
   if (!o.local_suite.empty()) o.runner.allow_file_bundles = true;  // the local run writes its bundles to files
   o.loop.max_reruns = o.runner.ceilings.reruns;
-  o.loop.kafka = {o.cluster.brokers, "testfleet-worker-" + o.loop.worker_id, o.cluster.connect_timeout};
+  try {
+    o.loop.kafka = kafka::clientSettings(o.cluster, "testfleet-worker-" + o.loop.worker_id);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
   // Fleets on one cluster are kept apart by their topic prefix: two workers of different fleets with the same
-  // --id must not fence each other (the default prefix keeps the id testfleet-worker-<id>).
-  o.loop.transactional_id = o.cluster.topic_prefix + "-worker-" + o.loop.worker_id;
+  // --id must not fence each other (the default prefix keeps the id testfleet-worker-<id>), nor share a group.
+  if (o.transactional_id_prefix.empty()) o.transactional_id_prefix = o.cluster.topic_prefix + "-worker-";
+  o.loop.transactional_id = o.transactional_id_prefix + o.loop.worker_id;
+  o.loop.group_id = o.group_id.empty() ? o.cluster.topic_prefix + "-workers" : o.group_id;
   o.loop.topics = kafka::Topics::withPrefix(o.cluster.topic_prefix);
   o.runner.worker_id = o.loop.worker_id;
   o.runner.work_root /= o.loop.worker_id;

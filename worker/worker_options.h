@@ -22,6 +22,8 @@ struct WorkerOptions {
   SandboxOptions sandbox;
   std::string aggregator = "http://127.0.0.1:8480";  // bundles come from here
   std::vector<std::string> bundle_origins;           // and from these
+  std::string group_id;                              // --group; empty: <topic prefix>-workers
+  std::string transactional_id_prefix;               // empty: <topic prefix>-worker-
   std::string http_address;                          // HOST:PORT of /healthz, /readyz, /metrics; off when empty
   std::string local_suite;                           // --run-suite: run here without Kafka
   std::string local_jobs;                            // --run-jobs: run raw Job records here without Kafka

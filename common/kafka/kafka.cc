@@ -28,9 +28,18 @@ using ConfPtr = std::unique_ptr<RdKafka::Conf>;
 
 void set(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
   std::string err;
-  if (conf.set(key, value, err) != RdKafka::Conf::CONF_OK) {
-    throw Error("kafka config " + key + "=" + value + ": " + err, Error::Kind::kOther);
+  const RdKafka::Conf::ConfResult result = conf.set(key, value, err);
+  // An unknown key may be a misspelt secret's (sasl.passwrod): its value is not shown.
+  if (result == RdKafka::Conf::CONF_UNKNOWN) throw Error("kafka config " + key + ": " + err, Error::Kind::kOther);
+  if (result != RdKafka::Conf::CONF_OK) {
+    throw Error("kafka config " + redactKafkaProperty(key, value) + ": " + err, Error::Kind::kOther);
   }
+}
+
+// Last, so an operator's tuning wins over testfleet's defaults (the keys of the delivery contract are refused
+// when the options are parsed, common/kafka_properties.cc).
+void applyOperatorProperties(RdKafka::Conf& conf, const ClientSettings& s) {
+  for (const auto& [key, value] : s.properties) set(conf, key, value);
 }
 
 ConfPtr baseConf(const ClientSettings& s) {
@@ -87,6 +96,26 @@ LogBridge& logBridge() {
   return bridge;
 }
 
+// A consumer's events: its statistics become ClientHealth reports, the rest goes to the log. On the polling thread.
+class HealthReporter : public RdKafka::EventCb {
+ public:
+  explicit HealthReporter(ClientHealth* health) : health_(health) {}
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() != RdKafka::Event::EVENT_STATS) return logBridge().event_cb(event);
+    if (health_) health_->report(readClientStatistics(event.str(), std::chrono::steady_clock::now()));
+  }
+
+ private:
+  ClientHealth* health_;
+};
+
+// Statistics every 5 s feed the consumer's health (the readiness rule allows 15 s without one).
+void reportHealth(RdKafka::Conf& conf, HealthReporter& reporter, bool wanted) {
+  std::string err;
+  if (wanted) set(conf, "statistics.interval.ms", "5000");
+  conf.set("event_cb", static_cast<RdKafka::EventCb*>(&reporter), err);
+}
+
 struct CHandleDeleter {
   void operator()(rd_kafka_t* h) const { rd_kafka_destroy(h); }
 };
@@ -95,10 +124,17 @@ using CHandle = std::unique_ptr<rd_kafka_t, CHandleDeleter>;
 CHandle adminHandle(const ClientSettings& s) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", s.brokers.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    throw Error(std::string("kafka config: ") + err, Error::Kind::kOther);
-  }
+  auto setOrThrow = [&](const std::string& key, const std::string& value) {
+    const rd_kafka_conf_res_t result = rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err);
+    if (result != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      const std::string shown = result == RD_KAFKA_CONF_UNKNOWN ? key : redactKafkaProperty(key, value);
+      throw Error("kafka config " + shown + ": " + err, Error::Kind::kOther);
+    }
+  };
+  setOrThrow("bootstrap.servers", s.brokers);
+  setOrThrow("client.id", s.client_id);
+  for (const auto& [key, value] : s.properties) setOrThrow(key, value);
   // Silent: failures surface as errors of the calls, with context, not as raw librdkafka lines on stderr.
   rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
   rd_kafka_t* h = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -111,18 +147,61 @@ CHandle adminHandle(const ClientSettings& s) {
 
 }  // namespace
 
+namespace {
+
+// --no-create-topics: every topic must be there already (and visible to this client).
+void checkTopicsExist(rd_kafka_t* h, const ClientSettings& settings, const std::vector<TopicSpec>& topics,
+                      std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(h, 1, nullptr, &md, static_cast<int>(timeout.count()));
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw Error(std::string("no metadata from ") + settings.brokers + ": " + rd_kafka_err2str(e),
+                Error::Kind::kRetriable);
+  }
+  std::set<std::string> present;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) present.insert(md->topics[i].topic);
+  }
+  rd_kafka_metadata_destroy(md);
+  std::string missing;
+  for (const auto& t : topics) {
+    if (!present.count(t.name)) missing += (missing.empty() ? "" : ", ") + t.name;
+  }
+  if (!missing.empty()) {
+    throw Error("topic(s) " + missing + " missing on " + settings.brokers +
+                    " (or not visible to this client: Describe ACL), and --no-create-topics is set: create them "
+                    "with `testfleet topics` as a client that may",
+                Error::Kind::kPermanent);
+  }
+}
+
+}  // namespace
+
+std::string propertiesProblem(const KafkaProperties& properties) {
+  ConfPtr conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  try {
+    for (const auto& [key, value] : properties) set(*conf, key, value);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& topics,
                   std::chrono::milliseconds timeout) {
   if (std::string why = unreachableBrokers(settings.brokers, settings.connect_timeout); !why.empty()) {
     throw Error("cannot reach Kafka at " + settings.brokers + ": " + why, Error::Kind::kRetriable);
   }
   CHandle h = adminHandle(settings);
+  const TopicCreation& creation = settings.topic_creation;
+  if (!creation.create) return checkTopicsExist(h.get(), settings, topics, timeout);
   std::vector<rd_kafka_NewTopic_t*> specs;
   char err[512];
   for (const auto& t : topics) {
-    // Replication factor -1: the cluster's default.replication.factor (1 on the local broker, 3 on the cluster of
-    // scripts/kafka-cluster.sh), so a replicated cluster gets replicated topics.
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, -1, err, sizeof err);
+    auto chosen = creation.partitions.find(t.role);
+    const int partitions = t.role.empty() || chosen == creation.partitions.end() ? t.partitions : chosen->second;
+    rd_kafka_NewTopic_t* nt =
+        rd_kafka_NewTopic_new(t.name.c_str(), partitions, creation.replication_factor, err, sizeof err);
     if (!nt) throw Error("topic " + t.name + ": " + err, Error::Kind::kOther);
     if (t.compacted) rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
     specs.push_back(nt);
@@ -133,6 +212,7 @@ void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& 
   rd_kafka_CreateTopics(h.get(), specs.data(), specs.size(), opts, q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 5000);
   std::string failure;
+  bool refused = false;  // not allowed to create topics
   if (!ev) {
     failure = "no answer from " + settings.brokers + " within " + std::to_string(timeout.count()) + " ms";
   } else if (rd_kafka_event_error(ev)) {
@@ -145,6 +225,8 @@ void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& 
       rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         failure += std::string(rd_kafka_topic_result_name(res[i])) + ": " + rd_kafka_err2str(e) + "; ";
+        refused = refused || e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                  e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
       }
     }
   }
@@ -152,6 +234,12 @@ void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& 
   rd_kafka_AdminOptions_destroy(opts);
   rd_kafka_queue_destroy(q);
   rd_kafka_NewTopic_destroy_array(specs.data(), specs.size());
+  if (refused) {
+    throw Error("creating topics: " + failure +
+                    "this client may not create topics: create them with `testfleet topics` as a client that may, "
+                    "and start this one with --no-create-topics",
+                Error::Kind::kPermanent);
+  }
   if (!failure.empty()) throw Error("creating topics: " + failure, Error::Kind::kRetriable);
 }
 
@@ -255,6 +343,7 @@ Producer::Producer(const ClientSettings& settings) : impl_(std::make_unique<Impl
   set(*conf, "linger.ms", "5");
   set(*conf, "message.max.bytes", std::to_string(8 << 20));
   std::string err;
+  applyOperatorProperties(*conf, settings);
   conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&impl_->tracker), err);
   conf->set("event_cb", static_cast<RdKafka::EventCb*>(&logBridge()), err);
   impl_->handle = makeProducer(*conf);
@@ -442,6 +531,7 @@ struct GroupConsumer::Impl : public RdKafka::RebalanceCb {
   // Held shared by a commit from its still_ours question through send_offsets_to_transaction; a revoke takes it
   // alone after telling the listener (which marks the partition's jobs cancelled) and before unassigning.
   std::shared_mutex assignment_gate;
+  std::unique_ptr<HealthReporter> reporter;
 
   // One consume(): a record, or nothing (a timeout, an end of partition, a partition librdkafka could not start —
   // left to the starter — or a logged error); throws Error when the consumer failed for good.
@@ -511,9 +601,11 @@ GroupConsumer::GroupConsumer(const GroupConsumerSettings& s, RebalanceListener* 
   set(*conf, "fetch.wait.max.ms", "20");
   set(*conf, "fetch.error.backoff.ms", "10");
   set(*conf, "fetch.message.max.bytes", std::to_string(8 << 20));
+  impl_->reporter = std::make_unique<HealthReporter>(s.health);
+  reportHealth(*conf, *impl_->reporter, s.health != nullptr);
+  applyOperatorProperties(*conf, s.client);
   std::string err;
   conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl_.get()), err);
-  conf->set("event_cb", static_cast<RdKafka::EventCb*>(&logBridge()), err);
   impl_->handle.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!impl_->handle) throw Error("kafka consumer: " + err, Error::Kind::kOther);
   RdKafka::ErrorCode e = impl_->handle->subscribe(s.topics);
@@ -612,6 +704,7 @@ void TransactionalProducer::Impl::connect() {
   set(*conf, "retry.backoff.ms", "10");
   set(*conf, "linger.ms", "1");
   set(*conf, "message.max.bytes", std::to_string(8 << 20));
+  applyOperatorProperties(*conf, settings);
   std::string err;
   conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&tracker), err);
   conf->set("event_cb", static_cast<RdKafka::EventCb*>(&logBridge()), err);
@@ -711,10 +804,13 @@ bool TransactionalProducer::commit(const std::vector<OutgoingRecord>& records,
 // PartitionReader
 
 struct PartitionReader::Impl {
+  explicit Impl(ClientHealth* health) : reporter(health) {}
+  HealthReporter reporter;
   std::unique_ptr<RdKafka::KafkaConsumer> handle;
 };
 
-PartitionReader::PartitionReader(const ClientSettings& settings) : impl_(std::make_unique<Impl>()) {
+PartitionReader::PartitionReader(const ClientSettings& settings, ClientHealth* health)
+    : impl_(std::make_unique<Impl>(health)) {
   ConfPtr conf = baseConf(settings);
   // A group id is required by the KafkaConsumer API; it is never joined (assign only) nor committed to.
   set(*conf, "group.id", settings.client_id + "-reader");
@@ -726,8 +822,9 @@ PartitionReader::PartitionReader(const ClientSettings& settings) : impl_(std::ma
   set(*conf, "isolation.level", "read_committed");
   set(*conf, "auto.offset.reset", "earliest");
   set(*conf, "fetch.message.max.bytes", std::to_string(8 << 20));
+  reportHealth(*conf, impl_->reporter, health != nullptr);
+  applyOperatorProperties(*conf, settings);
   std::string err;
-  conf->set("event_cb", static_cast<RdKafka::EventCb*>(&logBridge()), err);
   impl_->handle.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!impl_->handle) throw Error("kafka reader: " + err, Error::Kind::kOther);
 }

@@ -12,7 +12,20 @@
 #include <string>
 #include <vector>
 
+#include "common/kafka/client_health.h"
+#include "common/kafka_properties.h"
+
 namespace testfleet::kafka {
+
+// How ensureTopics treats testfleet's topics: creates those missing, with this replication factor and the
+// partition counts of TopicSpec unless `partitions` names the topic's role (jobs=48); or, for a client that may
+// not create topics (--no-create-topics), only checks that they exist.
+struct TopicCreation {
+  bool create = true;
+  int replication_factor = -1;  // -1: the cluster's default.replication.factor (1 on scripts/kafka.sh's broker, 3 on
+                                // scripts/kafka-cluster.sh's cluster), so a replicated cluster gets replicated topics
+  std::map<std::string, int> partitions;  // by role: jobs, results, runs, dlq, retry (Topics::kSizableRoles)
+};
 
 // Where the cluster is and who we are. Typed; only kafka.cc turns it into librdkafka properties.
 struct ClientSettings {
@@ -20,7 +33,15 @@ struct ClientSettings {
   std::string client_id = "testfleet";
   // How long ensureTopics tries to open a TCP connection to a broker before it says why it cannot.
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);
+  // The operator's librdkafka properties (security, SASL, TLS, tuning; common/kafka_properties.h), applied to
+  // every client after testfleet's own tuning. kafka::clientSettings checks them at start (propertiesProblem).
+  KafkaProperties properties;
+  TopicCreation topic_creation;
 };
+
+// "" when librdkafka accepts every one of `properties` (known keys, valid values); otherwise what it says about the
+// first it refuses, a secret's value left out. For checking an operator's properties at start.
+std::string propertiesProblem(const KafkaProperties& properties);
 
 // A Kafka failure, decided at the boundary: retriable errors may be retried by the caller as they are,
 // abortable ones need the current transaction aborted, fatal ones need the client rebuilt. kPermanent: the same
@@ -63,10 +84,13 @@ struct TopicSpec {
   std::string name;
   int partitions = 1;
   bool compacted = false;
+  std::string role;  // what TopicCreation::partitions calls it ("jobs", "retry"); empty: no override
 };
 
-// Creates the topics that do not exist yet; existing ones are left as they are. Throws Error: at once (retriable)
-// when no broker accepts a connection within settings.connect_timeout, saying why (unreachableBrokers).
+// Creates the topics that do not exist yet (settings.topic_creation); existing ones are left as they are. Throws
+// Error: at once (retriable) when no broker accepts a connection within settings.connect_timeout, saying why
+// (unreachableBrokers). With topic_creation.create false it only checks: a missing topic is Error(kPermanent)
+// naming it.
 void ensureTopics(const ClientSettings& settings, const std::vector<TopicSpec>& topics,
                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
@@ -135,6 +159,7 @@ struct RebalanceListener {
 
 struct GroupConsumerSettings {
   ClientSettings client;
+  ClientHealth* health = nullptr;  // when set, reported to every few seconds while poll() is called
   std::string group_id;
   std::vector<std::string> topics;
   std::chrono::milliseconds session_timeout{std::chrono::seconds(10)};
@@ -174,7 +199,8 @@ class GroupConsumer {
 // for a reader that keeps its positions itself, such as the aggregator. read_committed. One thread.
 class PartitionReader {
  public:
-  explicit PartitionReader(const ClientSettings& settings);
+  // health: when set, reported to every few seconds while poll() is called.
+  explicit PartitionReader(const ClientSettings& settings, ClientHealth* health = nullptr);
   ~PartitionReader();
   PartitionReader(const PartitionReader&) = delete;
   PartitionReader& operator=(const PartitionReader&) = delete;

@@ -26,6 +26,9 @@ struct Topics {
     return t;
   }
 
+  // The roles whose partition counts an operator may choose.
+  static constexpr const char* kSizableRoles[] = {"jobs", "results", "runs", "dlq", "retry"};
+
   bool isRetry(const std::string& topic) const {
     for (const auto& r : retries) {
       if (r == topic) return true;
@@ -34,11 +37,15 @@ struct Topics {
   }
 
   // jobs: 12 partitions so up to 12 workers share the load; runs: compacted manifests keyed by run id; control:
-  // one partition every worker reads whole.
+  // one partition every worker reads whole. An operator changes the counts by role (TopicCreation::partitions),
+  // except control's.
   std::vector<TopicSpec> specs() const {
-    std::vector<TopicSpec> all{
-        {jobs, 12, false}, {results, 6, false}, {runs, 3, true}, {dead_letters, 1, false}, {control, 1, true}};
-    for (const auto& r : retries) all.push_back({r, 3, false});
+    std::vector<TopicSpec> all{{jobs, 12, false, "jobs"},
+                               {results, 6, false, "results"},
+                               {runs, 3, true, "runs"},
+                               {dead_letters, 1, false, "dlq"},
+                               {control, 1, true, ""}};
+    for (const auto& r : retries) all.push_back({r, 3, false, "retry"});
     return all;
   }
 };

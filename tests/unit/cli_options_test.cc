@@ -105,3 +105,30 @@ TEST_CASE("--log-format reads text or json into the enum, text by default") {
   CHECK(json.parse({"--log-format", "json"}) == "");
   CHECK(json.cluster.log_format == LogFormat::kJson);
 }
+
+TEST_CASE("librdkafka properties come from the config file's kafka: map, TESTFLEET_RDKAFKA_* and -X, in that order") {
+  namespace fs = std::filesystem;
+  const fs::path file = fs::temp_directory_path() / ("tf-kafka-props-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(file) << "kafka:\n  security.protocol: SASL_PLAINTEXT\n  sasl.mechanism: SCRAM-SHA-256\n"
+                         "  sasl.username: from-file\n  sasl.password: hunter2\n";
+  ::setenv("TESTFLEET_RDKAFKA_SASL_USERNAME", "from-env", 1);
+  Cli cli;
+  CHECK(cli.parse({"--config", file.string(), "-X", "sasl.mechanism=SCRAM-SHA-512", "-X", "linger.ms=9"}) == "");
+  const KafkaProperties merged = kafkaProperties(cli.cluster);
+  ::unsetenv("TESTFLEET_RDKAFKA_SASL_USERNAME");
+  CHECK(merged == KafkaProperties{{"security.protocol", "SASL_PLAINTEXT"},
+                                  {"sasl.mechanism", "SCRAM-SHA-512"},
+                                  {"sasl.username", "from-env"},
+                                  {"sasl.password", "hunter2"},
+                                  {"linger.ms", "9"}});
+  // A written config keeps the map and leaves the secret out.
+  const std::string written = cli.app.config_to_str(false, false);
+  CHECK(written.find("sasl.mechanism: SCRAM-SHA-256") != std::string::npos);
+  CHECK(written.find("sasl.password: \"[redacted]\"") != std::string::npos);
+  CHECK(written.find("hunter2") == std::string::npos);
+
+  std::ofstream(file) << "kafka:\n  group.id: mine\n";
+  CHECK(Cli().parse({"--config", file.string()}).find("cannot be set: use --group") != std::string::npos);
+  CHECK(Cli().parse({"-X", "isolation.level=read_uncommitted"}).find("delivery guarantees") != std::string::npos);
+  fs::remove(file);
+}

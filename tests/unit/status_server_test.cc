@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -41,4 +42,28 @@ TEST_CASE("a status server stopped right after it started ends at once") {
     server.start("127.0.0.1", 0);
   }
   CHECK(std::chrono::steady_clock::now() - begin < std::chrono::seconds(10));
+}
+
+TEST_CASE("the worker's /readyz answers 503 with the reason while it cannot take jobs") {
+  worker::WorkerMetrics metrics(1);
+  std::string reason = "no Kafka broker is reachable";  // read on the server's thread after the requests below
+  std::mutex mu;
+  worker::StatusServer server(facts(), metrics, [&] {
+    std::lock_guard lock(mu);
+    return reason;
+  });
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.start("127.0.0.1", 0));
+  HttpClient http(std::chrono::seconds(5));
+  REQUIRE(eventually(std::chrono::milliseconds(5000), [&] { return http.get(base + "/healthz").status == 200; }));
+  const HttpResponse not_ready = http.get(base + "/readyz");
+  CHECK(not_ready.status == 503);
+  CHECK(not_ready.body.find("\"not_ready\": \"no Kafka broker is reachable\"") != std::string::npos);
+  CHECK(not_ready.body.find("\"ready\": false") != std::string::npos);
+  {
+    std::lock_guard lock(mu);
+    reason.clear();
+  }
+  const HttpResponse ready = http.get(base + "/readyz");
+  CHECK(ready.status == 200);
+  CHECK(ready.body.find("\"ready\": true") != std::string::npos);
 }

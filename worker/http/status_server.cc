@@ -11,13 +11,17 @@ namespace testfleet::worker {
 struct StatusServer::Impl {
   WorkerFacts facts;
   const WorkerMetrics* metrics = nullptr;
+  std::function<std::string()> not_ready_reason;
   ExclusiveServer server{{.service = "worker", .host_option = "--http", .port_option = "--http"}};
   std::thread thread;
 };
 
-StatusServer::StatusServer(WorkerFacts facts, const WorkerMetrics& metrics) : impl_(std::make_unique<Impl>()) {
+StatusServer::StatusServer(WorkerFacts facts, const WorkerMetrics& metrics,
+                           std::function<std::string()> not_ready_reason)
+    : impl_(std::make_unique<Impl>()) {
   impl_->facts = std::move(facts);
   impl_->metrics = &metrics;
+  impl_->not_ready_reason = std::move(not_ready_reason);
   auto& s = impl_->server;
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
@@ -29,6 +33,12 @@ StatusServer::StatusServer(WorkerFacts facts, const WorkerMetrics& metrics) : im
                            {"limits", f.limits},
                            {"slots", f.slots},
                            {"busy", impl_->metrics->busySlots()}};
+    const std::string reason = impl_->not_ready_reason ? impl_->not_ready_reason() : "";
+    body["ready"] = reason.empty();
+    if (!reason.empty()) {
+      body["not_ready"] = reason;
+      res.status = 503;
+    }
     res.set_content(body.dump(2) + "\n", "application/json");
   });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {

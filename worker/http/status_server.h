@@ -1,7 +1,9 @@
 // The worker's own HTTP endpoint for probes and scraping: /healthz (alive), /readyz (what isolation and limits
-// this worker applies, as JSON; 200 when it can run jobs) and /metrics (Prometheus). Off unless --http is given.
+// this worker applies, as JSON; 200 when it can take jobs — a broker reachable, a member of its group — 503 with
+// the reason otherwise) and /metrics (Prometheus). Off unless --http is given.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,8 +23,10 @@ struct WorkerFacts {
 // Thread-safe: the metrics change while the server answers.
 class StatusServer {
  public:
-  // metrics must outlive the server.
-  StatusServer(WorkerFacts facts, const WorkerMetrics& metrics);
+  // metrics must outlive the server. not_ready_reason (called on the server's threads): why the worker cannot take
+  // jobs now, "" when it can; unset: always ready.
+  StatusServer(WorkerFacts facts, const WorkerMetrics& metrics,
+               std::function<std::string()> not_ready_reason = nullptr);
   ~StatusServer();
   // host:port; port 0 picks a free one. Returns the bound port; throws std::runtime_error saying why (a port in use
   // is an error: the port is this worker's alone, see common/http/exclusive_server.h).
