@@ -22,7 +22,8 @@ namespace {
 constexpr int kBwrapStatusFd = stage_runner_fds::kIsolationStatus;
 constexpr int kSeccompFd = 6;
 constexpr int kGateFd = 7;  // network jobs: bubblewrap waits here until the network is up
-constexpr int kWorkspaceFd = 8, kControlFd = 9, kStageRunnerFd = 10, kCacheFd = 11, kResolvConfFd = 12;
+constexpr int kWorkspaceFd = 8, kControlFd = 9, kStageRunnerFd = 10, kCacheFd = 11, kResolvConfFd = 12,
+              kEnvironmentFd = 13;
 // The worker's own deadline comes this long after the stage runner's, which ends a job that ran out of time itself
 // and still sends back what its framework reported.
 constexpr auto kDeadlineGrace = std::chrono::seconds(10);
@@ -190,8 +191,9 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   OwnedFd workspace = openPath(spec.workspace), control = openPath(spec.control),
           stage_runner(stage_runner_.openForChild());
   OwnedFd cache = settings_.shared_cache.empty() ? OwnedFd() : openPath(settings_.shared_cache);
+  OwnedFd environment = spec.environment.empty() ? OwnedFd() : openPath(spec.environment);
   if (workspace.get() < 0 || control.get() < 0 || stage_runner.get() < 0 ||
-      (!settings_.shared_cache.empty() && cache.get() < 0)) {
+      (!settings_.shared_cache.empty() && cache.get() < 0) || (!spec.environment.empty() && environment.get() < 0)) {
     return setupFailure(End::kSetupFailed, std::string("cannot open the job's folders: ") + std::strerror(errno));
   }
   ProcessSpec ps;
@@ -211,6 +213,11 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   if (cache.get() >= 0) {
     ps.inherit_fds.push_back({kCacheFd, cache.get()});
     args.insert(args.end(), {"--ro-bind-fd", std::to_string(kCacheFd), "/cache"});
+  }
+  if (environment.get() >= 0) {
+    ps.inherit_fds.push_back({kEnvironmentFd, environment.get()});
+    args.insert(args.end(),
+                {spec.environment_writable ? "--bind-fd" : "--ro-bind-fd", std::to_string(kEnvironmentFd), "/env"});
   }
   args.insert(args.end(), {"--chdir", "/work", "--clearenv"});
   addEnvironment(args, spec, cache.get() >= 0);
