@@ -159,6 +159,14 @@ void recordEnvironment(const PreparedEnvironment& env, v1::Result& r) {
   for (size_t i = 0; i < env.packages.size() && i < kMaxPackages; ++i) used->add_packages(env.packages[i]);
 }
 
+// Mounts a prepared environment for the job and gives it the variables that make it importable: as the sandbox
+// sees them, or the host's paths when unsandboxed.
+void useEnvironment(const PreparedEnvironment& env, bool isolated, const fs::path& source, SandboxSpec& spec) {
+  spec.environment = env.dir;
+  const std::string work = isolated ? "/work" : source.string();
+  for (auto& [k, v] : pythonJobVariables(env.root, work, srcLayout(source), spec.env)) spec.env[k] = v;
+}
+
 EnvironmentSettings environmentSettings(const JobRunnerSettings& s) {
   EnvironmentSettings e;
   e.root = s.work_root / "environments";
@@ -175,6 +183,13 @@ JobRunner::JobRunner(JobRunnerSettings settings, Sandbox& sandbox)
       bundles_(settings_.work_root / "bundles", {}, settings_.allow_file_bundles, settings_.bundle_cache_bytes,
                settings_.bundle_origins),
       environments_(environmentSettings(settings_), sandbox) {}
+
+PreparedEnvironment JobRunner::environmentFor(const v1::Job& job, const std::atomic<bool>& cancel, v1::Result& r) {
+  if (!job.has_environment()) return {};
+  PreparedEnvironment env = environments_.get(job.environment(), cancel);
+  recordEnvironment(env, r);
+  return env;
+}
 
 v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& cancel) {
   // The limits this run gets: the job's own within the worker's ceilings, or the worker's defaults.
@@ -223,9 +238,8 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
     fail(fetched.transient ? v1::ERROR : v1::FAILED, "bundle", fetched.error);
   } else if (std::string problem = materialise(job, ws); !problem.empty()) {
     fail(v1::FAILED, "workspace", problem);
-  } else if (job.has_environment() && !(environment = environments_.get(job.environment(), cancel)).error.empty()) {
+  } else if (environment = environmentFor(job, cancel, r); !environment.error.empty()) {
     // Preparing failed: the registry or the worker's disk may do better on a retry, so it is the infrastructure's.
-    recordEnvironment(environment, r);
     fail(v1::ERROR, "environment", environment.error);
   } else {
     const std::string test_command = job.list_tests() ? adapter->listCommand(job) : adapter->command(job);
@@ -236,12 +250,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
       fail(v1::ERROR, "workspace", "cannot write the job's scripts under " + control.string());
     } else {
       SandboxSpec spec = sandboxSpec(job, settings_, source, control, out, cancel);
-      if (job.has_environment()) {
-        recordEnvironment(environment, r);
-        spec.environment = environment.dir;
-        const std::string work = sandbox_.isolated() ? "/work" : source.string();
-        for (auto& [k, v] : pythonJobVariables(environment.root, work, srcLayout(source), spec.env)) spec.env[k] = v;
-      }
+      if (job.has_environment()) useEnvironment(environment, sandbox_.isolated(), source, spec);
       Evidence ev;
       ev.sandbox = sandbox_.run(spec);
       ev.format = job.list_tests() ? ReportFormat::kNone : adapter->report(job);

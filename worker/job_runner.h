@@ -44,6 +44,10 @@ class JobRunner : public JobExecutor {
   v1::Result run(const v1::Job& submitted, const std::atomic<bool>& cancel) override;
 
  private:
+  // The job's declared environment, prepared first when this worker has not got it yet, and recorded in the result
+  // (failed or not); none when the job declares none.
+  PreparedEnvironment environmentFor(const v1::Job& job, const std::atomic<bool>& cancel, v1::Result& r);
+
   JobRunnerSettings settings_;
   Sandbox& sandbox_;
   BundleCache bundles_;

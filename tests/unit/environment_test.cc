@@ -76,14 +76,14 @@ TEST_CASE("the python preparation installs the declaration into the target and l
   v1::Environment env = requirementsEnvironment("attrs\n");
   const std::string script = worker::pythonPreparationScript(env, "/env");
   CHECK(script.find("python3 -m pip install") != std::string::npos);
-  CHECK(script.find("--target /env/python -r requirements.txt") != std::string::npos);
-  CHECK(script.find("--format=freeze --path /env/python > /env/packages.txt") != std::string::npos);
+  CHECK(script.find("--target '/env/python' -r 'requirements.txt'") != std::string::npos);
+  CHECK(script.find("--format=freeze --path '/env/python' > '/env/packages.txt'") != std::string::npos);
   CHECK(script.find("tomllib") == std::string::npos);
 
   env.set_pyproject("pyproject.toml");
   env.add_extras("test");
   const std::string with_project = worker::pythonPreparationScript(env, "/env");
-  CHECK(with_project.find("tf_pyproject pyproject.toml test") != std::string::npos);
+  CHECK(with_project.find("tf_pyproject 'pyproject.toml' 'test'") != std::string::npos);
   CHECK(with_project.find("-r /tmp/tf-pyproject-requirements.txt") != std::string::npos);
 
   CHECK(worker::pythonPreparationVariables({}).count("PIP_INDEX_URL") == 0);
