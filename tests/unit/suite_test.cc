@@ -199,5 +199,7 @@ TEST_CASE("a wrong environment declaration is an error naming what to fix") {
                  "name it too"));
   CHECK(mentions(problemsOf(suiteWith("{python: {requirements: requirements.txt, pip: x}}"), dir.path),
                  "unknown key 'pip'"));
+  std::ofstream(dir.path / "huge.txt") << std::string(300 << 10, '#');
+  CHECK(mentions(problemsOf(suiteWith("{python: {requirements: huge.txt}}"), dir.path), "more than the limit"));
   CHECK(problemsOf(suiteWith("{python: {requirements: requirements.txt}}"), dir.path).empty());
 }

@@ -144,6 +144,13 @@ void addJobFolders(std::vector<std::string>& args, const SandboxSpec& spec) {
               {"--perms", "0555", "--ro-bind-data", std::to_string(kStageRunnerFd), "/tf-bin/stage-runner"});
 }
 
+// Binds an open folder at `target`, through the descriptor number bubblewrap inherits it at.
+void bindFolder(std::vector<std::string>& args, ProcessSpec& ps, int number, int fd, bool writable,
+                const char* target) {
+  ps.inherit_fds.push_back({number, fd});
+  args.insert(args.end(), {writable ? "--bind-fd" : "--ro-bind-fd", std::to_string(number), target});
+}
+
 // The job's clean environment: a few variables of ours (TESTFLEET_CACHE when the shared cache is mounted), then the
 // job's own, which may override them.
 void addEnvironment(std::vector<std::string>& args, const SandboxSpec& spec, bool cache) {
@@ -210,15 +217,9 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     args.insert(args.end(), {"--block-fd", std::to_string(kGateFd)});
   }
   addJobFolders(args, spec);
-  if (cache.get() >= 0) {
-    ps.inherit_fds.push_back({kCacheFd, cache.get()});
-    args.insert(args.end(), {"--ro-bind-fd", std::to_string(kCacheFd), "/cache"});
-  }
-  if (environment.get() >= 0) {
-    ps.inherit_fds.push_back({kEnvironmentFd, environment.get()});
-    args.insert(args.end(),
-                {spec.environment_writable ? "--bind-fd" : "--ro-bind-fd", std::to_string(kEnvironmentFd), "/env"});
-  }
+  if (cache.get() >= 0) bindFolder(args, ps, kCacheFd, cache.get(), false, "/cache");
+  if (environment.get() >= 0)
+    bindFolder(args, ps, kEnvironmentFd, environment.get(), spec.environment_writable, "/env");
   args.insert(args.end(), {"--chdir", "/work", "--clearenv"});
   addEnvironment(args, spec, cache.get() >= 0);
   OwnedFd seccomp;
