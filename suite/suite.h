@@ -21,7 +21,7 @@ struct SuiteLimits {
   size_t max_files_per_job = 2000;
   size_t max_workspace_bytes = 4 << 20;  // inline files travel in the Kafka message
   size_t max_tests = 100000;
-  uint64_t max_bundle_bytes = 256ull << 20;     // a folder packed for 'root' or the directory form
+  uint64_t max_bundle_bytes = 256ull << 20;       // a folder packed for 'root' or the directory form
   size_t max_environment_file_bytes = 256 << 10;  // each file an 'environment' names (it travels in every job)
 };
 
