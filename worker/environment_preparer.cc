@@ -135,8 +135,15 @@ PreparedEnvironment EnvironmentPreparer::get(const v1::Environment& env, const s
     const auto started = std::chrono::steady_clock::now();
     std::string problem;
     const std::string target = isolated ? "/env" : temp.string();
-    SandboxOutcome out =
-        runStep("environment", pythonPreparationScript(env, target), env.files(), temp, cancel, problem);
+    const std::string script = pythonPreparationScript(env, target);
+    SandboxOutcome out = runStep("environment", script, env.files(), temp, cancel, problem);
+    if (problem.empty() && out.stage_report.empty() && out.end != SandboxOutcome::End::kCancelled) {
+      // The sandbox never started (bubblewrap can fail setting up a network namespace now and then): nothing was
+      // written, so the step is tried once more before the job fails.
+      spdlog::warn("environment {}: the preparation's sandbox did not start ({}); trying once more",
+                   p.key.substr(0, 12), stepFailure(out, 300));
+      out = runStep("environment", script, env.files(), temp, cancel, problem);
+    }
     if (!problem.empty()) return problem;
     if (out.end != SandboxOutcome::End::kExited || out.exit_code != 0) {
       return "preparing the python environment failed (" + stepFailure(out, settings_.tail_bytes) + ")";
