@@ -56,6 +56,7 @@ Plan planRun(const Suite& suite, const std::string& run_id, int64_t now_ms) {
     job.set_network(t.network);
     job.set_reruns(t.reruns);
     for (const auto& a : t.artifacts) job.add_artifacts(a);
+    if (t.environment) *job.mutable_environment() = *t.environment;
     job.set_enqueued_at_ms(now_ms);
     m.add_job_ids(job.job_id());
     plan.jobs.push_back(std::move(job));
@@ -142,7 +143,8 @@ namespace {
 
 // What must be equal for entries to be listed by one listing job.
 std::string listingLikeness(const TestSpec& t) {
-  std::string key = t.bundle_sha256 + "\n" + std::to_string(t.framework) + "\n" + t.setup + "\n" + t.command;
+  std::string key = t.bundle_sha256 + "\n" + std::to_string(t.framework) + "\n" + t.setup + "\n" + t.command + "\n" +
+                    (t.environment ? t.environment->sha256() : "");
   for (const auto& [k, v] : t.env) key += "\n" + k + "=" + v;
   if (t.framework == v1::GTEST && !t.tests.empty()) key += "\n" + t.tests[0];
   return key;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/duration.h"
+#include "common/environment_hash.h"
 #include "common/frameworks/framework.h"
 #include "common/path_patterns.h"
 #include "common/text.h"
@@ -130,10 +131,90 @@ bool validEnvName(const std::string& name) {
 }
 
 // Keys that a test entry and `defaults` share, applied onto `spec`.
-const std::set<std::string> kCommonKeys = {"framework", "timeout",  "env",     "setup",  "teardown",
-                                           "memory",    "max_pids", "network", "reruns", "artifacts"};
+const std::set<std::string> kCommonKeys = {"framework", "timeout", "env",    "setup",     "teardown",   "memory",
+                                           "max_pids",  "network", "reruns", "artifacts", "environment"};
 
-void applyCommon(Checker& check, const YAML::Node& node, TestSpec& spec) {
+// Reads a file an environment names (relative to the suite's folder) into it; false after saying what is wrong.
+bool addEnvironmentFile(Checker& check, const YAML::Node& at, const fs::path& base_dir, const std::string& path,
+                        const SuiteLimits& limits, v1::Environment& env) {
+  if (!isSafeRelativePath(path)) {
+    check.fail(at, "environment file '" + path + "' must be relative to the suite's folder, without '..'");
+    return false;
+  }
+  for (const auto& f : env.files()) {
+    if (f.path() == path) return true;
+  }
+  const fs::path file = base_dir / path;
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  if (ec || !fs::is_regular_file(file)) {
+    check.fail(at, "environment file " + file.string() + " cannot be read" + (ec ? ": " + ec.message() : ""));
+    return false;
+  }
+  if (size > limits.max_environment_file_bytes) {
+    check.fail(at, "environment file " + file.string() + " has " + std::to_string(size) +
+                       " bytes, more than the limit of " + std::to_string(limits.max_environment_file_bytes));
+    return false;
+  }
+  std::ifstream in(file, std::ios::binary);
+  v1::WorkspaceFile* f = env.add_files();
+  f->set_path(path);
+  f->set_content(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+  return true;
+}
+
+// environment: {python: {requirements: FILE or [FILES], pyproject: FILE, extras: [NAMES]}} — what the tests need
+// installed, prepared once per content hash by the workers.
+void parseEnvironment(Checker& check, const YAML::Node& node, const fs::path& base_dir, const SuiteLimits& limits,
+                      TestSpec& spec) {
+  if (!node.IsMap() || !node["python"]) {
+    check.fail(node, "'environment' must be a mapping with 'python' (node and go environments are not supported yet)");
+    return;
+  }
+  check.onlyKeys(node, {"python"}, "'environment'");
+  const YAML::Node python = node["python"];
+  if (!python.IsMap() || !(python["requirements"] || python["pyproject"])) {
+    check.fail(python, "'environment.python' must be a mapping with 'requirements' and/or 'pyproject'");
+    return;
+  }
+  check.onlyKeys(python, {"requirements", "pyproject", "extras"}, "'environment.python'");
+  v1::Environment env;
+  bool ok = true;
+  if (auto n = python["requirements"]) {
+    std::optional<std::vector<std::string>> files =
+        n.IsScalar() ? std::optional<std::vector<std::string>>({n.Scalar()}) : check.stringList(n, "requirements");
+    ok = files.has_value();
+    for (const auto& f : files.value_or(std::vector<std::string>{})) {
+      ok &= addEnvironmentFile(check, n, base_dir, f, limits, env);
+      env.add_requirements(f);
+    }
+  }
+  if (auto n = python["pyproject"]) {
+    auto f = check.string(n, "pyproject");
+    ok &= f && addEnvironmentFile(check, n, base_dir, *f, limits, env);
+    if (f) env.set_pyproject(*f);
+  }
+  if (auto n = python["extras"]) {
+    auto extras = check.stringList(n, "extras");
+    ok &= extras.has_value();
+    for (const auto& e : extras.value_or(std::vector<std::string>{})) {
+      const bool name = !e.empty() && e.size() <= 100 && std::all_of(e.begin(), e.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+      if (!name) check.fail(n, "extra '" + e + "' is not a valid name (letters, digits, '-', '_', '.')");
+      ok &= name;
+      env.add_extras(e);
+    }
+    if (!python["pyproject"]) check.fail(n, "'extras' are optional dependencies of a 'pyproject'; name it too");
+  }
+  if (!ok) return;
+  env.set_sha256(environmentSha256(env));
+  spec.environment = std::move(env);
+}
+
+void applyCommon(Checker& check, const YAML::Node& node, const fs::path& base_dir, const SuiteLimits& limits,
+                 TestSpec& spec) {
+  if (auto n = node["environment"]) parseEnvironment(check, n, base_dir, limits, spec);
   if (auto n = node["framework"]) {
     if (auto s = check.string(n, "framework")) {
       if (auto f = frameworkFromName(*s)) {
@@ -316,7 +397,7 @@ void parseTest(Checker& check, const YAML::Node& node, const TestSpec& defaults,
     check.fail(node, "a test needs a non-empty 'name'");
     return;
   }
-  applyCommon(check, node, spec);
+  applyCommon(check, node, base_dir, limits, spec);
   if (auto n = node["command"]) {
     if (auto s = check.string(n, "command")) spec.command = *s;
   }
@@ -471,7 +552,7 @@ void parseDirectory(Checker& check, const YAML::Node& node, const TestSpec& defa
   check.onlyKeys(node, allowed, "'directory'");
   TestSpec base = defaults;
   base.line = node.Mark().line + 1;
-  applyCommon(check, node, base);
+  applyCommon(check, node, base_dir, limits, base);
   std::string root_text;
   if (auto n = node["root"]) {
     if (auto s = check.string(n, "root")) root_text = *s;
@@ -566,7 +647,7 @@ Suite parseSuite(const std::string& text, const std::string& display_name, const
       check.fail(n, "'defaults' must be a mapping");
     } else {
       check.onlyKeys(n, kCommonKeys, "'defaults'");
-      applyCommon(check, n, defaults);
+      applyCommon(check, n, base_dir, limits, defaults);
     }
   }
   const YAML::Node tests = doc["tests"];

@@ -22,7 +22,8 @@ struct SuiteLimits {
   size_t max_files_per_job = 2000;
   size_t max_workspace_bytes = 4 << 20;  // inline files travel in the Kafka message
   size_t max_tests = 100000;
-  uint64_t max_bundle_bytes = 256ull << 20;  // a folder packed for 'root' or the directory form
+  uint64_t max_bundle_bytes = 256ull << 20;       // a folder packed for 'root' or the directory form
+  size_t max_environment_file_bytes = 256 << 10;  // each file an 'environment' names (it travels in every job)
 };
 
 struct InlineFile {
@@ -53,6 +54,7 @@ struct TestSpec {
   int line = 0;                        // where it was declared, for messages
   bool groupable = false;              // one file of the directory form: may share a job with others (see Grouping)
   bool split_tests = false;            // split: test — listed in a sandbox first, then one job per test id
+  std::optional<v1::Environment> environment;  // what its tests need installed, with the files it names and its hash
 };
 
 // How the directory form's files become jobs: one per file (the default), files packed into jobs of about

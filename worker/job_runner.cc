@@ -139,13 +139,57 @@ SandboxSpec sandboxSpec(const v1::Job& job, const JobRunnerSettings& settings, c
   return spec;
 }
 
+// A Python project in the src layout: a src folder next to its pyproject.toml, setup.cfg or setup.py. Its jobs get
+// src on PYTHONPATH, as an installed project would be importable.
+bool srcLayout(const fs::path& workspace) {
+  std::error_code ec;
+  if (!fs::is_directory(workspace / "src", ec)) return false;
+  for (const char* marker : {"pyproject.toml", "setup.cfg", "setup.py"}) {
+    if (fs::is_regular_file(workspace / marker, ec)) return true;
+  }
+  return false;
+}
+
+// The environment a job ran in, for its result; its packages are cut to keep every part of the result small.
+void recordEnvironment(const PreparedEnvironment& env, v1::Result& r) {
+  constexpr size_t kMaxPackages = 300;
+  v1::EnvironmentUsed* used = r.mutable_environment();
+  used->set_sha256(env.key);
+  used->set_prepared(env.prepared);
+  for (size_t i = 0; i < env.packages.size() && i < kMaxPackages; ++i) used->add_packages(env.packages[i]);
+}
+
+// Mounts a prepared environment for the job and gives it the variables that make it importable: as the sandbox
+// sees them, or the host's paths when unsandboxed.
+void useEnvironment(const PreparedEnvironment& env, bool isolated, const fs::path& source, SandboxSpec& spec) {
+  spec.environment = env.dir;
+  const std::string work = isolated ? "/work" : source.string();
+  for (auto& [k, v] : pythonJobVariables(env.root, work, srcLayout(source), spec.env)) spec.env[k] = v;
+}
+
+EnvironmentSettings environmentSettings(const JobRunnerSettings& s) {
+  EnvironmentSettings e;
+  e.root = s.work_root / "environments";
+  e.sources = s.package_sources;
+  e.timeout = s.environment_timeout;
+  return e;
+}
+
 }  // namespace
 
 JobRunner::JobRunner(JobRunnerSettings settings, Sandbox& sandbox)
     : settings_(std::move(settings)),
       sandbox_(sandbox),
       bundles_(settings_.work_root / "bundles", {}, settings_.allow_file_bundles, settings_.bundle_cache_bytes,
-               settings_.bundle_origins) {}
+               settings_.bundle_origins),
+      environments_(environmentSettings(settings_), sandbox) {}
+
+PreparedEnvironment JobRunner::environmentFor(const v1::Job& job, const std::atomic<bool>& cancel, v1::Result& r) {
+  if (!job.has_environment()) return {};
+  PreparedEnvironment env = environments_.get(job.environment(), cancel);
+  recordEnvironment(env, r);
+  return env;
+}
 
 v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& cancel) {
   // The limits this run gets: the job's own within the worker's ceilings, or the worker's defaults.
@@ -175,6 +219,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
   FrameworkAdapterPtr adapter = makeAdapter(job.framework());
   fs::path source = ws;  // what the sandbox copies into /work: the inline files, or an unpacked bundle
   BundleFetch fetched;
+  PreparedEnvironment environment;
   if (!ec && refusal.empty() && adapter && job.has_bundle()) {
     fetched = bundles_.get(job.bundle());
     if (fetched.error.empty()) source = fetched.dir;
@@ -193,6 +238,9 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
     fail(fetched.transient ? v1::ERROR : v1::FAILED, "bundle", fetched.error);
   } else if (std::string problem = materialise(job, ws); !problem.empty()) {
     fail(v1::FAILED, "workspace", problem);
+  } else if (environment = environmentFor(job, cancel, r); !environment.error.empty()) {
+    // Preparing failed: the registry or the worker's disk may do better on a retry, so it is the infrastructure's.
+    fail(v1::ERROR, "environment", environment.error);
   } else {
     const std::string test_command = job.list_tests() ? adapter->listCommand(job) : adapter->command(job);
     const bool scripts_ok = writeScripts(job, test_command, control);
@@ -201,7 +249,8 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
     } else if (!scripts_ok) {
       fail(v1::ERROR, "workspace", "cannot write the job's scripts under " + control.string());
     } else {
-      const SandboxSpec spec = sandboxSpec(job, settings_, source, control, out, cancel);
+      SandboxSpec spec = sandboxSpec(job, settings_, source, control, out, cancel);
+      if (job.has_environment()) useEnvironment(environment, sandbox_.isolated(), source, spec);
       Evidence ev;
       ev.sandbox = sandbox_.run(spec);
       ev.format = job.list_tests() ? ReportFormat::kNone : adapter->report(job);

@@ -30,6 +30,9 @@ WorkerMetrics::WorkerMetrics(int slots)
       dead_letters_(counterFamily(*registry_, "testfleet_worker_dead_letters_total",
                                   "Dead letters this worker wrote, by reason: gave_up (attempts exhausted), "
                                   "not_a_job (an undecodable record), unwritable (Kafka refused the job's records)")),
+      environments_(counterFamily(*registry_, "testfleet_worker_environments_total",
+                                  "Attempts that declared an environment, by what it took: prepared (this attempt "
+                                  "prepared it), reused (it was prepared already), failed (preparing it failed)")),
       reruns_(counterFamily(*registry_, "testfleet_worker_reruns_total",
                             "FAILED jobs this worker sent back for a rerun (flaky-test detection)")
                   .Add({})),
@@ -42,7 +45,7 @@ WorkerMetrics::WorkerMetrics(int slots)
                                      "Wall time of attempts in their sandbox")),
       setup_seconds_(durationHistogram(*registry_, "testfleet_worker_setup_seconds",
                                        "Time of an attempt outside its sandbox's run: workspace, bundle fetch, "
-                                       "scripts, reading the report")),
+                                       "preparing its environment, scripts, reading the report")),
       queue_wait_seconds_(durationHistogram(*registry_, "testfleet_worker_queue_wait_seconds",
                                             "How long delivered jobs waited on their topic: from enqueued (or due, "
                                             "after a retry) until a slot took them")) {
@@ -56,6 +59,7 @@ WorkerMetrics::WorkerMetrics(int slots)
   metrics::addVerdictSeries(attempts_);
   for (const char* where : {"in_place", "retry_topic"}) retries_.Add({{"where", where}});
   for (const char* reason : {"gave_up", "not_a_job", "unwritable"}) dead_letters_.Add({{"reason", reason}});
+  for (const char* outcome : {"prepared", "reused", "failed"}) environments_.Add({{"outcome", outcome}});
 }
 
 void WorkerMetrics::jobStarted() { busy_.Increment(); }
@@ -65,6 +69,10 @@ void WorkerMetrics::jobFinished(const v1::Result& r) {
   attempts_.Add({{"verdict", std::string(verdictName(r.verdict()))}}).Increment();
   job_seconds_.Observe(r.usage().wall_ms() / 1000.0);
   setup_seconds_.Observe(setupSeconds(r));
+  if (r.has_environment()) {
+    const char* outcome = r.stage() == "environment" ? "failed" : r.environment().prepared() ? "prepared" : "reused";
+    environments_.Add({{"outcome", outcome}}).Increment();
+  }
 }
 
 double WorkerMetrics::busySlots() const { return busy_.Value(); }

@@ -1,6 +1,6 @@
 // The worker's Prometheus metrics: slots, attempts by verdict, durations, time before the sandbox runs, time jobs
-// waited on their topic, retries, reruns and dead letters. Final verdicts are counted by the aggregator
-// (testfleet_job_verdicts_total): here an attempt that is retried still counts under its own verdict.
+// waited on their topic, retries, reruns, dead letters and environments prepared or reused. Final verdicts are counted
+// by the aggregator (testfleet_job_verdicts_total): here an attempt that is retried still counts under its own verdict.
 // Thread-safe: slot threads and the loop thread report while the status server serialises.
 #pragma once
 
@@ -42,6 +42,7 @@ class WorkerMetrics : public JobLoopEvents {
   prometheus::Family<prometheus::Counter>& attempts_;
   prometheus::Family<prometheus::Counter>& retries_;
   prometheus::Family<prometheus::Counter>& dead_letters_;
+  prometheus::Family<prometheus::Counter>& environments_;
   prometheus::Counter& reruns_;
   prometheus::Gauge& busy_;
   prometheus::Histogram& job_seconds_;

@@ -174,6 +174,26 @@ void addBundleOptions(CLI::App& app, WorkerOptions& o) {
       ->group(group);
 }
 
+void addEnvironmentOptions(CLI::App& app, JobRunnerSettings& r) {
+  const std::string group = "Environments";
+  PackageSources& p = r.package_sources;
+  app.add_option("--pip-index-url", p.index_url,
+                 "prepare python environments from this package index (a PyPI mirror) instead of PyPI")
+      ->envname("TESTFLEET_PIP_INDEX_URL")
+      ->group(group);
+  app.add_option("--pip-find-links", p.find_links,
+                 "also take wheels from here: a folder as the preparation sees it (/cache/wheels, from "
+                 "--shared-cache) or a URL")
+      ->envname("TESTFLEET_PIP_FIND_LINKS")
+      ->group(group);
+  app.add_flag("--pip-offline", p.offline,
+               "prepare python environments from --pip-find-links only: no index, no network")
+      ->group(group);
+  addDurationOption(app, "--environment-timeout", r.environment_timeout, "the longest one preparation may take",
+                    std::chrono::seconds(1))
+      ->group(group);
+}
+
 std::string checkCeilings(const JobRunnerSettings& r) {
   if (r.ceilings.memory_bytes < r.defaults.memory_bytes) return "--max-memory is smaller than --memory";
   if (r.ceilings.cpu_millis < r.defaults.cpu_millis) return "--max-cpus is smaller than --cpus";
@@ -200,6 +220,7 @@ void addWorkerOptions(CLI::App& app, WorkerOptions& options) {
   addJobLimitOptions(app, options.runner);
   addSandboxOptions(app, options.sandbox, options.runner);
   addBundleOptions(app, options);
+  addEnvironmentOptions(app, options.runner);
   app.footer(
       "Exit codes: 0 stopped cleanly (SIGTERM); 1 a fatal Kafka error while running; 2 bad command line or "
       "--config file (a bad value, an unknown key, broken YAML), no usable sandbox, or --http cannot listen; 3 "
@@ -212,6 +233,9 @@ std::string finishWorkerOptions(WorkerOptions& o) {
     return problem +
            ": the ceilings (--max-memory, --max-cpus, --max-pids) must be no smaller than the defaults "
            "(--memory, --cpus, --pids)";
+  }
+  if (o.runner.package_sources.offline && o.runner.package_sources.find_links.empty()) {
+    return "--pip-offline prepares environments from --pip-find-links only: give it too (e.g. /cache/wheels)";
   }
   std::vector<std::string> urls = o.bundle_origins;
   urls.push_back(o.aggregator);

@@ -72,6 +72,10 @@ api::JobView jobView(const v1::Result& r) {
   }
   v.listed.assign(r.listed().begin(), r.listed().end());
   for (const auto& a : r.artifacts()) v.artifacts.push_back({a.path(), a.size(), a.truncated()});
+  if (r.has_environment()) {
+    const v1::EnvironmentUsed& e = r.environment();
+    v.environment = api::EnvironmentView{e.sha256(), {e.packages().begin(), e.packages().end()}, e.prepared()};
+  }
   return v;
 }
 

@@ -61,13 +61,20 @@ void appendText(pugi::xml_node parent, const char* name, const std::string& text
 }
 
 // The run's labels (sorted by name), then when the job started and where it ran: Surefire's schema has no
-// testsuite@timestamp or @hostname, so they are properties here.
+// testsuite@timestamp or @hostname, so they are properties here; then the environment it ran in, when it declared
+// one (its hash and its packages, space-separated).
 void writeProperties(pugi::xml_node suite, const RunInfo& run, const v1::Result& r) {
   std::vector<std::pair<std::string, std::string>> properties(run.manifest.labels().begin(),
                                                               run.manifest.labels().end());
   std::sort(properties.begin(), properties.end());
   if (r.started_at_ms() > 0) properties.emplace_back("timestamp", isoTime(r.started_at_ms()));
   if (!r.worker_id().empty()) properties.emplace_back("hostname", r.worker_id());
+  if (r.has_environment()) {
+    std::string packages;
+    for (const auto& p : r.environment().packages()) packages += (packages.empty() ? "" : " ") + p;
+    properties.emplace_back("environment", r.environment().sha256());
+    properties.emplace_back("environment.packages", packages);
+  }
   if (properties.empty()) return;
   pugi::xml_node list = suite.append_child("properties");
   for (const auto& [name, value] : properties) {

@@ -150,6 +150,16 @@ void from_json(const json& j, ArtifactView& v) {
   read(j, "truncated", v.truncated);
 }
 
+void to_json(json& j, const EnvironmentView& v) {
+  j = {{"sha256", v.sha256}, {"packages", v.packages}, {"prepared", v.prepared}};
+}
+
+void from_json(const json& j, EnvironmentView& v) {
+  read(j, "sha256", v.sha256);
+  read(j, "packages", v.packages);
+  read(j, "prepared", v.prepared);
+}
+
 void to_json(json& j, const JobView& v) {
   j = {{"job_id", v.job_id},
        {"name", v.name},
@@ -170,6 +180,7 @@ void to_json(json& j, const JobView& v) {
   if (!v.listed.empty()) j["listed"] = v.listed;
   if (!v.artifacts.empty()) j["artifacts"] = v.artifacts;
   if (!v.attempts.empty()) j["attempts"] = v.attempts;
+  if (v.environment) j["environment"] = *v.environment;
 }
 
 void from_json(const json& j, JobView& v) {
@@ -192,6 +203,7 @@ void from_json(const json& j, JobView& v) {
   read(j, "listed", v.listed);
   read(j, "artifacts", v.artifacts);
   read(j, "attempts", v.attempts);
+  if (const json* e = field(j, "environment")) v.environment = e->get<EnvironmentView>();
 }
 
 void to_json(json& j, const SummaryView& v) {

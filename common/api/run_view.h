@@ -52,6 +52,13 @@ struct ArtifactView {
   bool truncated = false;
 };
 
+// The environment a job ran in (a suite's `environment:`).
+struct EnvironmentView {
+  std::string sha256;                 // the worker's key: the declaration's hash and its interpreter
+  std::vector<std::string> packages;  // "name==version"
+  bool prepared = false;              // this attempt prepared it; false: it was ready
+};
+
 struct JobView {
   std::string job_id;
   std::string name;
@@ -69,9 +76,10 @@ struct JobView {
   std::string stdout_tail;
   std::string stderr_tail;
   std::vector<CaseView> cases;
-  std::vector<std::string> listed;      // a list_tests job's test ids; written only when there are some
-  std::vector<ArtifactView> artifacts;  // written only when there are some
-  std::vector<AttemptView> attempts;    // every attempt; written only for a job that was retried
+  std::vector<std::string> listed;             // a list_tests job's test ids; written only when there are some
+  std::vector<ArtifactView> artifacts;         // written only when there are some
+  std::vector<AttemptView> attempts;           // every attempt; written only for a job that was retried
+  std::optional<EnvironmentView> environment;  // written only for a job that declared one
 };
 
 struct SummaryView {

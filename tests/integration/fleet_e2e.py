@@ -1299,6 +1299,70 @@ def case_pytest_collection():
         check("pytest's collection chose 3 files" in r.stderr, f"submit says who chose them ({r.stderr[-300:]!r})")
 
 
+def case_environment():
+    """A src-layout project whose tests need packages from PyPI: its environment is prepared once per worker and
+    every job imports it with no setup; a second run prepares nothing; a preparation that fails is an ERROR."""
+    print("environment: prepared once from PyPI, mounted read-only, reused by the next run")
+    with Fleet("environment") as fleet:
+        fleet.start_aggregator()
+        status_port = free_port()
+        fleet.start_worker("w1", 2, "--http", f"127.0.0.1:{status_port}", "--max-attempts", "1")
+        project = os.path.join(fleet.dir, "project")
+        shutil.copytree(os.path.join(ARGS.source, "examples", "environment"), project)
+        suite = os.path.join(project, "suite.yaml")
+        declared = "".join(line for line in open(suite) if not line.lstrip().startswith("#"))
+        check("setup" not in declared and "PYTHONPATH" not in declared and "env:" not in declared,
+              f"the example needs no setup and no PYTHONPATH of its own: {declared}")
+        log = os.path.join(fleet.dir, "worker-w1.log")
+        runs = []
+        for n in (1, 2):
+            report, junit = os.path.join(fleet.dir, f"run{n}.json"), os.path.join(fleet.dir, f"run{n}.xml")
+            r = fleet.submit(suite, "--wait", "--json", report, "--junit", junit)
+            check(r.returncode == 0, f"run {n} passes (exit {r.returncode}): {r.stdout[-800:]} {r.stderr[-400:]}")
+            jobs = json.load(open(report))["jobs"] if os.path.exists(report) else []
+            runs.append(jobs)
+            check(len(jobs) == 2 and all(j["verdict"] == "passed" for j in jobs),
+                  f"run {n}: both test files pass with the environment importable: "
+                  f"{[(j['name'], j['verdict'], j['error'][:300], j['stdout_tail'][-300:]) for j in jobs]}")
+            envs = [j.get("environment", {}) for j in jobs]
+            keys = {e.get("sha256") for e in envs}
+            check(len(keys) == 1 and len(next(iter(keys)) or "") == 64, f"run {n}: one environment key for all ({keys})")
+            packages = set(envs[0].get("packages", []))
+            check({"attrs==23.2.0", "tomli_w==1.0.0"} <= {p.lower().replace("-", "_") for p in packages},
+                  f"run {n}: the report names the packages ({sorted(packages)})")
+            props = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
+            check(props.get("environment") in keys and "attrs==23.2.0" in props.get("environment.packages", ""),
+                  f"run {n}: the JUnit properties name the environment ({props.get('environment')})")
+        check(sum(j["environment"]["prepared"] for j in runs[0]) == 1,
+              "the first run's two jobs prepared the environment once (the other slot waited for it)")
+        check(not any(j["environment"]["prepared"] for j in runs[1]), "the second run prepared nothing")
+        text = open(log).read()
+        check(text.count("preparing environment") == 1 and "nothing to prepare" in text,
+              "the worker log says it prepared once, and that the second run had nothing to prepare")
+        with urllib.request.urlopen(f"http://127.0.0.1:{status_port}/metrics", timeout=10) as resp:
+            metrics = resp.read().decode()
+        check('testfleet_worker_environments_total{outcome="prepared"} 1' in metrics and
+              'testfleet_worker_environments_total{outcome="reused"} 3' in metrics,
+              "the worker's metrics count one preparation and three reuses")
+        check(all(j["wall_ms"] < 20000 for j in runs[1]), f"reused jobs install nothing "
+              f"({[j['wall_ms'] for j in runs[1]]} ms)")
+
+        with open(os.path.join(project, "requirements.txt"), "w") as f:
+            f.write("testfleet-no-such-package-anywhere==0.0.1\n")
+        report = os.path.join(fleet.dir, "bad.json")
+        r = fleet.submit(suite, "--wait", "--json", report)
+        jobs = json.load(open(report))["jobs"] if os.path.exists(report) else []
+        check(r.returncode != 0 and jobs and all(j["verdict"] == "error" and j["stage"] == "environment"
+                                                   for j in jobs),
+              f"a preparation that fails is an ERROR at stage environment (exit {r.returncode}: "
+              f"{[(j['verdict'], j['stage']) for j in jobs]})")
+        check(all("testfleet-no-such-package-anywhere" in j["error"] for j in jobs),
+              f"its error carries pip's output ({jobs[0]['error'][-300:] if jobs else ''})")
+        trees = os.path.join(fleet.dir, "work", "w1", "environments", "trees")
+        check(len([d for d in os.listdir(trees) if not d.endswith(".lock")]) == 1,
+              f"no half-written tree is left ({os.listdir(trees)})")
+
+
 CASES = {
     "demo": case_demo_suite,
     "ci_native": case_ci_native,
@@ -1322,6 +1386,7 @@ CASES = {
     "cancel": case_cancel,
     "load_errors": case_load_errors,
     "pytest_collection": case_pytest_collection,
+    "environment": case_environment,
 }
 
 

@@ -22,6 +22,9 @@ std::vector<v1::Result> everyKindOfResult() {
   tests.set_verdict(v1::FAILED);
   tests.set_started_at_ms(1767225600123);  // 2026-01-01T00:00:00.123Z
   tests.set_stdout_tail("collected 5 items\n\x1b[31mFAILED\x1b[0m");
+  tests.mutable_environment()->set_sha256(std::string(64, 'e'));
+  tests.mutable_environment()->add_packages("attrs==23.2.0");
+  tests.mutable_environment()->add_packages("tomli_w==1.0.0");
   auto add = [&](const std::string& name, v1::Verdict v, uint32_t ms, const std::string& message) {
     v1::TestCase* c = tests.add_cases();
     c->set_name(name);
@@ -122,6 +125,12 @@ TEST_CASE("the merged JUnit report is valid against Jenkins xUnit's junit-10.xsd
     CHECK_MESSAGE(surefire.status == 0, surefire.output);
   }
   CHECK(n == 4);
+  // The job that declared an environment says which, and with what packages; the others have no such property.
+  CHECK(doc.select_nodes("//property[@name='environment']").size() == 1);
+  CHECK(std::string(doc.select_node("//property[@name='environment']").node().attribute("value").value()) ==
+        std::string(64, 'e'));
+  CHECK(std::string(doc.select_node("//property[@name='environment.packages']").node().attribute("value").value()) ==
+        "attrs==23.2.0 tomli_w==1.0.0");
 }
 
 TEST_CASE("a schema check fails on a report a schema does not allow") {

@@ -51,6 +51,8 @@ json writtenRun() {
   passed.set_name("text");
   passed.set_attempt(1);
   passed.set_verdict(v1::PASSED);
+  passed.mutable_environment()->set_sha256(std::string(64, 'e'));
+  passed.mutable_environment()->add_packages("attrs==23.2.0");
   aggregator::Summary summary;
   summary.total = 1;
   summary.failed = 1;
@@ -82,6 +84,11 @@ TEST_CASE("the aggregator's run view reads back into the shared type and writes 
   CHECK(job.artifacts.at(0).path == "log.txt");
   CHECK(job.attempts.size() == 2);
   CHECK(view.jobs->back().attempts.empty());  // one attempt: no history written
+  CHECK_FALSE(job.environment);               // written only for a job that declared one
+  REQUIRE(view.jobs->back().environment);
+  CHECK(view.jobs->back().environment->sha256 == std::string(64, 'e'));
+  CHECK(view.jobs->back().environment->packages == std::vector<std::string>{"attrs==23.2.0"});
+  CHECK_FALSE(view.jobs->back().environment->prepared);
   CHECK(json(view).dump() == written.dump());
 }
 

@@ -4,16 +4,19 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/environment_hash.h"
+#include "suite/planner.h"
 #include "suite/suite.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace testfleet;
 using namespace testfleet::suite;
 namespace fs = std::filesystem;
 
 namespace {
-std::vector<std::string> problemsOf(const std::string& yaml) {
+std::vector<std::string> problemsOf(const std::string& yaml, const fs::path& base = ".") {
   try {
-    parseSuite(yaml, "suite.yaml", ".");
+    parseSuite(yaml, "suite.yaml", base);
   } catch (const SuiteError& e) {
     return e.problems();
   }
@@ -269,4 +272,67 @@ TEST_CASE("a suite file that is not UTF-8 is refused with the line of the first 
   const auto problems = problemsOf("name: s\ntests:\n  - name: caf\xe9\n    command: true\n");
   CHECK(mentions(problems, "suite.yaml:3: not UTF-8 text"));
   CHECK(problemsOf("name: s\ntests:\n  - name: caf\xc3\xa9\n    command: 'true'\n").empty());
+}
+
+TEST_CASE("a suite declares an environment; its files travel in every job with the hash") {
+  testing::TempDir dir("env-suite");
+  fs::create_directories(dir.path);
+  std::ofstream(dir.path / "requirements.txt") << "attrs==23.2.0\n";
+  std::ofstream(dir.path / "pyproject.toml") << "[project]\nname = 'x'\n";
+  Suite s = parseSuite(R"(
+name: with-env
+defaults:
+  environment: {python: {requirements: requirements.txt}}
+tests:
+  - name: one
+    framework: pytest
+    files: {test_one.py: "def test_x(): pass"}
+  - name: two
+    framework: pytest
+    files: {test_two.py: "def test_y(): pass"}
+    environment: {python: {requirements: [requirements.txt], pyproject: pyproject.toml, extras: [test]}}
+)",
+                       "suite.yaml", dir.path);
+  REQUIRE(s.tests.size() == 2);
+  REQUIRE(s.tests[0].environment);
+  const v1::Environment& one = *s.tests[0].environment;
+  REQUIRE(one.files_size() == 1);
+  CHECK(one.files(0).path() == "requirements.txt");
+  CHECK(one.files(0).content() == "attrs==23.2.0\n");
+  CHECK(one.sha256() == environmentSha256(one));
+  REQUIRE(s.tests[1].environment);
+  CHECK(s.tests[1].environment->files_size() == 2);
+  CHECK(s.tests[1].environment->pyproject() == "pyproject.toml");
+  CHECK(s.tests[1].environment->extras(0) == "test");
+  CHECK(s.tests[1].environment->sha256() != one.sha256());
+
+  const Plan plan = planRun(s, "run-1", 1);
+  REQUIRE(plan.jobs.size() == 2);
+  CHECK(plan.jobs[0].environment().sha256() == one.sha256());
+  CHECK(plan.jobs[0].environment().files(0).content() == "attrs==23.2.0\n");
+
+  Suite plain = parseSuite("name: p\ntests:\n  - {name: a, command: 'true'}\n", "suite.yaml", dir.path);
+  CHECK_FALSE(plain.tests[0].environment);
+  CHECK_FALSE(planRun(plain, "run-2", 1).jobs[0].has_environment());
+}
+
+TEST_CASE("a wrong environment declaration is an error naming what to fix") {
+  testing::TempDir dir("env-bad");
+  fs::create_directories(dir.path);
+  std::ofstream(dir.path / "requirements.txt") << "attrs\n";
+  const auto suiteWith = [](const std::string& env) {
+    return "name: s\ntests:\n  - name: a\n    command: 'true'\n    environment: " + env + "\n";
+  };
+  CHECK(
+      mentions(problemsOf(suiteWith("{python: {requirements: missing.txt}}"), dir.path), "missing.txt cannot be read"));
+  CHECK(mentions(problemsOf(suiteWith("{python: {requirements: ../etc/passwd}}"), dir.path), "without '..'"));
+  CHECK(mentions(problemsOf(suiteWith("{node: {package: package.json}}"), dir.path), "not supported yet"));
+  CHECK(mentions(problemsOf(suiteWith("{python: {}}"), dir.path), "'requirements' and/or 'pyproject'"));
+  CHECK(mentions(problemsOf(suiteWith("{python: {requirements: requirements.txt, extras: [test]}}"), dir.path),
+                 "name it too"));
+  CHECK(mentions(problemsOf(suiteWith("{python: {requirements: requirements.txt, pip: x}}"), dir.path),
+                 "unknown key 'pip'"));
+  std::ofstream(dir.path / "huge.txt") << std::string(300 << 10, '#');
+  CHECK(mentions(problemsOf(suiteWith("{python: {requirements: huge.txt}}"), dir.path), "more than the limit"));
+  CHECK(problemsOf(suiteWith("{python: {requirements: requirements.txt}}"), dir.path).empty());
 }

@@ -76,3 +76,22 @@ TEST_CASE("worker metrics: every series starts at 0; retries, reruns and dead le
   CHECK(has(text, "testfleet_worker_setup_seconds_count 2"));
   CHECK(has(text, "testfleet_worker_queue_wait_seconds_count 1"));
 }
+
+TEST_CASE("attempts with an environment count whether they prepared it, reused it, or failed preparing it") {
+  WorkerMetrics m(2);
+  CHECK(has(m.serialize(), R"(testfleet_worker_environments_total{outcome="prepared"} 0)"));
+  v1::Result prepared = attempt(v1::PASSED, 0, 100, 50), reused = prepared, failed = attempt(v1::ERROR, 0, 100, 0),
+             plain = prepared;
+  prepared.mutable_environment()->set_prepared(true);
+  reused.mutable_environment()->set_sha256("k");
+  failed.mutable_environment()->set_sha256("k");
+  failed.set_stage("environment");
+  for (const auto& r : {prepared, reused, reused, failed, plain}) {
+    m.jobStarted();
+    m.jobFinished(r);
+  }
+  const std::string text = m.serialize();
+  CHECK(has(text, R"(testfleet_worker_environments_total{outcome="prepared"} 1)"));
+  CHECK(has(text, R"(testfleet_worker_environments_total{outcome="reused"} 2)"));
+  CHECK(has(text, R"(testfleet_worker_environments_total{outcome="failed"} 1)"));
+}

@@ -22,7 +22,8 @@ namespace {
 constexpr int kBwrapStatusFd = stage_runner_fds::kIsolationStatus;
 constexpr int kSeccompFd = 6;
 constexpr int kGateFd = 7;  // network jobs: bubblewrap waits here until the network is up
-constexpr int kWorkspaceFd = 8, kControlFd = 9, kStageRunnerFd = 10, kCacheFd = 11, kResolvConfFd = 12;
+constexpr int kWorkspaceFd = 8, kControlFd = 9, kStageRunnerFd = 10, kCacheFd = 11, kResolvConfFd = 12,
+              kEnvironmentFd = 13;
 // The worker's own deadline comes this long after the stage runner's, which ends a job that ran out of time itself
 // and still sends back what its framework reported.
 constexpr auto kDeadlineGrace = std::chrono::seconds(10);
@@ -143,6 +144,13 @@ void addJobFolders(std::vector<std::string>& args, const SandboxSpec& spec) {
               {"--perms", "0555", "--ro-bind-data", std::to_string(kStageRunnerFd), "/tf-bin/stage-runner"});
 }
 
+// Binds an open folder at `target`, through the descriptor number bubblewrap inherits it at.
+void bindFolder(std::vector<std::string>& args, ProcessSpec& ps, int number, int fd, bool writable,
+                const char* target) {
+  ps.inherit_fds.push_back({number, fd});
+  args.insert(args.end(), {writable ? "--bind-fd" : "--ro-bind-fd", std::to_string(number), target});
+}
+
 // The job's clean environment: a few variables of ours (TESTFLEET_CACHE when the shared cache is mounted), then the
 // job's own, which may override them.
 void addEnvironment(std::vector<std::string>& args, const SandboxSpec& spec, bool cache) {
@@ -190,8 +198,9 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   OwnedFd workspace = openPath(spec.workspace), control = openPath(spec.control),
           stage_runner(stage_runner_.openForChild());
   OwnedFd cache = settings_.shared_cache.empty() ? OwnedFd() : openPath(settings_.shared_cache);
+  OwnedFd environment = spec.environment.empty() ? OwnedFd() : openPath(spec.environment);
   if (workspace.get() < 0 || control.get() < 0 || stage_runner.get() < 0 ||
-      (!settings_.shared_cache.empty() && cache.get() < 0)) {
+      (!settings_.shared_cache.empty() && cache.get() < 0) || (!spec.environment.empty() && environment.get() < 0)) {
     return setupFailure(End::kSetupFailed, std::string("cannot open the job's folders: ") + std::strerror(errno));
   }
   ProcessSpec ps;
@@ -208,10 +217,9 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     args.insert(args.end(), {"--block-fd", std::to_string(kGateFd)});
   }
   addJobFolders(args, spec);
-  if (cache.get() >= 0) {
-    ps.inherit_fds.push_back({kCacheFd, cache.get()});
-    args.insert(args.end(), {"--ro-bind-fd", std::to_string(kCacheFd), "/cache"});
-  }
+  if (cache.get() >= 0) bindFolder(args, ps, kCacheFd, cache.get(), false, "/cache");
+  if (environment.get() >= 0)
+    bindFolder(args, ps, kEnvironmentFd, environment.get(), spec.environment_writable, "/env");
   args.insert(args.end(), {"--chdir", "/work", "--clearenv"});
   addEnvironment(args, spec, cache.get() >= 0);
   OwnedFd seccomp;

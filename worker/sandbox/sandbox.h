@@ -29,6 +29,10 @@ struct SandboxSpec {
   uint64_t tmp_bytes = 256ull << 20;
   uint64_t workspace_bytes = 1ull << 30;  // /work is a tmpfs of this size, filled from `workspace` (read-only)
   bool network = false;
+  // A prepared environment (a host folder) the job sees at /env: read-only, or writable for the step that prepares
+  // it. Empty = none. The unsandboxed runner mounts nothing: its jobs are given the host path instead.
+  std::filesystem::path environment;
+  bool environment_writable = false;
   JobLimits limits;              // applied through a per-job cgroup where the machine allows
   uint64_t max_file_bytes = 0;   // no single file may grow past this (RLIMIT_FSIZE); 0 = no limit
   size_t output_kill_bytes = 0;  // output past this kills the job as a flood; 0 = never
