@@ -201,7 +201,8 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
     } else if (!scripts_ok) {
       fail(v1::ERROR, "workspace", "cannot write the job's scripts under " + control.string());
     } else {
-      const SandboxSpec spec = sandboxSpec(job, settings_, source, control, out, cancel);
+      SandboxSpec spec = sandboxSpec(job, settings_, source, control, out, cancel);
+      if (!job.list_tests()) spec.framework = adapter->name();
       Evidence ev;
       ev.sandbox = sandbox_.run(spec);
       ev.format = job.list_tests() ? ReportFormat::kNone : adapter->report(job);
