@@ -20,7 +20,7 @@ stage lines and the report as the stage runner would (stage_runner.cc, collected
 import ctypes
 import json
 import os
-import shlex
+import re
 import signal
 import socket
 import sys
@@ -110,20 +110,44 @@ def apply_seccomp(program):
     check(LIBC.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp")
 
 
+def shell_words(command, env):
+    """The words /bin/sh would make of a simple command line: unquoted words without special characters, '...'
+    literally, "..." with $TF_OUT as the only expansion. None for anything else (it then runs through /bin/sh)."""
+    words, word, i, text = [], None, 0, command.strip()
+    while i < len(text):
+        c = text[i]
+        if c in " \t":
+            if word is not None:
+                words.append(word)
+            word, i = None, i + 1
+            continue
+        word = word or ""
+        if c in "'\"":
+            end = text.find(c, i + 1)
+            if end < 0:
+                return None
+            inner = text[i + 1:end]
+            if c == '"':
+                inner = re.sub(r"\$(TF_OUT(?!\w)|\{TF_OUT\})", lambda _: env.get("TF_OUT", ""), inner)
+                if any(ch in inner for ch in "$`\\"):
+                    return None
+            word, i = word + inner, end + 1
+        elif c in "$`\\*?[~;&|<>(){}#!\n":
+            return None
+        else:
+            word, i = word + c, i + 1
+    if word is not None:
+        words.append(word)
+    return words
+
+
 def pytest_args(command, env):
     """The arguments of a plain `python3 -m pytest ...` command, or None when it must run through /bin/sh (shell
     syntax, or an environment that changes how Python starts)."""
     if any(k.startswith("PYTHON") for k in env):
         return None
-    lex = shlex.shlex(command.strip(), posix=True, punctuation_chars=True)
-    lex.whitespace_split = True
-    try:
-        words = list(lex)
-    except ValueError:
-        return None
-    if words[:3] != ["python3", "-m", "pytest"] or any(w and set(w) <= set("();<>|&") for w in words):
-        return None
-    if any(c in command for c in "$`\\*?[~\n"):  # expansions the shell would do
+    words = shell_words(command, env)
+    if words is None or words[:3] != ["python3", "-m", "pytest"]:
         return None
     return words[3:]
 
