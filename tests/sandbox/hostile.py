@@ -2,7 +2,12 @@
 """Hostile jobs through the real sandbox (testfleet-worker --run-suite: bubblewrap, cgroups, seccomp; no Kafka).
 
 Each case runs a real hostile program and checks both its verdict and that it was contained: the host, the
-worker and other jobs are untouched. Run: hostile.py --build build [case ...]
+worker and other jobs are untouched. Run: hostile.py --build build [--zygotes] [case ...]
+
+With --zygotes the worker runs with --zygotes and every shell job of a case becomes a pytest job whose one test runs
+the same command (stdout not captured) and ends the test process as the command ended, so the hostile program runs
+inside a zygote-forked sandbox and the same checks hold. Jobs with setup, teardown, artifacts or a network still
+run cold there (the zygote does not take them).
 """
 import argparse
 import json
@@ -52,6 +57,7 @@ def worker_bin():
 
 def worker_command(*args):
     """The worker's command line, run as --as-user when given (then without cgroups, which need root)."""
+    args = (*args, *(["--zygotes"] if ARGS.zygotes else []))
     if not ARGS.as_user:
         return [worker_bin(), *args]
     pw = pwd.getpwnam(ARGS.as_user)
@@ -104,8 +110,29 @@ def gone(pattern, limit=5.0):
     return not survivors(pattern)
 
 
+# The test a shell job becomes with --zygotes: the command runs as the test, and the test process ends as it ended
+# (exit code, or the same signal), so verdicts are the shell job's; only a command that succeeds lets pytest report.
+FORKED_TEST = """import os, signal, subprocess, sys
+
+def test_command():
+    code = subprocess.run(["/bin/sh", "-c", COMMAND]).returncode
+    sys.stdout.flush()
+    if code < 0:
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    if code != 0:
+        os._exit(code)
+"""
+
+
 def sh(name, command, **extra):
-    return {"name": name, "framework": "shell", "command": command, "timeout": extra.pop("timeout", "30s"), **extra}
+    job = {"name": name, "framework": "shell", "command": command, "timeout": extra.pop("timeout", "30s"), **extra}
+    if ARGS.zygotes:
+        files = dict(job.get("files", {}))
+        files["test_hostile_command.py"] = f"COMMAND = {command!r}\n" + FORKED_TEST
+        job.update(framework="pytest", command="-s -q test_hostile_command.py", files=files)
+    return job
 
 
 def case_resources():
@@ -167,7 +194,7 @@ def case_worker_killed():
     suite = os.path.join(d, "suite.yaml")
     with open(suite, "w") as f:
         json.dump({"name": "k", "tests": [sh("long", sleeper("k"), timeout="10m")]}, f)
-    p = subprocess.Popen([worker_bin(), "--run-suite", suite, "--work-dir", os.path.join(d, "w"), "--log-level", "warn"],
+    p = subprocess.Popen(worker_command("--run-suite", suite, "--work-dir", os.path.join(d, "w"), "--log-level", "warn"),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while not survivors(MARKER + "k") and time.monotonic() < deadline:
@@ -606,6 +633,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--build", required=True)
     p.add_argument("--as-user", help="run the worker as this (non-root) user, without cgroups")
+    p.add_argument("--zygotes", action="store_true",
+                   help="run the worker with --zygotes and shell jobs as pytest jobs (forked from the zygote)")
     p.add_argument("cases", nargs="*", default=list(CASES))
     ARGS = p.parse_args()
     for name in ARGS.cases:
