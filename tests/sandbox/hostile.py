@@ -115,6 +115,8 @@ def gone(pattern, limit=5.0):
 FORKED_TEST = """import os, signal, subprocess, sys
 
 def test_command():
+    if FORKED and b"zygote.py" not in open("/proc/1/cmdline", "rb").read():
+        sys.exit("hostile.py: this job should have run in a zygote-forked sandbox")
     code = subprocess.run(["/bin/sh", "-c", COMMAND]).returncode
     sys.stdout.flush()
     if code < 0:
@@ -130,7 +132,8 @@ def sh(name, command, **extra):
     job = {"name": name, "framework": "shell", "command": command, "timeout": extra.pop("timeout", "30s"), **extra}
     if ARGS.zygotes:
         files = dict(job.get("files", {}))
-        files["test_hostile_command.py"] = f"COMMAND = {command!r}\n" + FORKED_TEST
+        forked = not any(job.get(k) for k in ("setup", "teardown", "artifacts", "network"))
+        files["test_hostile_command.py"] = f"COMMAND = {command!r}\nFORKED = {forked}\n" + FORKED_TEST
         job.update(framework="pytest", command="-s -q test_hostile_command.py", files=files)
     return job
 
