@@ -171,8 +171,8 @@ int main(int argc, char** argv) {
   std::vector<Row> py_rows = {
       {"python3 -m pytest (plain)",
        [&] {
-         return runArgv({"/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                         (ws / "test_trivial.py").string()});
+         return runArgv(
+             {"/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", (ws / "test_trivial.py").string()});
        }},
       {"python3 -m pytest (cold testfleet sandbox)", sandboxed(full)},
       {"pytest.main (zygote-forked testfleet sandbox)", sandboxed(zygote)},

@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -68,8 +68,8 @@ bool sendFd(int socket, int fd) {
 // the shared cache when there is one, and python3 -I running the script.
 std::vector<std::string> zygoteArgs(const BubblewrapSettings& bw) {
   std::vector<std::string> args = bubblewrapBaseArgs(bw);
-  args.insert(args.end(), {"--tmpfs", "/tmp", "--dir", "/work", "--dir", "/tf-out", "--perms", "0555",
-                           "--ro-bind-data", std::to_string(kZygoteScriptFd), "/tf-bin/zygote.py"});
+  args.insert(args.end(), {"--tmpfs", "/tmp", "--dir", "/work", "--dir", "/tf-out", "--perms", "0555", "--ro-bind-data",
+                           std::to_string(kZygoteScriptFd), "/tf-bin/zygote.py"});
   if (!bw.shared_cache.empty()) args.insert(args.end(), {"--ro-bind", bw.shared_cache.string(), "/cache"});
   args.insert(args.end(), {"--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/", "--clearenv", "--setenv",
                            "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8", "--", "/usr/bin/python3", "-I",

@@ -31,8 +31,8 @@
 namespace testfleet::worker {
 
 struct ZygoteSettings {
-  std::filesystem::path script;  // zygote.py (built next to testfleet-worker)
-  std::filesystem::path client;  // testfleet-zygote-client
+  std::filesystem::path script;          // zygote.py (built next to testfleet-worker)
+  std::filesystem::path client;          // testfleet-zygote-client
   std::optional<Credentials> zygote_as;  // the zygote's host identity (when the worker is root)
 };
 
