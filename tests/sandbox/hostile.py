@@ -5,7 +5,7 @@ Each case runs a real hostile program and checks both its verdict and that it wa
 worker and other jobs are untouched. Run: hostile.py --build build [--zygotes] [case ...]
 
 With --zygotes the worker runs with --zygotes and every shell job of a case becomes a pytest job whose one test runs
-the same command (stdout not captured) and ends the test process as the command ended, so the hostile program runs
+the same command (its stdout the job's, pytest's own terminal output to /dev/null) and ends the test process as the command ended, so the hostile program runs
 inside a zygote-forked sandbox and the same checks hold. Jobs with setup, teardown, artifacts or a network still
 run cold there (the zygote does not take them).
 """
@@ -114,11 +114,13 @@ def gone(pattern, limit=5.0):
 # (exit code, or the same signal), so verdicts are the shell job's; only a command that succeeds lets pytest report.
 FORKED_TEST = """import os, signal, subprocess, sys
 
+COMMAND_STDOUT = os.dup(1)  # the job's stdout is the command's alone, as in a shell job; pytest's goes nowhere
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+
 def test_command():
     if FORKED and b"zygote.py" not in open("/proc/1/cmdline", "rb").read():
         sys.exit("hostile.py: this job should have run in a zygote-forked sandbox")
-    code = subprocess.run(["/bin/sh", "-c", COMMAND]).returncode
-    sys.stdout.flush()
+    code = subprocess.run(["/bin/sh", "-c", COMMAND], stdout=COMMAND_STDOUT).returncode
     if code < 0:
         if -code not in (signal.SIGKILL, signal.SIGSTOP):
             signal.signal(-code, signal.SIG_DFL)
@@ -134,7 +136,7 @@ def sh(name, command, **extra):
         files = dict(job.get("files", {}))
         forked = not any(job.get(k) for k in ("setup", "teardown", "artifacts", "network"))
         files["test_hostile_command.py"] = f"COMMAND = {command!r}\nFORKED = {forked}\n" + FORKED_TEST
-        job.update(framework="pytest", command="-s -q test_hostile_command.py", files=files)
+        job.update(framework="pytest", command="-s test_hostile_command.py", files=files)
     return job
 
 
@@ -330,9 +332,10 @@ def case_bwrap_fails():
     print("bubblewrap failing to set up is ERROR (transient), not a test failure")
     d = job_dir()
     fake = os.path.join(d, "bwrap")
+    # With --zygotes the zygote's bubblewrap fails too: the worker then runs every job cold, and that fails.
     with open(fake, "w") as f:
-        f.write("#!/bin/sh\ncase \"$*\" in *stage-runner*) echo 'bwrap: Can not mount proc: simulated' >&2; exit 1;; esac\n"
-                "exec /usr/bin/bwrap \"$@\"\n")
+        f.write("#!/bin/sh\ncase \"$*\" in *stage-runner*|*zygote.py*) echo 'bwrap: Can not mount proc: simulated' >&2; "
+                "exit 1;; esac\nexec /usr/bin/bwrap \"$@\"\n")
     os.chmod(fake, 0o755)
     r = run_jobs([sh("any", "true")], "--bwrap", fake)
     check(r["any"]["verdict"] == "ERROR" and r["any"]["stage"] == "sandbox",
