@@ -21,6 +21,8 @@ import ctypes
 import json
 import os
 import re
+import resource
+import select
 import signal
 import socket
 import sys
@@ -161,7 +163,6 @@ def run_test(req, fds, seccomp):
         os.closerange(3, 1 << 16)
         os.setsid()
         if req.get("max_file_bytes"):
-            import resource
             resource.setrlimit(resource.RLIMIT_FSIZE, (req["max_file_bytes"], req["max_file_bytes"]))
         os.chdir("/work")
         drop_capabilities()
@@ -251,7 +252,6 @@ def job_init(req, fds, seccomp, job_sock):
         job_sock.close()
         run_test(req, fds, seccomp)
     pidfd = os.pidfd_open(test)
-    import select
     poll = select.poll()
     poll.register(pidfd, select.POLLIN)
     poll.register(job_sock.fileno(), select.POLLIN)  # the client went away: the worker ended the job
@@ -349,7 +349,10 @@ def main():
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # job children are reaped by the kernel
     LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     while True:
-        msg, fds, _, _ = socket.recv_fds(control, 1, 1)
+        try:
+            msg, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except ConnectionResetError:
+            return 0
         if not msg:
             return 0  # the worker closed the control socket
         for fd in fds:
