@@ -113,6 +113,7 @@ std::string ZygoteSandbox::start() {
   OwnedFd theirs(pair[1]);
   const std::vector<std::string> args = zygoteArgs(bubblewrap_);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   char path_env[] = "PATH=/usr/bin:/bin";
