@@ -5,7 +5,9 @@ per file — cold, then with history (longest first) — and with files packed i
 work, and into 4 shards (isolation per job, not per file). Prints wall times, ratios and makespan against lower
 bound.
 
-  bench/python_suite.py --build build [--files 50] [--seed 7]
+  bench/python_suite.py --build build [--files 50] [--seed 7] [--zygotes]
+
+--zygotes runs the worker with --zygotes: every per-file job is a fork of the warm pytest zygote.
 
 Needs the local broker. pytest-xdist and execnet are installed with pip into a cache folder (no dependencies, so the
 same Debian pytest runs in every mode).
@@ -57,6 +59,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--files", type=int, default=50)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--zygotes", action="store_true", help="the worker forks pytest jobs from its zygote")
     args = ap.parse_args()
     fleet_e2e.ARGS = argparse.Namespace(build=os.path.abspath(args.build), source=os.getcwd())
     if not os.path.isdir(os.path.join(CACHE, "xdist")):
@@ -71,7 +74,7 @@ def main():
         with open(os.path.join(root, "suite.yaml"), "w") as f:
             f.write("name: python-bench\ndirectory:\n  root: tests\n  framework: pytest\n  timeout: 5m\n")
         fleet.start_aggregator()
-        fleet.start_worker("bench", 2)
+        fleet.start_worker("bench", 2, *(["--zygotes"] if args.zygotes else []))
         warm = fleet.submit(fleet_e2e.trivial_suite(fleet.dir, 2, "true"), "--wait")
         assert warm.returncode == 0, warm.stderr
         variants = {"group2": "  group: 2s\n", "group4": "  group: 4s\n", "shards4": "  shards: 4\n"}
@@ -94,7 +97,8 @@ def main():
             rows.append((label, elapsed, f"{jobs} jobs; makespan {s['makespan_ms'] / 1000:.2f} s vs lower bound "
                                          f"{s['lower_bound_ms'] / 1000:.2f} s ({s['peak_slots']} slots)"))
     base = rows[1][1]
-    print(f"{args.files} files, {work:.1f} s of test work (seed {args.seed}); 2 cores")
+    print(f"{args.files} files, {work:.1f} s of test work (seed {args.seed}); 2 cores"
+          f"{'; worker --zygotes' if args.zygotes else ''}")
     print(f"{'mode':<40}{'wall s':>8}{'vs plain':>10}{'vs -n 2':>9}  schedule")
     for name, t, note in rows:
         print(f"{name:<40}{t:>8.2f}{rows[0][1] / t:>9.2f}x{t / base:>8.2f}x  {note}")

@@ -251,6 +251,7 @@ v1::Result JobRunner::run(const v1::Job& submitted, const std::atomic<bool>& can
     } else {
       SandboxSpec spec = sandboxSpec(job, settings_, source, control, out, cancel);
       if (job.has_environment()) useEnvironment(environment, sandbox_.isolated(), source, spec);
+      if (!job.list_tests()) spec.framework = adapter->name();
       Evidence ev;
       ev.sandbox = sandbox_.run(spec);
       ev.format = job.list_tests() ? ReportFormat::kNone : adapter->report(job);

@@ -148,6 +148,10 @@ void addSandboxOptions(CLI::App& app, SandboxOptions& s, JobRunnerSettings& r) {
          "--no-seccomp", [&bw] { bw.seccomp = false; },
          "do not apply the seccomp filter (diagnosis only; weakens the sandbox)")
       ->group(group);
+  app.add_flag("--zygotes", s.zygotes,
+               "run pytest jobs as forks of a warm zygote that has imported pytest, each in fresh namespaces, "
+               "cgroup and seccomp (worker/README.md, Zygotes)")
+      ->group(group);
   app.add_flag("--keep-workspaces", r.keep_workspaces, "keep job folders after the job (debugging)")->group(group);
   app.add_option("--shared-cache", bw.shared_cache,
                  "host folder every job sees read-only at /cache ($TESTFLEET_CACHE): prepared dependencies "
@@ -209,8 +213,10 @@ WorkerOptions machineDefaults() {
   ::gethostname(host, sizeof host - 1);
   o.loop.worker_id = host;
   o.runner.ceilings.cpu_millis = std::max(1u, std::thread::hardware_concurrency()) * 1000;
-  o.sandbox.bubblewrap.stage_runner =
-      std::filesystem::read_symlink("/proc/self/exe").parent_path() / "testfleet-stage-runner";
+  const std::filesystem::path here = std::filesystem::read_symlink("/proc/self/exe").parent_path();
+  o.sandbox.bubblewrap.stage_runner = here / "testfleet-stage-runner";
+  o.sandbox.zygote.script = here / "testfleet-zygote.py";
+  o.sandbox.zygote.client = here / "testfleet-zygote-client";
   return o;
 }
 

@@ -43,6 +43,28 @@ SandboxPtr makeBubblewrap(const BubblewrapSettings& bw, CgroupDriver* cgroups) {
   return bubblewrap;
 }
 
+// The pytest zygote around the cold sandbox. As root it runs as the uid just past the slots' range. When it cannot
+// start, pytest jobs run cold and the log says why (the worker stays usable).
+SandboxPtr makeZygotes(const SandboxOptions& options, Sandbox& cold, CgroupDriver* cgroups) {
+  ZygoteSettings zs = options.zygote;
+  const BubblewrapSettings& bw = options.bubblewrap;
+  if (::geteuid() == 0) {
+    const uid_t uid = bw.sandbox_uid + static_cast<uid_t>(bw.sandbox_uids);
+    if (std::string problem = SandboxUids::probe(uid, 1); !problem.empty()) {
+      spdlog::error("pytest jobs run cold: the zygote cannot run as uid {}: {}", uid, problem);
+      return nullptr;
+    }
+    zs.zygote_as = Credentials{uid, uid};
+  }
+  auto zygotes = std::make_unique<ZygoteSandbox>(bw, zs, cold, cgroups);
+  if (!zygotes->problem().empty()) {
+    spdlog::error("pytest jobs run cold: {}", zygotes->problem());
+  } else {
+    spdlog::info("pytest jobs run as forks of a warm zygote (--zygotes)");
+  }
+  return zygotes;
+}
+
 }  // namespace
 
 WorkerFacts WorkerSandbox::facts(const std::string& worker_id, int slots, const SandboxOptions& options) const {
@@ -74,10 +96,12 @@ std::optional<WorkerSandbox> makeWorkerSandbox(const SandboxOptions& options) {
     made.sandbox = makeBubblewrap(options.bubblewrap, made.cgroups.get());
     if (!made.sandbox) return std::nullopt;
   }
+  if (options.zygotes && !options.unsandboxed) made.zygotes = makeZygotes(options, *made.sandbox, made.cgroups.get());
   if (options.fault_probability > 0) {
     spdlog::warn("injecting sandbox set-up faults into {:.0f}% of jobs (--inject-sandbox-faults)",
                  options.fault_probability * 100);
-    made.faulty = std::make_unique<FaultInjectingSandbox>(*made.sandbox, options.fault_probability);
+    Sandbox& inner = made.zygotes ? *made.zygotes : *made.sandbox;
+    made.faulty = std::make_unique<FaultInjectingSandbox>(inner, options.fault_probability);
   }
   return made;
 }

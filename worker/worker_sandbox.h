@@ -11,6 +11,7 @@
 #include "worker/sandbox/bubblewrap_sandbox.h"
 #include "worker/sandbox/cgroup.h"
 #include "worker/sandbox/sandbox.h"
+#include "worker/sandbox/zygote_sandbox.h"
 
 namespace testfleet::worker {
 
@@ -19,15 +20,18 @@ struct SandboxOptions {
   bool unsandboxed = false;       // run tests WITHOUT isolation (recorded in every result)
   CgroupMode cgroups = CgroupMode::kAuto;
   double fault_probability = 0;  // fail this fraction of sandbox set-ups on purpose
+  bool zygotes = false;          // pytest jobs as forks of a warm zygote (zygote_sandbox.h)
+  ZygoteSettings zygote;         // its script and client (next to the worker by default)
 };
 
 struct WorkerSandbox {
   CgroupDriverPtr cgroups;  // null: per-job limits are not enforced, for the reason in no_cgroups
   std::string no_cgroups;
   SandboxPtr sandbox;
-  SandboxPtr faulty;  // wraps *sandbox when faults are injected
+  SandboxPtr zygotes;  // wraps *sandbox when pytest jobs are forked from a zygote
+  SandboxPtr faulty;   // wraps the above when faults are injected
 
-  Sandbox& jobs() { return faulty ? *faulty : *sandbox; }
+  Sandbox& jobs() { return faulty ? *faulty : zygotes ? *zygotes : *sandbox; }
   // What /readyz says about this worker's isolation.
   WorkerFacts facts(const std::string& worker_id, int slots, const SandboxOptions& options) const;
 };

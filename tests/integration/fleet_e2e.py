@@ -190,6 +190,35 @@ def free_port():
         return s.getsockname()[1]
 
 
+def case_zygotes():
+    print("--zygotes: pytest jobs are forks of the warm zygote, each in fresh namespaces; other jobs run cold")
+    with Fleet("zygotes") as fleet:
+        fleet.start_aggregator()
+        fleet.start_worker("w1", 2, "--zygotes")
+        probe = ("import os, socket\n\n"
+                 "def test_forked():\n"
+                 "    assert b'zygote.py' in open('/proc/1/cmdline', 'rb').read()\n"
+                 "    assert os.getuid() == 1000 and socket.gethostname() == 'testfleet'\n"
+                 "    assert os.listdir('/tmp') == [] and sorted(os.listdir('/proc'))[0] in '123'\n"
+                 "    open('/tmp/left-behind', 'w').write('x')\n")
+        jobs = "".join(f"  - name: forked {i}\n    framework: pytest\n    files:\n      test_forked.py: |\n" +
+                       "".join(f"        {line}\n" for line in probe.splitlines()) for i in range(4))
+        suite = write_suite(fleet.dir, "suite.yaml", "name: zygotes\ndefaults:\n  timeout: 60s\ntests:\n" + jobs +
+                            "  - name: failing\n    framework: pytest\n    files:\n      test_f.py: |\n"
+                            "        def test_f():\n            assert 1 == 2, 'on purpose'\n"
+                            "  - name: cold shell\n    command: \"! grep -q zygote /proc/1/cmdline\"\n")
+        r = fleet.submit(suite, "--wait", "--json", os.path.join(fleet.dir, "run.json"), timeout=600)
+        by_name = {j["name"]: j for j in json.load(open(os.path.join(fleet.dir, "run.json")))["jobs"]}
+        verdicts = {n: j["verdict"] for n, j in by_name.items()}
+        check(r.returncode == 1, f"exit code 1 for the failing test (got {r.returncode}: {r.stderr[-300:]})")
+        check(all(verdicts[f"forked {i}"] == "passed" for i in range(4)),
+              f"each forked job ran in the zygote's child with a fresh /tmp, /proc, uid and host name: {verdicts}")
+        check(verdicts["failing"] == "failed" and verdicts["cold shell"] == "passed",
+              f"a failing forked test fails; a shell job runs cold: {verdicts}")
+        log = open(os.path.join(fleet.dir, "worker-w1.log")).read()
+        check("forks of a warm zygote" in log, "the worker says pytest jobs are forked from the zygote")
+
+
 def case_demo_suite():
     print("demo suite end to end")
     with Fleet("demo") as fleet:
@@ -1365,6 +1394,7 @@ def case_environment():
 
 CASES = {
     "demo": case_demo_suite,
+    "zygotes": case_zygotes,
     "ci_native": case_ci_native,
     "malformed": case_malformed_suite,
     "stalled": case_stalled,

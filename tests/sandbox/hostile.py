@@ -2,7 +2,12 @@
 """Hostile jobs through the real sandbox (testfleet-worker --run-suite: bubblewrap, cgroups, seccomp; no Kafka).
 
 Each case runs a real hostile program and checks both its verdict and that it was contained: the host, the
-worker and other jobs are untouched. Run: hostile.py --build build [case ...]
+worker and other jobs are untouched. Run: hostile.py --build build [--zygotes] [case ...]
+
+With --zygotes the worker runs with --zygotes and every shell job of a case becomes a pytest job whose one test runs
+the same command (its stdout the job's, pytest's own terminal output to /dev/null) and ends the test process as the command ended, so the hostile program runs
+inside a zygote-forked sandbox and the same checks hold. Jobs with setup, teardown, artifacts or a network still
+run cold there (the zygote does not take them).
 """
 import argparse
 import json
@@ -52,6 +57,7 @@ def worker_bin():
 
 def worker_command(*args):
     """The worker's command line, run as --as-user when given (then without cgroups, which need root)."""
+    args = (*args, *(["--zygotes"] if ARGS.zygotes else []))
     if not ARGS.as_user:
         return [worker_bin(), *args]
     pw = pwd.getpwnam(ARGS.as_user)
@@ -104,8 +110,34 @@ def gone(pattern, limit=5.0):
     return not survivors(pattern)
 
 
+# The test a shell job becomes with --zygotes: the command runs as the test, and the test process ends as it ended
+# (exit code, or the same signal), so verdicts are the shell job's; only a command that succeeds lets pytest report.
+FORKED_TEST = """import os, signal, subprocess, sys
+
+COMMAND_STDOUT = os.dup(1)  # the job's stdout is the command's alone, as in a shell job; pytest's goes nowhere
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+
+def test_command():
+    if FORKED and b"zygote.py" not in open("/proc/1/cmdline", "rb").read():
+        sys.exit("hostile.py: this job should have run in a zygote-forked sandbox")
+    code = subprocess.run(["/bin/sh", "-c", COMMAND], stdout=COMMAND_STDOUT).returncode
+    if code < 0:
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    if code != 0:
+        os._exit(code)
+"""
+
+
 def sh(name, command, **extra):
-    return {"name": name, "framework": "shell", "command": command, "timeout": extra.pop("timeout", "30s"), **extra}
+    job = {"name": name, "framework": "shell", "command": command, "timeout": extra.pop("timeout", "30s"), **extra}
+    if ARGS.zygotes:
+        files = dict(job.get("files", {}))
+        forked = not any(job.get(k) for k in ("setup", "teardown", "artifacts", "network"))
+        files["test_hostile_command.py"] = f"COMMAND = {command!r}\nFORKED = {forked}\n" + FORKED_TEST
+        job.update(framework="pytest", command="-s test_hostile_command.py", files=files)
+    return job
 
 
 def case_resources():
@@ -167,7 +199,7 @@ def case_worker_killed():
     suite = os.path.join(d, "suite.yaml")
     with open(suite, "w") as f:
         json.dump({"name": "k", "tests": [sh("long", sleeper("k"), timeout="10m")]}, f)
-    p = subprocess.Popen([worker_bin(), "--run-suite", suite, "--work-dir", os.path.join(d, "w"), "--log-level", "warn"],
+    p = subprocess.Popen(worker_command("--run-suite", suite, "--work-dir", os.path.join(d, "w"), "--log-level", "warn"),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while not survivors(MARKER + "k") and time.monotonic() < deadline:
@@ -300,9 +332,10 @@ def case_bwrap_fails():
     print("bubblewrap failing to set up is ERROR (transient), not a test failure")
     d = job_dir()
     fake = os.path.join(d, "bwrap")
+    # With --zygotes the zygote's bubblewrap fails too: the worker then runs every job cold, and that fails.
     with open(fake, "w") as f:
-        f.write("#!/bin/sh\ncase \"$*\" in *stage-runner*) echo 'bwrap: Can not mount proc: simulated' >&2; exit 1;; esac\n"
-                "exec /usr/bin/bwrap \"$@\"\n")
+        f.write("#!/bin/sh\ncase \"$*\" in *stage-runner*|*zygote.py*) echo 'bwrap: Can not mount proc: simulated' >&2; "
+                "exit 1;; esac\nexec /usr/bin/bwrap \"$@\"\n")
     os.chmod(fake, 0o755)
     r = run_jobs([sh("any", "true")], "--bwrap", fake)
     check(r["any"]["verdict"] == "ERROR" and r["any"]["stage"] == "sandbox",
@@ -606,6 +639,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--build", required=True)
     p.add_argument("--as-user", help="run the worker as this (non-root) user, without cgroups")
+    p.add_argument("--zygotes", action="store_true",
+                   help="run the worker with --zygotes and shell jobs as pytest jobs (forked from the zygote)")
     p.add_argument("cases", nargs="*", default=list(CASES))
     ARGS = p.parse_args()
     for name in ARGS.cases:

@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "worker/sandbox/owned_fd.h"
 #include "worker/sandbox/process.h"
 #include "worker/sandbox/stage_runner_fds.h"
 #include "worker/sandbox/stage_runner_outcome.h"
@@ -24,11 +25,10 @@ constexpr int kSeccompFd = 6;
 constexpr int kGateFd = 7;  // network jobs: bubblewrap waits here until the network is up
 constexpr int kWorkspaceFd = 8, kControlFd = 9, kStageRunnerFd = 10, kCacheFd = 11, kResolvConfFd = 12,
               kEnvironmentFd = 13;
-// The worker's own deadline comes this long after the stage runner's, which ends a job that ran out of time itself
-// and still sends back what its framework reported.
-constexpr auto kDeadlineGrace = std::chrono::seconds(10);
 
-std::vector<std::string> baseArgs(const BubblewrapSettings& s) {
+}  // namespace
+
+std::vector<std::string> bubblewrapBaseArgs(const BubblewrapSettings& s) {
   return {
       s.bwrap.string(),
       "--die-with-parent",
@@ -73,6 +73,8 @@ std::vector<std::string> baseArgs(const BubblewrapSettings& s) {
   };
 }
 
+namespace {
+
 // bubblewrap writes {"child-pid": N, …} once the sandbox is set up; without it, the set-up failed.
 std::optional<pid_t> childPid(const std::string& status) {
   std::istringstream lines(status);
@@ -85,25 +87,6 @@ std::optional<pid_t> childPid(const std::string& status) {
   }
   return std::nullopt;
 }
-
-// Owns a file descriptor.
-class OwnedFd {
- public:
-  OwnedFd() = default;
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  OwnedFd(OwnedFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  OwnedFd& operator=(OwnedFd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  ~OwnedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
 
 // A path handed to bubblewrap as an open O_PATH descriptor: the sandbox's uid needs no access to the worker's
 // folders, and the path cannot be swapped between the check and the mount.
@@ -151,9 +134,9 @@ void bindFolder(std::vector<std::string>& args, ProcessSpec& ps, int number, int
   args.insert(args.end(), {writable ? "--bind-fd" : "--ro-bind-fd", std::to_string(number), target});
 }
 
-// The job's clean environment: a few variables of ours (TESTFLEET_CACHE when the shared cache is mounted), then the
-// job's own, which may override them.
-void addEnvironment(std::vector<std::string>& args, const SandboxSpec& spec, bool cache) {
+}  // namespace
+
+std::map<std::string, std::string> jobEnvironment(const SandboxSpec& spec, bool cache) {
   std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
                                             {"HOME", "/tmp"},
                                             {"TMPDIR", "/tmp"},
@@ -162,11 +145,10 @@ void addEnvironment(std::vector<std::string>& args, const SandboxSpec& spec, boo
                                             {"TF_OUT", "/tf-out"}};
   if (cache) env["TESTFLEET_CACHE"] = "/cache";
   for (const auto& [k, v] : spec.env) env[k] = v;
-  for (const auto& [k, v] : env) args.insert(args.end(), {"--setenv", k, v});
+  return env;
 }
 
-// Ends what is left in the job's cgroup and takes the usage it measured into the outcome.
-void recordUsage(JobCgroup& cgroup, SandboxOutcome& out) {
+void recordCgroupUsage(JobCgroup& cgroup, SandboxOutcome& out) {
   cgroup.killAll();  // anything that escaped the process group (setsid, double fork) ends with the job
   CgroupUsage usage = cgroup.usage();
   out.limits_enforced = true;
@@ -174,8 +156,6 @@ void recordUsage(JobCgroup& cgroup, SandboxOutcome& out) {
   if (usage.peak_memory_bytes) out.peak_memory_bytes = usage.peak_memory_bytes;
   if (usage.cpu_ns) out.cpu_ms = static_cast<uint32_t>(usage.cpu_ns / 1000000);
 }
-
-}  // namespace
 
 BubblewrapSandbox::BubblewrapSandbox(BubblewrapSettings settings, CgroupDriver* cgroups)
     : settings_(std::move(settings)), cgroups_(cgroups), stage_runner_(MemoryFile::copyOf(settings_.stage_runner)) {
@@ -205,7 +185,7 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   }
   ProcessSpec ps;
   ps.inherit_fds = {{kWorkspaceFd, workspace.get()}, {kControlFd, control.get()}, {kStageRunnerFd, stage_runner.get()}};
-  std::vector<std::string> args = baseArgs(settings_);
+  std::vector<std::string> args = bubblewrapBaseArgs(settings_);
   OwnedFd resolv_conf;
   if (spec.network) {
     for (const char* f : {"/etc/hosts", "/etc/ssl", "/etc/ca-certificates"}) {
@@ -221,7 +201,7 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   if (environment.get() >= 0)
     bindFolder(args, ps, kEnvironmentFd, environment.get(), spec.environment_writable, "/env");
   args.insert(args.end(), {"--chdir", "/work", "--clearenv"});
-  addEnvironment(args, spec, cache.get() >= 0);
+  for (const auto& [k, v] : jobEnvironment(spec, cache.get() >= 0)) args.insert(args.end(), {"--setenv", k, v});
   OwnedFd seccomp;
   if (seccomp_) {
     seccomp = OwnedFd(seccomp_->openForChild());
@@ -250,7 +230,7 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
   ps.argv = std::move(args);
   ps.env = {"PATH=/usr/bin:/bin"};
   ps.status_pipes = stageRunnerPipes(64 << 10, spec.report_bytes + spec.artifact_bytes + (8 << 20));
-  ps.timeout = spec.timeout.count() > 0 ? spec.timeout + kDeadlineGrace : spec.timeout;
+  ps.timeout = spec.timeout.count() > 0 ? spec.timeout + kWorkerDeadlineGrace : spec.timeout;
   ps.output_limit = spec.output_limit;
   ps.cancel = spec.cancel;
   ProcessOutcome po = runProcess(ps);
@@ -260,7 +240,7 @@ SandboxOutcome BubblewrapSandbox::run(const SandboxSpec& spec) {
     unset_up = "bubblewrap could not set up the sandbox: " + po.stderr_text;
   }
   SandboxOutcome out = stageRunnerOutcome(std::move(po), std::move(unset_up));
-  if (cgroup) recordUsage(*cgroup, out);
+  if (cgroup) recordCgroupUsage(*cgroup, out);
   lease.reset();
   return out;
 }
@@ -289,7 +269,7 @@ std::string BubblewrapSandbox::probe(const BubblewrapSettings& settings) {
       }
     }
   }
-  ps.argv = baseArgs(settings);
+  ps.argv = bubblewrapBaseArgs(settings);
   ps.argv.insert(ps.argv.end(), {"--", "/bin/true"});
   ps.env = {"PATH=/usr/bin:/bin"};
   ps.timeout = std::chrono::seconds(10);

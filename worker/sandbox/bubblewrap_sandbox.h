@@ -12,8 +12,10 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "worker/sandbox/cgroup.h"
 #include "worker/sandbox/memory_file.h"
@@ -36,6 +38,17 @@ struct BubblewrapSettings {
   uid_t sandbox_uid = 2000000000;
   size_t sandbox_uids = 1;
 };
+
+// bubblewrap's command line up to the job's own folders: namespaces, no capabilities, uid 1000, read-only /usr,
+// /proc and /dev. ZygoteSandbox starts its zygote with it too.
+std::vector<std::string> bubblewrapBaseArgs(const BubblewrapSettings& settings);
+
+// A job's clean environment: a few variables of ours (TESTFLEET_CACHE when the shared cache is mounted at /cache),
+// then the job's own, which may override them.
+std::map<std::string, std::string> jobEnvironment(const SandboxSpec& spec, bool cache);
+
+// Ends what is left in the job's cgroup and takes the usage it measured into the outcome.
+void recordCgroupUsage(JobCgroup& cgroup, SandboxOutcome& out);
 
 class BubblewrapSandbox : public Sandbox {
  public:

@@ -37,6 +37,7 @@ struct SandboxSpec {
   uint64_t max_file_bytes = 0;   // no single file may grow past this (RLIMIT_FSIZE); 0 = no limit
   size_t output_kill_bytes = 0;  // output past this kills the job as a flood; 0 = never
   uint64_t artifact_bytes = 0;   // workspace files matching control/artifacts.txt, at most this much in all
+  std::string framework;         // the adapter's name ("pytest"), for sandboxes that treat some frameworks apart
   std::string name = "job";      // for the cgroup's name (any bytes: the driver makes it safe)
   const std::atomic<bool>* cancel = nullptr;  // set by another thread to stop the run early
 };

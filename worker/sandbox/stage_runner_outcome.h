@@ -2,6 +2,7 @@
 // what came back. BubblewrapSandbox and UnsandboxedRunner both start the stage runner, so both go through here.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,10 @@
 #include "worker/sandbox/sandbox.h"
 
 namespace testfleet::worker {
+
+// The worker's own deadline comes this long after the stage runner's, which ends a job that ran out of time itself
+// and still sends back what its framework reported.
+inline constexpr auto kWorkerDeadlineGrace = std::chrono::seconds(10);
 
 // The status pipes, in the order stageRunnerOutcome reads them: the isolation's own status (stage_runner_fds.h
 // kIsolationStatus, `isolation_status_bytes` kept), the stage lines, and the collect stream (`collect_bytes`).
