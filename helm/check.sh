@@ -32,6 +32,7 @@ validate=$cache/helm-validate/validate-$key
 if [ ! -x "$validate" ]; then
   echo "chart check: building helm/validate"
   mkdir -p "$(dirname "$validate")"
+  rm -f "$(dirname "$validate")"/validate-*  # the builds of older sources
   (cd "$here/validate" && GOFLAGS="-mod=readonly -trimpath -buildvcs=false" go build -o "$validate.tmp" . && mv "$validate.tmp" "$validate")
 fi
 
