@@ -1,5 +1,6 @@
 #include "common/kafka_properties.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <fstream>
@@ -30,6 +31,12 @@ std::string ownedBy(const std::string& key) {
 
 std::string readSecretFile(const std::string& key, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  if (!in && isSecretKafkaProperty(key)) {
+    // Not the path: it may be an inline secret that happens to start with '@'.
+    throw std::invalid_argument("kafka property " + key +
+                                ": cannot read the file its value names after '@' (a secret given inline cannot "
+                                "start with '@': put it in a file and give @/path)");
+  }
   if (!in) throw std::invalid_argument("kafka property " + key + ": cannot read the file " + path);
   std::ostringstream text;
   text << in.rdbuf();
@@ -52,7 +59,9 @@ void put(KafkaProperties& into, const std::string& assignment, const std::string
 std::string kafkaPropertyProblem(const std::string& assignment) {
   const size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
-    return "'" + assignment.substr(0, eq) + "' is not key=value, such as security.protocol=SASL_SSL";
+    // At most the start of a name: the text may be a secret written with another separator ("sasl.password:x").
+    const std::string start = assignment.substr(0, std::min<size_t>(assignment.find_first_of(": \t"), 64));
+    return "'" + start + "…' is not key=value, such as security.protocol=SASL_SSL";
   }
   const std::string key = assignment.substr(0, eq);
   for (char c : key) {
@@ -75,6 +84,10 @@ bool isSecretKafkaProperty(const std::string& key) {
 std::string redactKafkaProperty(const std::string& key, const std::string& value) {
   if (!isSecretKafkaProperty(key) || value.starts_with('@')) return key + "=" + value;  // a path is no secret
   return key + "=[redacted]";
+}
+
+std::string redactResolvedKafkaProperty(const std::string& key, const std::string& value) {
+  return isSecretKafkaProperty(key) ? key + "=[redacted]" : key + "=" + value;
 }
 
 KafkaProperties kafkaPropertiesFromEnvironment(const std::vector<std::string>& environment) {

@@ -21,8 +21,10 @@ std::string kafkaPropertyProblem(const std::string& assignment);
 // Whether the value of `key` is a secret that must not be shown.
 bool isSecretKafkaProperty(const std::string& key);
 
-// "key=value", or "key=[redacted]" for a secret.
+// "key=value", or "key=[redacted]" for a secret, of a value as given: "@/path" (a file to read) is shown.
 std::string redactKafkaProperty(const std::string& key, const std::string& value);
+// The same for a value as librdkafka gets it (files already read): a secret is always "[redacted]".
+std::string redactResolvedKafkaProperty(const std::string& key, const std::string& value);
 
 // The TESTFLEET_RDKAFKA_<KEY>=value entries of `environment` (NAME=value strings, as in environ) as properties.
 KafkaProperties kafkaPropertiesFromEnvironment(const std::vector<std::string>& environment);

@@ -2,6 +2,7 @@
 # Starts, stops and reports a local single-node Apache Kafka broker (KRaft) for development and tests.
 #   scripts/kafka.sh start     format storage on first start, start, wait until it answers
 #   scripts/kafka.sh stop      stop it (SIGTERM, then SIGKILL after 60 s)
+#   scripts/kafka.sh kill      SIGKILL it (a crash; the next start recovers its logs)
 #   scripts/kafka.sh status    exit 0 when it answers
 #   scripts/kafka.sh wipe      stop and delete its data
 # Port: TESTFLEET_KAFKA_PORT (default 19092; the controller listens on the next port). Data: TESTFLEET_KAFKA_DIR.
@@ -79,7 +80,17 @@ PROPS
 case "${1:-}" in
   start) start ;;
   stop) kafka_stop "$pidfile" kafka ;;
+  kill)
+    if kafka_running "$pidfile"; then
+      pid=$(cat "$pidfile")
+      kill -9 "$pid"
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      rm -f "$pidfile"
+      echo "kafka: SIGKILLed"
+    else
+      echo "kafka: not running"
+    fi ;;
   status) if kafka_running "$pidfile" && kafka_answers "$port"; then echo "kafka: up on 127.0.0.1:$port"; else echo "kafka: down"; exit 1; fi ;;
   wipe) kafka_stop "$pidfile" kafka; rm -rf "$dir"; echo "kafka: data removed" ;;
-  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
 esac

@@ -30,23 +30,30 @@ class FileLock {
   int fd_;
 };
 
-// Takes write permission away from everything under dir (and dir), and gives it to the worker when it is root,
-// so the uid that wrote it cannot change it for later jobs. Symlinks are left as they are.
-void freeze(const fs::path& dir) {
+// Takes write permission (and set-uid/gid) away from everything under dir (and dir), and gives it to the worker when
+// it is root, so the uid that wrote it cannot change it for later jobs. Symlinks are left as they are. Returns why
+// a part could not be settled (the tree is then not used), or "".
+std::string freeze(const fs::path& dir) {
   const bool root = ::geteuid() == 0;
-  std::error_code ec;
+  std::string problem;
   auto settle = [&](const fs::path& p) {
-    if (root) (void)::lchown(p.c_str(), 0, 0);
-    if (!fs::is_symlink(p, ec)) {
-      fs::permissions(p, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
-                      fs::perm_options::remove, ec);
-    }
+    std::error_code ec;
+    if (root && ::lchown(p.c_str(), 0, 0) != 0 && problem.empty()) problem = p.string() + ": " + std::strerror(errno);
+    if (fs::is_symlink(p, ec)) return;
+    fs::permissions(p,
+                    fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write | fs::perms::set_uid |
+                        fs::perms::set_gid,
+                    fs::perm_options::remove, ec);
+    if (ec && problem.empty()) problem = p.string() + ": " + ec.message();
   };
+  std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     settle(it->path());
   }
+  if (ec && problem.empty()) problem = "walking " + dir.string() + ": " + ec.message();
   settle(dir);
+  return problem;
 }
 
 }  // namespace
@@ -72,7 +79,10 @@ EnvironmentEntry EnvironmentCache::get(const std::string& key,
     fs::remove_all(temp, ec);
     return {{}, false, why};
   }
-  freeze(temp);
+  if (std::string why = freeze(temp); !why.empty()) {
+    fs::remove_all(temp, ec);
+    return {{}, false, "cannot make the prepared environment read-only (" + why + ")"};
+  }
   fs::rename(temp, dir, ec);
   if (ec) {
     fs::remove_all(temp, ec);

@@ -1,6 +1,7 @@
 #include "worker/environment_preparer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -51,13 +52,38 @@ std::string stepFailure(const SandboxOutcome& out, size_t tail_bytes) {
   return how + (tail.empty() ? "" : ":\n" + validUtf8(tail));
 }
 
-// packages.txt as the preparation wrote it (from inside the sandbox: bounded, parsed strictly).
-std::vector<std::string> readPackages(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::string text(64 << 10, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+}  // namespace
+
+std::vector<std::string> readPackageList(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  std::string text;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    text.resize(64 << 10);
+    size_t got = 0;
+    for (ssize_t n; got < text.size() && (n = ::read(fd, text.data() + got, text.size() - got)) > 0;) {
+      got += static_cast<size_t>(n);
+    }
+    text.resize(got);
+  }
+  ::close(fd);
   return parsePackages(text);
+}
+
+namespace {
+
+// Bytes of the regular files under dir, links not followed; stops counting past `limit`.
+uint64_t treeBytes(const fs::path& dir, uint64_t limit) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->symlink_status(size_ec).type() == fs::file_type::regular) total += it->file_size(size_ec);
+    if (total > limit) break;
+  }
+  return total;
 }
 
 }  // namespace
@@ -148,6 +174,10 @@ PreparedEnvironment EnvironmentPreparer::get(const v1::Environment& env, const s
     if (out.end != SandboxOutcome::End::kExited || out.exit_code != 0) {
       return "preparing the python environment failed (" + stepFailure(out, settings_.tail_bytes) + ")";
     }
+    if (treeBytes(temp, settings_.max_bytes) > settings_.max_bytes) {
+      return "the prepared python environment is larger than the worker's limit of " +
+             std::to_string(settings_.max_bytes >> 20) + " MiB; it was not kept";
+    }
     spdlog::info(
         "prepared environment {} in {} ms", p.key.substr(0, 12),
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
@@ -166,7 +196,7 @@ PreparedEnvironment EnvironmentPreparer::get(const v1::Environment& env, const s
   p.dir = entry.dir;
   p.root = isolated ? "/env" : entry.dir.string();
   p.prepared = entry.prepared;
-  p.packages = readPackages(entry.dir / "packages.txt");
+  p.packages = readPackageList(entry.dir / "packages.txt");
   return p;
 }
 

@@ -24,6 +24,7 @@ struct EnvironmentSettings {
   std::chrono::milliseconds timeout{std::chrono::minutes(15)};  // for one preparation
   JobLimits limits{4ull << 30, 1024, 2000};                     // memory, pids, CPU of a preparation
   uint64_t tmp_bytes = 1ull << 30;                              // /tmp and /work of a preparation
+  uint64_t max_bytes = 8ull << 30;                              // of a prepared tree's files: larger is refused
   size_t tail_bytes = 4 << 10;                                  // of pip's output, in a failure's error
 };
 
@@ -35,6 +36,10 @@ struct PreparedEnvironment {
   bool prepared = false;  // this call prepared it
   std::string error;      // why not: the preparation's output tail, or the worker's own trouble
 };
+
+// packages.txt as a preparation wrote it, which hostile code may have replaced: read only when it is a regular file
+// itself (not a link to a host file, not a FIFO that would block the caller), at most 64 KiB, parsed strictly.
+std::vector<std::string> readPackageList(const std::filesystem::path& file);
 
 class EnvironmentPreparer {
  public:

@@ -32,7 +32,7 @@ void set(RdKafka::Conf& conf, const std::string& key, const std::string& value) 
   // An unknown key may be a misspelt secret's (sasl.passwrod): its value is not shown.
   if (result == RdKafka::Conf::CONF_UNKNOWN) throw Error("kafka config " + key + ": " + err, Error::Kind::kOther);
   if (result != RdKafka::Conf::CONF_OK) {
-    throw Error("kafka config " + redactKafkaProperty(key, value) + ": " + err, Error::Kind::kOther);
+    throw Error("kafka config " + redactResolvedKafkaProperty(key, value) + ": " + err, Error::Kind::kOther);
   }
 }
 
@@ -128,7 +128,7 @@ CHandle adminHandle(const ClientSettings& s) {
     const rd_kafka_conf_res_t result = rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err);
     if (result != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
-      const std::string shown = result == RD_KAFKA_CONF_UNKNOWN ? key : redactKafkaProperty(key, value);
+      const std::string shown = result == RD_KAFKA_CONF_UNKNOWN ? key : redactResolvedKafkaProperty(key, value);
       throw Error("kafka config " + shown + ": " + err, Error::Kind::kOther);
     }
   };

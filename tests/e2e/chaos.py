@@ -32,7 +32,13 @@ def main():
     p.add_argument("--kill-every", type=float, default=4.0, help="seconds between worker kills")
     p.add_argument("--fault-rate", type=float, default=0.1)
     p.add_argument("--broker-restarts", type=int, default=1,
-                   help="restarts of the broker (scripts/kafka.sh stop, start), spread over 20-90%% of the run")
+                   help="restarts of the broker (scripts/kafka.sh stop or kill, then start), spread over 20-90%% of "
+                        "the run")
+    p.add_argument("--broker-stop", choices=["kill", "stop"], default="kill",
+                   help="how the broker goes down: kill (SIGKILL, the default) or stop (a controlled shutdown). "
+                        "Kafka 4.4's controlled shutdown of a single broker can leave a transaction that its "
+                        "coordinator completed without the partition's marker (a hanging transaction: the results "
+                        "partition's last stable offset never moves again), seen twice here; see tests/README.md")
     p.add_argument("--seed", type=int, default=int(time.time()))
     p.add_argument("--load", type=int, default=0,
                    help="CPU hogs (stress-ng) running through the whole run: 2 per core loads a machine well past full")
@@ -118,8 +124,8 @@ def main():
                     stopped.clear()
                 if stats["broker_restarts"] < len(broker_at) and progress >= broker_at[stats["broker_restarts"]]:
                     kafka = os.path.join(args.source, "scripts", "kafka.sh")
-                    stopped_how = subprocess.run([kafka, "stop"], check=True, capture_output=True, text=True,
-                                                 timeout=120).stdout
+                    stopped_how = subprocess.run([kafka, args.broker_stop], check=True, capture_output=True,
+                                                 text=True, timeout=120).stdout
                     if "SIGKILL" in stopped_how:
                         stats["broker_sigkills"] += 1
                     time.sleep(2)

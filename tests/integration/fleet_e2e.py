@@ -36,13 +36,16 @@ def check(condition, message):
         FAILURES.append(message)
 
 
-def wait_until(predicate, timeout, what):
+def wait_until(predicate, timeout, what, fail=True):
+    """predicate's first true value within timeout; past it an AssertionError, or None with fail=False."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.1)
+    if not fail:
+        return None
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
@@ -1001,6 +1004,15 @@ def case_refused_for_good():
         check(any("could not be written" in d["reason"] for d in letters), f"a dead letter says why ({len(letters)})")
 
 
+def readyz_body(base):
+    """/readyz's answer, whatever its status."""
+    try:
+        with urllib.request.urlopen(base + "/readyz", timeout=10) as r:
+            return r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.read().decode(errors="replace")
+
+
 def http_status(url, method="GET", data=None):
     req = urllib.request.Request(url, data=data, method=method)
     try:
@@ -1052,7 +1064,9 @@ def case_full_disk():
                                          db=os.path.join(disk, "results.db"))
             fleet.start_worker("w1", 2)
             base = f"http://127.0.0.1:{fleet.port}"
-            check(http_status(base + "/readyz") == 200, "ready with room on the disk")
+            # Ready once its results reader has a broker and its partitions (librdkafka's statistics, every 5 s).
+            check(wait_until(lambda: http_status(base + "/readyz") == 200, 60, "/readyz to say ready", fail=False),
+                  "ready with room on the disk")
             filler = os.path.join(disk, "filler")
             with open(filler, "wb") as f:  # what another process (or an upload flood) would do
                 try:
@@ -1065,7 +1079,8 @@ def case_full_disk():
                   "an upload is refused while the disk is full (507)")
             suite = trivial_suite(fleet.dir, 40, "yes output | head -c 30000")
             run = fleet.submit_async(suite, "--wait", "--stall-timeout", "5m")
-            wait_until(lambda: http_status(base + "/readyz") == 503, 120, "/readyz to report not ready")
+            wait_until(lambda: "cannot store results" in readyz_body(base), 120,
+                       "/readyz to report that results cannot be stored")
             check(agg.poll() is None, "the aggregator is still running with its disk full")
             check(http_status(base + "/healthz") == 200 and http_status(base + "/v1/runs") == 200,
                   "it still answers /healthz and reads")
@@ -1073,7 +1088,8 @@ def case_full_disk():
             out, err = run.communicate(timeout=300)
             check(run.returncode == 0 and "40 total, 40 passed" in out,
                   f"the run completes once space returns (exit {run.returncode}): {err.strip()[-300:]}")
-            check(http_status(base + "/readyz") == 200, "ready again")
+            check(wait_until(lambda: http_status(base + "/readyz") == 200, 60, "/readyz to say ready again", fail=False),
+                  "ready again")
             log = open(os.path.join(fleet.dir, "aggregator.log")).read()
             check("ingest paused" in log and "ingest resumed" in log, "the log says when ingest paused and resumed")
     finally:

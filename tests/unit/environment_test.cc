@@ -1,6 +1,7 @@
 // Declared environments: their content hash, the python preparation's text and the worker's cache of prepared trees
 // (prepared once per key, never half-written). The suite's `environment:` is tested in suite_test.cc.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "common/environment_hash.h"
 #include "tests/unit/temp_dir.h"
 #include "worker/environment_cache.h"
+#include "worker/environment_preparer.h"
 #include "worker/python_environment.h"
 
 using namespace testfleet;
@@ -110,6 +112,19 @@ TEST_CASE("packages.txt is read strictly: name==version lines, sorted, bounded")
   CHECK(worker::parsePackages("a==1\nb==2\nc==3\n", 2).size() == 2);
 }
 
+TEST_CASE("packages.txt that hostile code replaced by a link or a FIFO is not followed, and does not block") {
+  testing::TempDir dir("env-packages");
+  fs::create_directories(dir.path);
+  writeFile(dir.path / "host-secret", "token==abc\n");
+  writeFile(dir.path / "packages.txt", "attrs==23.2.0\n");
+  CHECK(worker::readPackageList(dir.path / "packages.txt") == std::vector<std::string>{"attrs==23.2.0"});
+  fs::create_symlink(dir.path / "host-secret", dir.path / "linked.txt");
+  CHECK(worker::readPackageList(dir.path / "linked.txt").empty());
+  REQUIRE(::mkfifo((dir.path / "fifo.txt").c_str(), 0644) == 0);
+  CHECK(worker::readPackageList(dir.path / "fifo.txt").empty());  // returns at once: no writer is waited for
+  CHECK(worker::readPackageList(dir.path / "missing.txt").empty());
+}
+
 TEST_CASE("the environment cache prepares a key once, even for slots asking at the same time") {
   testing::TempDir dir("env-cache");
   worker::EnvironmentCache cache(dir.path);
@@ -117,6 +132,8 @@ TEST_CASE("the environment cache prepares a key once, even for slots asking at t
   auto prepare = [&](const fs::path& temp) {
     ++preparations;
     writeFile(temp / "python" / "attrs" / "__init__.py", "");
+    writeFile(temp / "python" / "tool", "#!/bin/sh\n");
+    fs::permissions(temp / "python" / "tool", fs::perms::set_uid | fs::perms::set_gid | fs::perms::owner_all);
     std::this_thread::yield();
     return std::string();
   };
@@ -135,6 +152,8 @@ TEST_CASE("the environment cache prepares a key once, even for slots asking at t
   CHECK(fs::exists(dir.path / "k1" / "python" / "attrs" / "__init__.py"));
   const auto perms = fs::status(dir.path / "k1" / "python").permissions();
   CHECK((perms & (fs::perms::owner_write | fs::perms::others_write)) == fs::perms::none);
+  const auto tool = fs::status(dir.path / "k1" / "python" / "tool").permissions();  // was made set-uid
+  CHECK((tool & (fs::perms::set_uid | fs::perms::set_gid | fs::perms::owner_write)) == fs::perms::none);
 
   const worker::EnvironmentEntry again = cache.get("k1", prepare);
   CHECK(preparations == 1);

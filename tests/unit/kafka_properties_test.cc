@@ -50,6 +50,8 @@ TEST_CASE("secret values are redacted, other values and secret file paths are sh
   CHECK_FALSE(isSecretKafkaProperty("ssl.ca.location"));
   CHECK(redactKafkaProperty("sasl.password", "hunter2") == "sasl.password=[redacted]");
   CHECK(redactKafkaProperty("sasl.password", "@/run/secret") == "sasl.password=@/run/secret");
+  CHECK(redactResolvedKafkaProperty("sasl.password", "@starts-like-a-path") == "sasl.password=[redacted]");
+  CHECK(redactResolvedKafkaProperty("sasl.username", "worker") == "sasl.username=worker");
   CHECK(redactKafkaProperty("sasl.username", "worker") == "sasl.username=worker");
 }
 
@@ -75,8 +77,14 @@ TEST_CASE("properties merge file < environment < flags, and @/path values are re
                                   {"sasl.password", "s3cret"}});  // one trailing newline dropped
   fs::remove(secret);
 
-  CHECK(mergeProblem({}, {}, {"sasl.password=@" + secret.string()}) ==
-        "kafka property sasl.password: cannot read the file " + secret.string());
+  // A secret's unreadable "file" may be an inline secret starting with '@': its text is not repeated.
+  const std::string unread = mergeProblem({}, {}, {"sasl.password=@" + secret.string()});
+  CHECK(unread.starts_with("kafka property sasl.password: cannot read the file its value names"));
+  CHECK(unread.find(secret.string()) == std::string::npos);
+  CHECK(mergeProblem({}, {}, {"ssl.ca.location=@" + secret.string()}) ==
+        "kafka property ssl.ca.location: cannot read the file " + secret.string());
+  // Another separator than '=': the text after it (perhaps the password) is not repeated.
+  CHECK(kafkaPropertyProblem("sasl.password:hunter2").find("hunter2") == std::string::npos);
   // Errors name where the property came from, never a secret value.
   CHECK(mergeProblem({"group.id=x"}, {}, {}).starts_with("config file, kafka: "));
   CHECK(mergeProblem({}, {{"enable.idempotence", "false"}}, {}).starts_with("TESTFLEET_RDKAFKA_ENABLE_IDEMPOTENCE: "));
